@@ -1,0 +1,274 @@
+"""Reading official mmpose / DWPose checkpoints: containers, EMA slots, `module.` prefixes,
+distiller (teacher/student) checkpoints, and readable errors on mismatch."""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import types
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+WeightsSlot = Literal["default", "ema", "raw"]
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read or does not fit the model; the message says why."""
+
+
+# --------------------------------------------------------------------------- reading files
+
+class _Placeholder:
+    """Stands in for classes of libraries we do not install (mmengine's message hub, ...)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def __setstate__(self, state: Any) -> None:
+        self.state = state
+
+
+# Top-level modules whose objects may be rebuilt; anything else in a pickle is refused.
+_TRUSTED_MODULES = {"torch", "collections", "numpy", "builtins", "_codecs", "copyreg", "datetime"}
+_STUBBED_PREFIXES = ("mmengine", "mmcv", "mmpose", "mmdet", "mmdeploy", "mmseg", "mmpretrain")
+
+
+class _TolerantUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        root = module.split(".")[0]
+        if root in _TRUSTED_MODULES:
+            return super().find_class(module, name)
+        if module.startswith(_STUBBED_PREFIXES):
+            return type(name, (_Placeholder,), {"__module__": module})
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a checkpoint")
+
+
+_tolerant_pickle = types.ModuleType("dwpose_tolerant_pickle")
+_tolerant_pickle.__dict__.update(
+    {k: getattr(pickle, k) for k in ("load", "loads", "dump", "dumps", "UnpicklingError")}
+)
+_tolerant_pickle.Unpickler = _TolerantUnpickler
+
+
+def read_checkpoint_file(path: str | os.PathLike) -> Any:
+    """`torch.load` a `.pth` on the CPU. mmengine containers pickle objects of OpenMMLab
+    classes (message hub, config); those are replaced by placeholders, so no OpenMMLab
+    package is needed."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"checkpoint is empty (0 bytes): {path}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        pass  # holds non-tensor objects (mmengine containers); retry with the tolerant reader
+    except Exception as exc:  # corrupt zip, truncated download, not a torch file
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False, pickle_module=_tolerant_pickle)
+    except Exception as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from None
+
+
+# --------------------------------------------------------------------------- state dicts
+
+def _strip_prefix(state_dict: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    if state_dict and all(k.startswith(prefix) for k in state_dict):
+        return {k[len(prefix):]: v for k, v in state_dict.items()}
+    return dict(state_dict)
+
+
+def _tensors_only(state_dict: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+    # mmengine's ema_state_dict carries a `steps` counter beside the weights.
+    return {k: v for k, v in state_dict.items() if isinstance(v, torch.Tensor) and k != "steps"}
+
+
+def extract_state_dict(checkpoint: Any, weights: WeightsSlot = "default") -> dict[str, torch.Tensor]:
+    """Find the weights inside a loaded checkpoint.
+
+    - bare state dict: itself (only "default").
+    - mmengine container `{"state_dict", "ema_state_dict"?, "meta", "optimizer", ...}`:
+      mmengine's EMAHook swaps the averaged weights into `state_dict` when saving and keeps the
+      raw ones in `ema_state_dict` (prefixed `module.`). "default"/"ema" -> `state_dict`,
+      "raw" -> `ema_state_dict`.
+    - dwpose trainer container `{"model", "ema"?, ...}`: "default"/"ema" -> `ema` (when
+      present), "raw" -> `model`.
+    A leading `module.` (DDP) is stripped.
+    """
+    if not isinstance(checkpoint, Mapping):
+        raise CheckpointError(f"checkpoint holds a {type(checkpoint).__name__}, not a state dict")
+    if "state_dict" in checkpoint:  # mmengine
+        if weights == "raw":
+            if "ema_state_dict" not in checkpoint:
+                raise CheckpointError("checkpoint has no raw weights (no 'ema_state_dict': not trained with EMA)")
+            state = checkpoint["ema_state_dict"]
+        else:
+            if weights == "ema" and "ema_state_dict" not in checkpoint:
+                raise CheckpointError("checkpoint has no EMA weights (no 'ema_state_dict': not trained with EMA)")
+            state = checkpoint["state_dict"]
+    elif "model" in checkpoint and isinstance(checkpoint["model"], Mapping):  # dwpose trainer
+        if weights == "raw":
+            state = checkpoint["model"]
+        elif "ema" in checkpoint and checkpoint["ema"] is not None:
+            state = checkpoint["ema"]
+        elif weights == "ema":
+            raise CheckpointError("checkpoint has no EMA weights")
+        else:
+            state = checkpoint["model"]
+    else:  # bare state dict
+        if weights != "default":
+            raise CheckpointError(f"a bare state dict holds one set of weights; cannot pick {weights!r}")
+        state = checkpoint
+    state = _tensors_only(state)
+    if not state:
+        raise CheckpointError("checkpoint contains no weight tensors")
+    return _strip_prefix(state, "module.")
+
+
+def is_distiller_state_dict(state_dict: Mapping[str, Any]) -> bool:
+    return any(k.startswith(("teacher.", "student.")) for k in state_dict)
+
+
+def _distill_stage_from_meta(checkpoint: Any) -> int | None:
+    if not isinstance(checkpoint, Mapping):
+        return None
+    meta = checkpoint.get("meta")
+    if isinstance(meta, Mapping):
+        if meta.get("distill_stage") in (1, 2):  # written by dwpose's distiller
+            return int(meta["distill_stage"])
+        cfg = meta.get("cfg")
+        if isinstance(cfg, str) and "two_dis" in cfg:  # mmengine dumps the config text
+            compact = cfg.replace(" ", "")
+            if "two_dis=True" in compact or "'two_dis':True" in compact:
+                return 2
+            if "two_dis=False" in compact or "'two_dis':False" in compact:
+                return 1
+    return None
+
+
+def infer_distill_stage(state_dict: Mapping[str, Any], checkpoint: Any = None) -> int:
+    """Stage of a distiller checkpoint: from its metadata, else from its structure (a feature
+    align conv, or teacher and student of different architectures, means stage 1)."""
+    stage = _distill_stage_from_meta(checkpoint)
+    if stage is not None:
+        return stage
+    if any(k.startswith("distill_losses.") for k in state_dict):
+        return 1
+    teacher = {k[8:]: tuple(v.shape) for k, v in state_dict.items() if k.startswith("teacher.")}
+    student = {k[8:]: tuple(v.shape) for k, v in state_dict.items() if k.startswith("student.")}
+    if teacher != student:
+        return 1
+    raise CheckpointError(
+        "distiller checkpoint with identical teacher and student: cannot tell stage 1 from "
+        "stage 2; pass the stage explicitly (--stage 1|2)"
+    )
+
+
+def convert_distiller_state_dict(state_dict: Mapping[str, torch.Tensor], stage: int) -> dict[str, torch.Tensor]:
+    """Plain pose weights from a distiller: stage 1 -> `student.*`; stage 2 -> the frozen
+    `teacher.backbone.*` with the trained `student.head.*`."""
+    if stage == 1:
+        keep = ("student.",)
+    elif stage == 2:
+        keep = ("teacher.backbone.", "student.head.")
+    else:
+        raise CheckpointError(f"distillation stage must be 1 or 2, got {stage}")
+    converted = {k[8:]: v for k, v in state_dict.items() if k.startswith(keep)}
+    if not converted:
+        raise CheckpointError(f"no {' / '.join(keep)} weights found for a stage-{stage} conversion")
+    return converted
+
+
+def pose_state_dict_from_file(
+    path: str | os.PathLike, weights: WeightsSlot = "default", distill_stage: int | None = None
+) -> dict[str, torch.Tensor]:
+    """Plain `backbone.*`/`head.*` weights from any supported `.pth` (distillers converted)."""
+    checkpoint = read_checkpoint_file(path)
+    state = extract_state_dict(checkpoint, weights)
+    if is_distiller_state_dict(state):
+        stage = distill_stage or infer_distill_stage(state, checkpoint)
+        state = convert_distiller_state_dict(state, stage)
+    return state
+
+
+# --------------------------------------------------------------------------- matching
+
+_WIDTH_TO_SIZE = {12: "t", 16: "s", 24: "m", 32: "l", 40: "x"}
+_BINS_TO_INPUT = {384: "256x192", 576: "384x288"}
+
+
+def describe_state_dict(state_dict: Mapping[str, torch.Tensor]) -> str:
+    """Best guess of the architecture behind some weights, e.g. 'rtmpose-l-384x288'."""
+    stem = state_dict.get("backbone.stem.0.conv.weight")
+    cls_x = state_dict.get("head.cls_x.weight")
+    final = state_dict.get("head.final_layer.weight")
+    if stem is None or cls_x is None:
+        if is_distiller_state_dict(state_dict):
+            return "a distiller (teacher/student) checkpoint"
+        return "not an RTMPose model (no backbone.stem / head.cls_x weights)"
+    size = _WIDTH_TO_SIZE.get(int(stem.shape[0]), f"?(stem width {int(stem.shape[0])})")
+    input_name = _BINS_TO_INPUT.get(int(cls_x.shape[0]), f"?({int(cls_x.shape[0])} x-bins)")
+    keypoints = f", {int(final.shape[0])} keypoints" if final is not None else ""
+    return f"rtmpose-{size}-{input_name}{keypoints}"
+
+
+def _first(items: list[str], n: int = 5) -> str:
+    shown = ", ".join(items[:n])
+    return shown + (f", ... ({len(items)} in all)" if len(items) > n else "")
+
+
+def load_state_dict_strict(model: nn.Module, state_dict: Mapping[str, torch.Tensor], source: str = "") -> None:
+    """`load_state_dict(strict=True)` with one readable error instead of PyTorch's dump."""
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in expected]
+    wrong_shape = [
+        f"{k} {tuple(state_dict[k].shape)} vs {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)
+    ]
+    if missing or unexpected or wrong_shape:
+        name = getattr(getattr(model, "config", None), "name", type(model).__name__)
+        lines = [f"checkpoint {source or ''} does not fit {name}: it looks like {describe_state_dict(state_dict)}."]
+        if missing:
+            lines.append(f"missing keys: {_first(missing)}")
+        if unexpected:
+            lines.append(f"unexpected keys: {_first(unexpected)}")
+        if wrong_shape:
+            lines.append(f"shape mismatch (checkpoint vs model): {_first(wrong_shape, 3)}")
+        raise CheckpointError("\n".join(lines).replace("checkpoint  does", "checkpoint does"))
+    model.load_state_dict(state_dict, strict=True)
+
+
+def load_weights(
+    model: nn.Module,
+    checkpoint: str | os.PathLike,
+    weights: WeightsSlot = "default",
+    distill_stage: int | None = None,
+) -> None:
+    """Load a `.pth` checkpoint or import an official-signature ONNX file into `model`."""
+    path = Path(checkpoint)
+    if path.suffix.lower() == ".onnx":
+        from .onnx_io import import_onnx_weights
+
+        import_onnx_weights(model, path)
+        return
+    state = pose_state_dict_from_file(path, weights, distill_stage)
+    load_state_dict_strict(model, state, source=str(path))
+
+
+def save_state_dict(state_dict: Mapping[str, torch.Tensor], path: str | os.PathLike, meta: dict | None = None) -> None:
+    """Write `{"state_dict", "meta"}` (the layout mmpose tools read), atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    torch.save({"state_dict": dict(state_dict), "meta": meta or {}}, buffer)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(buffer.getvalue())
+    os.replace(tmp, path)

@@ -1,0 +1,68 @@
+"""Named model configs and `create_model`, in the spirit of timm."""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+from .rtmpose import RTMPose, RTMPoseConfig
+
+# (deepen_factor, widen_factor) per size.
+_SIZES: dict[str, tuple[float, float]] = {
+    "t": (0.167, 0.375),
+    "s": (0.33, 0.5),
+    "m": (0.67, 0.75),
+    "l": (1.0, 1.0),
+    "x": (1.33, 1.25),
+}
+# Name suffix -> input (width, height); mmpose writes sizes as (W, H), names as HxW.
+_INPUTS: dict[str, tuple[int, int]] = {"256x192": (192, 256), "384x288": (288, 384)}
+
+
+def _build_registry() -> dict[str, RTMPoseConfig]:
+    registry = {}
+    for size, (deepen, widen) in _SIZES.items():
+        for input_name, input_size in _INPUTS.items():
+            name = f"rtmpose-{size}-{input_name}"
+            registry[name] = RTMPoseConfig(name, deepen, widen, input_size)
+    return registry
+
+
+MODEL_CONFIGS: dict[str, RTMPoseConfig] = _build_registry()
+
+# DWPose releases are RTMPose weights distilled with TPD; same architectures.
+_ALIASES = {f"dwpose-{size}-{inp}": f"rtmpose-{size}-{inp}" for size in _SIZES for inp in _INPUTS}
+
+
+def list_models() -> list[str]:
+    """Names accepted by `create_model`."""
+    return sorted(MODEL_CONFIGS) + sorted(_ALIASES)
+
+
+def get_config(name: str) -> RTMPoseConfig:
+    key = _ALIASES.get(name, name)
+    if key not in MODEL_CONFIGS:
+        raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(list_models())}")
+    return MODEL_CONFIGS[key]
+
+
+def create_model(
+    name: str,
+    checkpoint: str | os.PathLike | None = None,
+    *,
+    weights: Literal["default", "ema", "raw"] = "default",
+    eval_mode: bool = True,
+) -> RTMPose:
+    """Build a named RTMPose model, optionally loading weights.
+
+    `checkpoint` may be an mmpose/DWPose `.pth` (bare state dict, mmengine container, or a
+    distiller checkpoint) or an ONNX file with the official signature. `weights` picks the
+    slot of a training checkpoint: "ema" / "raw" for averaged / non-averaged weights (see
+    `dwpose.models.checkpoint.extract_state_dict`).
+    """
+    model = RTMPose(get_config(name))
+    if checkpoint is not None:
+        from .checkpoint import load_weights
+
+        load_weights(model, checkpoint, weights=weights)
+    return model.eval() if eval_mode else model

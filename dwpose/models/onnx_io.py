@@ -11,6 +11,7 @@ concatenation order), and each pair is checked by shape.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,9 @@ def export_onnx(
     model.eval()
     tmp = path.with_name(path.name + ".tmp")
     try:
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            # opset 11 (the official files' opset) needs the TorchScript exporter, which warns.
+            warnings.simplefilter("ignore", DeprecationWarning)
             torch.onnx.export(
                 model, (dummy,), str(tmp), input_names=[INPUT_NAME], output_names=list(OUTPUT_NAMES),
                 dynamic_axes=dynamic_axes, opset_version=opset, dynamo=False, do_constant_folding=True,
@@ -102,6 +105,9 @@ class _Graph:
         return order
 
     def const(self, name: str) -> np.ndarray | None:
+        # Unoptimised exports pass initialisers through Identity nodes.
+        while name not in self.constants and name in self.producer and self.producer[name].op_type == "Identity":
+            name = self.producer[name].input[0]
         return self.constants.get(name)
 
     def linear_weight(self, node: Any) -> np.ndarray | None:

@@ -1,0 +1,83 @@
+import json
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+import dwpose
+from dwpose.cli import main
+from dwpose.models.checkpoint import CheckpointError
+from dwpose.models.onnx_io import export_onnx
+
+
+def _randomise_batchnorm(model):
+    generator = torch.Generator().manual_seed(0)
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.copy_(torch.randn(module.num_features, generator=generator) * 0.1)
+            module.running_var.copy_(torch.rand(module.num_features, generator=generator) + 0.5)
+            module.weight.data.copy_(torch.rand(module.num_features, generator=generator) + 0.5)
+    return model
+
+
+def test_import_reference_onnx_reproduces_reference_outputs(reference, t_input):
+    model = dwpose.create_model("rtmpose-t-256x192", checkpoint=reference / "rtmpose_t_256x192_random.onnx")
+    with torch.no_grad():
+        simcc_x, simcc_y = model(torch.from_numpy(t_input))
+    assert np.abs(simcc_x.numpy() - np.load(reference / "rtmpose_t_256x192_simcc_x.npy")).max() < 1e-3
+    assert np.abs(simcc_y.numpy() - np.load(reference / "rtmpose_t_256x192_simcc_y.npy")).max() < 1e-3
+
+
+def test_export_matches_pytorch_in_onnxruntime(tmp_path, t_checkpoint, t_input):
+    path = tmp_path / "t.onnx"
+    assert main(["export", "rtmpose-t-256x192", "--checkpoint", str(t_checkpoint), "--out", str(path)]) == 0
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["input"]
+    assert [o.name for o in session.get_outputs()] == ["simcc_x", "simcc_y"]
+    assert session.get_inputs()[0].shape[0] == "batch"
+    batch = np.concatenate([t_input, t_input[:1]])  # dynamic batch of 3
+    ort_x, ort_y = session.run(None, {"input": batch})
+    model = dwpose.create_model("rtmpose-t-256x192", checkpoint=t_checkpoint)
+    with torch.no_grad():
+        simcc_x, simcc_y = model(torch.from_numpy(batch))
+    assert ort_x.shape == (3, 133, 384)
+    assert np.abs(ort_x - simcc_x.numpy()).max() < 1e-3
+    assert np.abs(ort_y - simcc_y.numpy()).max() < 1e-3
+
+
+@pytest.mark.parametrize("fold_batchnorm", [True, False])
+def test_roundtrip_with_folded_and_unfolded_batchnorm(tmp_path, fold_batchnorm):
+    torch.manual_seed(0)
+    source = _randomise_batchnorm(dwpose.create_model("rtmpose-t-384x288"))
+    path = tmp_path / "m.onnx"
+    if fold_batchnorm:
+        export_onnx(source, path, dynamic_batch=False)
+    else:  # an unoptimised export keeps BatchNormalization nodes and Identity-wrapped weights
+        torch.onnx.export(source, (torch.zeros(1, 3, 384, 288),), str(path), input_names=["input"],
+                          output_names=["simcc_x", "simcc_y"], opset_version=11, dynamo=False,
+                          do_constant_folding=False)
+        assert any(n.op_type == "BatchNormalization" for n in onnx.load(str(path)).graph.node)
+    imported = dwpose.create_model("rtmpose-t-384x288", checkpoint=path)
+    x = torch.randn(2, 3, 384, 288)
+    with torch.no_grad():
+        for ours, theirs in zip(imported(x), source(x)):
+            assert (ours - theirs).abs().max() < 1e-4
+
+
+def test_onnx_of_another_input_size_is_refused(reference):
+    with pytest.raises(CheckpointError, match=r"does not fit rtmpose-t-384x288.*\[batch, 3, 384, 288\]"):
+        dwpose.create_model("rtmpose-t-384x288", checkpoint=reference / "rtmpose_t_256x192_random.onnx")
+
+
+def test_onnx_of_another_model_size_is_refused(reference):
+    with pytest.raises(CheckpointError, match="cannot import ONNX weights"):
+        dwpose.create_model("rtmpose-s-256x192", checkpoint=reference / "rtmpose_t_256x192_random.onnx")
+
+
+def test_manifest_signature_of_official_files_is_what_we_export(reference):
+    signatures = json.loads((reference / "manifest.json").read_text())["onnx"]
+    official = signatures["dw-ll_ucoco_384_random_dynbatch.onnx"]
+    assert list(official["inputs"]) == ["input"]
+    assert list(official["outputs"]) == ["simcc_x", "simcc_y"]

@@ -22,19 +22,21 @@ SIGMA_BY_INPUT_SIZE: dict[tuple[int, int], tuple[float, float]] = {
 class SimCCCodec:
     """Encoder/decoder between keypoints in input-crop pixels and SimCC bins.
 
-    `input_size` is (width, height); one bin is 1/`split_ratio` input pixel.
+    `input_size` is (width, height); one bin is 1/`split_ratio` input pixel. `sigma` (bins) is
+    needed for encoding only.
     """
 
     input_size: tuple[int, int]
-    sigma: tuple[float, float]
+    sigma: tuple[float, float] | None = None
     split_ratio: float = 2.0
 
     @classmethod
-    def for_input_size(cls, input_size: tuple[int, int], split_ratio: float = 2.0) -> "SimCCCodec":
+    def for_input_size(cls, input_size: tuple[int, int], split_ratio: float = 2.0,
+                       for_training: bool = True) -> "SimCCCodec":
         input_size = (int(input_size[0]), int(input_size[1]))
-        if input_size not in SIGMA_BY_INPUT_SIZE:
+        if input_size not in SIGMA_BY_INPUT_SIZE and for_training:
             raise ValueError(f"no SimCC sigma known for input size {input_size}; pass sigma explicitly")
-        return cls(input_size, SIGMA_BY_INPUT_SIZE[input_size], split_ratio)
+        return cls(input_size, SIGMA_BY_INPUT_SIZE.get(input_size), split_ratio)
 
     @property
     def bins(self) -> tuple[int, int]:
@@ -51,6 +53,8 @@ class SimCCCodec:
         normalised), and `weights` (N, K) float32. A keypoint keeps weight 1 while its 3-sigma
         window overlaps the bins, even if the point itself is outside the crop.
         """
+        if self.sigma is None:
+            raise ValueError("this SimCCCodec has no sigma: it can decode but not encode")
         keypoints = np.asarray(keypoints, dtype=np.float64)
         visible = np.asarray(visible, dtype=np.float32)
         if keypoints.ndim != 3 or keypoints.shape[-1] != 2 or visible.shape != keypoints.shape[:2]:

@@ -208,6 +208,10 @@ def describe_state_dict(state_dict: Mapping[str, torch.Tensor]) -> str:
     stem = state_dict.get("backbone.stem.0.conv.weight")
     cls_x = state_dict.get("head.cls_x.weight")
     final = state_dict.get("head.final_layer.weight")
+    yolox_stem = state_dict.get("backbone.backbone.stem.conv.conv.weight")
+    if yolox_stem is not None:
+        sizes = {32: "s", 48: "m", 64: "l", 80: "x"}
+        return f"yolox-{sizes.get(int(yolox_stem.shape[0]), '?')}"
     if stem is None or cls_x is None:
         if is_distiller_state_dict(state_dict):
             return "a distiller (teacher/student) checkpoint"

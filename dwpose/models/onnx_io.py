@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from .checkpoint import CheckpointError
-from .layers import ConvModule, Scale, ScaleNorm
+from .layers import Scale, ScaleNorm
 from .gau import GatedAttentionUnit
 
 INPUT_NAME = "input"
@@ -163,46 +163,44 @@ def _assign(param: torch.Tensor, value: np.ndarray) -> None:
     param.data.copy_(torch.from_numpy(np.array(value, dtype=np.float32, copy=True)).reshape(param.shape).to(param.dtype))
 
 
-def import_onnx_weights(model: nn.Module, path: str | os.PathLike, verify: bool = True) -> None:
-    """Copy the weights of an official-signature ONNX pose model into `model`.
-
-    With `verify`, the imported model is run against onnxruntime on a random input and a
-    mismatch raises; this guards against graphs whose structure we did not anticipate.
-    """
+def _load_graph(path: Path) -> tuple[Any, _Graph]:
     import onnx
 
-    path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"ONNX file not found: {path}")
     try:
         onnx_model = onnx.load(str(path))
     except Exception as exc:
         raise _fail(path, f"not a readable ONNX file ({exc})") from None
-    graph = _Graph(onnx_model)
-    _check_signature(model, onnx_model, path)
-    parent_of = {child: parent for parent in model.modules() for child in parent.children()}
+    return onnx_model, _Graph(onnx_model)
 
+
+def _copy_layers(model: nn.Module, graph: _Graph, path: Path) -> None:
+    """Pair the graph's Conv and MatMul/Gemm nodes with the model's Conv2d and Linear modules
+    (both in canonical order) and copy weights; folded batch norms are unfolded."""
+    name = getattr(getattr(model, "config", None), "name", type(model).__name__)
+    parent_of = {child: parent for parent in model.modules() for child in parent.children()}
     convs = [n for n in graph.order if n.op_type == "Conv"]
     our_convs = _execution_order(model, (nn.Conv2d,))
     if len(convs) != len(our_convs):
-        raise _fail(path, f"{len(convs)} convolutions in the graph, {len(our_convs)} in {model.config.name}")
+        raise _fail(path, f"{len(convs)} convolutions in the graph, {len(our_convs)} in {name}")
     for node, conv in zip(convs, our_convs):
         weight = graph.const(node.input[1])
         bias = graph.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
         if weight is None or tuple(weight.shape) != tuple(conv.weight.shape):
             got = None if weight is None else tuple(weight.shape)
-            raise _fail(path, f"conv weight {got} where {model.config.name} expects {tuple(conv.weight.shape)}")
+            raise _fail(path, f"conv weight {got} where {name} expects {tuple(conv.weight.shape)}")
         _assign(conv.weight, weight)
-        owner = parent_of.get(conv)
-        if isinstance(owner, ConvModule):
-            _load_batchnorm(graph, node, bias, owner.bn)
+        batchnorm = getattr(parent_of.get(conv), "bn", None)
+        if isinstance(batchnorm, nn.BatchNorm2d):
+            _load_batchnorm(graph, node, bias, batchnorm)
         elif conv.bias is not None:
             _assign(conv.bias, bias if bias is not None else np.zeros(conv.out_channels, np.float32))
 
     matmuls = [(n, w) for n in graph.order if (w := graph.linear_weight(n)) is not None]
     our_linears = _execution_order(model, (nn.Linear,))
     if len(matmuls) != len(our_linears):
-        raise _fail(path, f"{len(matmuls)} linear layers in the graph, {len(our_linears)} in {model.config.name}")
+        raise _fail(path, f"{len(matmuls)} linear layers in the graph, {len(our_linears)} in {name}")
     # Two heads read the same tokens (cls_x, cls_y): their relative order is free, shapes decide.
     remaining = list(matmuls)
     for linear in our_linears:
@@ -212,6 +210,29 @@ def import_onnx_weights(model: nn.Module, path: str | os.PathLike, verify: bool 
         remaining.remove(match)
         _assign(linear.weight, match[1])
 
+
+def import_onnx_convolutions(model: nn.Module, path: str | os.PathLike, verify: bool = True) -> None:
+    """Import a graph made only of convolutions/linears with constant weights (YOLOX)."""
+    path = Path(path)
+    onnx_model, graph = _load_graph(path)
+    _check_input(model, onnx_model, path)
+    _copy_layers(model, graph, path)
+    if verify:
+        _verify_against_onnxruntime(model, path)
+
+
+def import_onnx_weights(model: nn.Module, path: str | os.PathLike, verify: bool = True) -> None:
+    """Copy the weights of an official-signature ONNX pose model into `model`.
+
+    With `verify`, the imported model is run against onnxruntime on a random input and a
+    mismatch raises; this guards against graphs whose structure we did not anticipate.
+    """
+    path = Path(path)
+    onnx_model, graph = _load_graph(path)
+    if len(onnx_model.graph.output) != 2:
+        raise _fail(path, f"expected 2 outputs (simcc_x, simcc_y), got {len(onnx_model.graph.output)}")
+    _check_input(model, onnx_model, path)
+    _copy_layers(model, graph, path)
     _load_head_parameters(model, graph, path)
     if verify:
         _verify_against_onnxruntime(model, path)
@@ -272,14 +293,16 @@ def _load_head_parameters(model: nn.Module, graph: _Graph, path: Path) -> None:
     _assign(next(m for m in model.modules() if isinstance(m, Scale)).scale, res_scales[0])
 
 
-def _check_signature(model: nn.Module, onnx_model: Any, path: Path) -> None:
-    inputs = [i for i in onnx_model.graph.input if i.name not in {t.name for t in onnx_model.graph.initializer}]
-    if len(inputs) != 1 or len(onnx_model.graph.output) != 2:
-        raise _fail(path, f"expected 1 input and 2 outputs (simcc_x, simcc_y), got {len(inputs)} and {len(onnx_model.graph.output)}")
+def _check_input(model: nn.Module, onnx_model: Any, path: Path) -> None:
+    initializers = {t.name for t in onnx_model.graph.initializer}
+    inputs = [i for i in onnx_model.graph.input if i.name not in initializers]
+    if len(inputs) != 1:
+        raise _fail(path, f"expected 1 input, got {len(inputs)}")
     dims = [d.dim_value if d.HasField("dim_value") else None for d in inputs[0].type.tensor_type.shape.dim]
     width, height = model.input_size
+    name = getattr(getattr(model, "config", None), "name", type(model).__name__)
     if len(dims) != 4 or dims[1:] != [3, height, width]:
-        raise _fail(path, f"input shape {dims} does not fit {model.config.name} (expects [batch, 3, {height}, {width}])")
+        raise _fail(path, f"input shape {dims} does not fit {name} (expects [batch, 3, {height}, {width}])")
 
 
 def _verify_against_onnxruntime(model: nn.Module, path: Path) -> None:
@@ -295,7 +318,8 @@ def _verify_against_onnxruntime(model: nn.Module, path: Path) -> None:
     with torch.no_grad():
         ours = model.eval()(torch.from_numpy(x))
     model.train(was_training)
-    for name, ref, out in zip(OUTPUT_NAMES, reference, ours):
+    ours = ours if isinstance(ours, (tuple, list)) else (ours,)
+    for name, ref, out in zip([o.name for o in session.get_outputs()], reference, ours):
         diff = float(np.abs(ref - out.numpy()).max())
         tolerance = 1e-3 * max(1.0, float(np.abs(ref).max()))
         if diff > tolerance:

@@ -1,0 +1,112 @@
+"""Runtime adapters that run a network on a float32 NCHW batch and return NumPy outputs:
+ONNX Runtime (CPU or CUDA) and PyTorch (CPU or CUDA, optional fp16/bf16).
+
+Both report what they really run on (`device_info`), and asking for CUDA where it is not
+available fails loudly instead of silently falling back to the CPU."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+
+class BackendError(RuntimeError):
+    """The requested backend/device cannot be used; the message says what to install or change."""
+
+
+_TORCH_DTYPES = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16,
+                 "fp16": torch.float16, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
+
+
+class OnnxRuntimeRunner:
+    """An onnxruntime session. `device` is "cpu", "cuda" or "cuda:N"."""
+
+    def __init__(self, path: str | os.PathLike, device: str = "cpu", threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        path = Path(path)
+        if not path.is_file():
+            raise BackendError(f"ONNX file not found: {path}")
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        if device.startswith("cuda"):
+            if "CUDAExecutionProvider" not in ort.get_available_providers():
+                raise BackendError(
+                    "device 'cuda' asked for, but this onnxruntime has no CUDAExecutionProvider "
+                    f"(available: {', '.join(ort.get_available_providers())}); install onnxruntime-gpu "
+                    "or use backend='torch'")
+            device_id = int(device.split(":")[1]) if ":" in device else 0
+            providers: list = [("CUDAExecutionProvider", {"device_id": device_id}), "CPUExecutionProvider"]
+        elif device == "cpu":
+            providers = ["CPUExecutionProvider"]
+        else:
+            raise BackendError(f"unknown device {device!r} for onnxruntime (use 'cpu' or 'cuda[:N]')")
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=providers)
+        except Exception as exc:
+            raise BackendError(f"onnxruntime cannot load {path}: {exc}") from None
+        self.provider = self.session.get_providers()[0]
+        if device.startswith("cuda") and self.provider != "CUDAExecutionProvider":
+            raise BackendError(f"onnxruntime fell back to {self.provider} although CUDA was asked for")
+        inputs = self.session.get_inputs()
+        self.input_name = inputs[0].name
+        self.input_shape = list(inputs[0].shape)
+        batch = self.input_shape[0]
+        self.fixed_batch: int | None = batch if isinstance(batch, int) and batch > 0 else None
+        self.output_names = [o.name for o in self.session.get_outputs()]
+        self.device_info = f"onnxruntime {ort.__version__} ({self.provider})"
+
+    @property
+    def input_hw(self) -> tuple[int, int]:
+        return int(self.input_shape[2]), int(self.input_shape[3])
+
+    def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        if self.fixed_batch is None or batch.shape[0] == self.fixed_batch:
+            return self.session.run(self.output_names, {self.input_name: batch})
+        # A file exported with a fixed batch of 1 (like the official ones): one call per item.
+        parts = [self.session.run(self.output_names, {self.input_name: batch[i:i + 1]})
+                 for i in range(batch.shape[0])]
+        return [np.concatenate([p[j] for p in parts]) for j in range(len(self.output_names))]
+
+
+class TorchRunner:
+    """A PyTorch module on a device, optionally in half precision (autocast)."""
+
+    def __init__(self, module: nn.Module, device: str = "cpu", dtype: str = "float32") -> None:
+        if dtype not in _TORCH_DTYPES:
+            raise BackendError(f"unknown dtype {dtype!r}; choose float32, float16 or bfloat16")
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise BackendError("device 'cuda' asked for, but PyTorch sees no CUDA device")
+        self.device = torch.device(device)
+        self.dtype = _TORCH_DTYPES[dtype]
+        if self.dtype == torch.float16 and self.device.type == "cpu":
+            raise BackendError("float16 is not supported on the CPU; use bfloat16 or float32")
+        self.module = module.eval().to(self.device)
+        if self.device.type == "cuda":
+            self.module = self.module.to(memory_format=torch.channels_last)
+        name = torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu"
+        self.device_info = f"torch {torch.__version__} ({name}, {str(self.dtype).removeprefix('torch.')})"
+        self.fixed_batch = None
+
+    @torch.inference_mode()
+    def run_tensor(self, batch: torch.Tensor) -> Sequence[torch.Tensor]:
+        batch = batch.to(self.device, non_blocking=True)
+        if self.device.type == "cuda":
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        if self.dtype == torch.float32:
+            out = self.module(batch)
+        else:
+            with torch.autocast(self.device.type, dtype=self.dtype):
+                out = self.module(batch)
+        outs = out if isinstance(out, (tuple, list)) else (out,)
+        return [o.float() for o in outs]
+
+    def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
+        return [o.cpu().numpy() for o in self.run_tensor(torch.from_numpy(np.ascontiguousarray(batch, np.float32)))]

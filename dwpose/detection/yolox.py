@@ -1,0 +1,118 @@
+"""YOLOX person detector: letterbox pre-processing, network (onnxruntime or PyTorch), grid
+decoding and NMS, as in the DWPose reference pipeline."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..backends import OnnxRuntimeRunner, TorchRunner
+from .nms import nms
+
+PERSON_CLASS = 0
+PAD_VALUE = 114
+STRIDES = (8, 16, 32)
+
+
+@dataclass
+class Detections:
+    boxes: np.ndarray   # (N, 4) xyxy in image pixels, float32
+    scores: np.ndarray  # (N,) person score = objectness * class probability
+
+
+def letterbox(image: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, float]:
+    """Resize keeping the aspect ratio into the top-left corner of a (W, H) canvas filled with
+    114; returns the HWC uint8 canvas and the scale factor r."""
+    width, height = size
+    h, w = image.shape[:2]
+    ratio = min(height / h, width / w)
+    canvas = np.full((height, width, 3), PAD_VALUE, dtype=np.uint8)
+    new_w, new_h = max(int(w * ratio), 1), max(int(h * ratio), 1)
+    canvas[:new_h, :new_w] = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    return canvas, ratio
+
+
+def _grids(size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    width, height = size
+    grids, strides = [], []
+    for stride in STRIDES:
+        xv, yv = np.meshgrid(np.arange(width // stride), np.arange(height // stride))
+        grids.append(np.stack((xv, yv), axis=2).reshape(-1, 2))
+        strides.append(np.full((grids[-1].shape[0], 1), stride))
+    return np.concatenate(grids).astype(np.float32), np.concatenate(strides).astype(np.float32)
+
+
+class YOLOXDetector:
+    """Person boxes from a BGR uint8 image.
+
+    `model` is a path to an ONNX file (onnxruntime backend), or to a `.pth`/`.onnx` with
+    `backend="torch"` (then `arch` names the YOLOX size), or an `nn.Module` returning the raw
+    (B, anchors, 85) export output.
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike | object,
+        backend: str = "onnxruntime",
+        device: str = "cpu",
+        arch: str = "yolox-l",
+        score_threshold: float = 0.3,
+        nms_threshold: float = 0.45,
+        candidate_threshold: float = 0.1,
+        input_size: tuple[int, int] = (640, 640),
+        dtype: str = "float32",
+    ) -> None:
+        self.score_threshold = score_threshold
+        self.nms_threshold = nms_threshold
+        self.candidate_threshold = candidate_threshold
+        if backend == "onnxruntime":
+            self.runner = OnnxRuntimeRunner(model, device)  # type: ignore[arg-type]
+            input_size = (self.runner.input_hw[1], self.runner.input_hw[0])
+        elif backend == "torch":
+            from ..models.yolox import create_yolox
+
+            module = create_yolox(arch, model) if isinstance(model, (str, Path)) else model
+            self.runner = TorchRunner(module, device, dtype)  # type: ignore[arg-type]
+        else:
+            raise ValueError(f"unknown backend {backend!r}; use 'onnxruntime' or 'torch'")
+        self.input_size = input_size
+        self._grid, self._stride = _grids(input_size)
+
+    @property
+    def device_info(self) -> str:
+        return self.runner.device_info
+
+    def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, float]:
+        canvas, ratio = letterbox(image, self.input_size)
+        return canvas.transpose(2, 0, 1)[None].astype(np.float32), ratio
+
+    def postprocess(self, output: np.ndarray, ratio: float) -> Detections:
+        """Decode one image's (anchors, 85) output into person boxes in image pixels."""
+        xy = (output[:, :2] + self._grid) * self._stride
+        wh = np.exp(output[:, 2:4]) * self._stride
+        boxes = np.concatenate((xy - wh / 2, xy + wh / 2), axis=1) / ratio
+        # Class-aware NMS runs per class and only persons are kept, so only class 0 matters.
+        scores = output[:, 4] * output[:, 5 + PERSON_CLASS]
+        candidates = scores > self.candidate_threshold
+        boxes, scores = boxes[candidates], scores[candidates]
+        if len(scores):
+            keep = nms(boxes, scores, self.nms_threshold)
+            boxes, scores = boxes[keep], scores[keep]
+        final = scores > self.score_threshold
+        return Detections(boxes[final].astype(np.float32).reshape(-1, 4), scores[final].astype(np.float32))
+
+    def __call__(self, image: np.ndarray) -> Detections:
+        return self.detect_batch([image])[0]
+
+    def detect_batch(self, images: list[np.ndarray]) -> list[Detections]:
+        """Detect on several images in one network call (where the backend batches)."""
+        if not images:
+            return []
+        prepared = [self.preprocess(image) for image in images]
+        batch = np.concatenate([p[0] for p in prepared])
+        (outputs,) = self.runner(batch)[:1]
+        return [self.postprocess(outputs[i], ratio) for i, (_, ratio) in enumerate(prepared)]

@@ -1,0 +1,74 @@
+"""Reading images robustly: every readable file becomes 8-bit BGR (OpenCV's convention);
+anything else raises ImageReadError with the reason."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".jp2", ".pgm", ".ppm", ".pbm"}
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
+
+
+class ImageReadError(ValueError):
+    """A file that is not a readable image."""
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """BGR uint8 (H, W, 3). Grayscale, RGBA (alpha dropped), 16-bit (scaled to 8-bit) and
+    EXIF-rotated JPEGs are converted the way OpenCV's colour decode does; non-ASCII paths work."""
+    path = Path(path)
+    if path.is_dir():
+        raise ImageReadError(f"{path}: is a folder, not an image")
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError as exc:
+        raise ImageReadError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if data.size == 0:
+        raise ImageReadError(f"{path}: empty file (0 bytes)")
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if image is None or image.size == 0:
+        raise ImageReadError(f"{path}: not a decodable image (corrupt or unsupported format)")
+    return image
+
+
+def to_bgr(image: np.ndarray, channel_order: str = "bgr") -> np.ndarray:
+    """Normalise an in-memory array to BGR uint8: gray, RGBA/BGRA, 16-bit and float in [0, 1]
+    are accepted; `channel_order` says whether colour input is "bgr" (OpenCV) or "rgb" (PIL)."""
+    array = np.asarray(image)
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
+        raise ValueError(f"expected an image of shape (H, W), (H, W, 3) or (H, W, 4), got {array.shape}")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"empty image of shape {array.shape}")
+    if array.dtype == np.uint16:
+        array = (array >> 8).astype(np.uint8)
+    elif array.dtype in (np.float32, np.float64):
+        array = np.clip(array * 255.0 if array.max() <= 1.0 else array, 0, 255).round().astype(np.uint8)
+    elif array.dtype == bool:
+        array = array.astype(np.uint8) * 255
+    elif array.dtype != np.uint8:
+        raise ValueError(f"unsupported image dtype {array.dtype}")
+    if array.ndim == 2 or array.shape[2] == 1:
+        return cv2.cvtColor(array.reshape(array.shape[0], array.shape[1]), cv2.COLOR_GRAY2BGR)
+    if array.shape[2] == 4:
+        array = array[..., :3]
+    if channel_order == "rgb":
+        array = array[..., ::-1]
+    elif channel_order != "bgr":
+        raise ValueError(f"channel_order must be 'bgr' or 'rgb', got {channel_order!r}")
+    return np.ascontiguousarray(array)
+
+
+def from_pil(image: object) -> np.ndarray:
+    """BGR uint8 from a PIL image of any mode (EXIF orientation applied)."""
+    from PIL import Image, ImageOps
+
+    if not isinstance(image, Image.Image):
+        raise TypeError(f"expected a PIL image, got {type(image).__name__}")
+    image = ImageOps.exif_transpose(image)
+    if image.mode not in ("RGB", "L"):
+        image = image.convert("RGB")
+    return to_bgr(np.asarray(image), "rgb")

@@ -1,0 +1,83 @@
+"""The whole-body pipeline: image -> person boxes -> pose stage -> PoseResult."""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+import numpy as np
+
+from ..detection import YOLOXDetector
+from .pose import PoseEstimator
+from .result import PoseResult
+
+
+class WholebodyPipeline:
+    """Detector + pose estimator on BGR uint8 images.
+
+    Person boxes come from `boxes=` when given, else from the detector; with no detector
+    (`detector=None`) the whole image is one person box. An image in which the detector
+    finds nobody gives an empty result.
+    """
+
+    def __init__(self, pose: PoseEstimator, detector: YOLOXDetector | None = None) -> None:
+        self.pose = pose
+        self.detector = detector
+
+    @classmethod
+    def from_files(
+        cls,
+        pose_model: str | os.PathLike,
+        detector_model: str | os.PathLike | None = None,
+        backend: str = "onnxruntime",
+        device: str = "cpu",
+        dtype: str = "float32",
+        detector_arch: str = "yolox-l",
+        score_threshold: float = 0.3,
+        nms_threshold: float = 0.45,
+        flip_test: bool = False,
+    ) -> "WholebodyPipeline":
+        pose = PoseEstimator(pose_model, backend=backend, device=device, dtype=dtype, flip_test=flip_test)
+        detector = None
+        if detector_model is not None:
+            detector = YOLOXDetector(detector_model, backend=backend, device=device, arch=detector_arch,
+                                     score_threshold=score_threshold, nms_threshold=nms_threshold, dtype=dtype)
+        return cls(pose, detector)
+
+    @property
+    def device_info(self) -> str:
+        parts = [f"pose: {self.pose.device_info}"]
+        if self.detector is not None:
+            parts.append(f"detector: {self.detector.device_info}")
+        return "; ".join(parts)
+
+    def __call__(self, image_bgr: np.ndarray, boxes: np.ndarray | None = None) -> PoseResult:
+        return self.predict_batch([image_bgr], None if boxes is None else [boxes])[0]
+
+    def predict_batch(
+        self, images_bgr: Sequence[np.ndarray], boxes: Sequence[np.ndarray] | None = None
+    ) -> list[PoseResult]:
+        """Several images: detection batched, then every person of every image in one pose batch."""
+        images = list(images_bgr)
+        for image in images:
+            if not (isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8):
+                got = getattr(image, "shape", type(image).__name__)
+                raise ValueError(f"expected BGR uint8 images (H, W, 3), got {got}; see dwpose.inference.io.to_bgr")
+        if boxes is not None:
+            box_list = [np.asarray(b, np.float32).reshape(-1, 4) for b in boxes]
+            if len(box_list) != len(images):
+                raise ValueError(f"{len(box_list)} box lists for {len(images)} images")
+            score_list = [np.ones(len(b), np.float32) for b in box_list]
+        elif self.detector is not None:
+            detections = self.detector.detect_batch(images)
+            box_list = [d.boxes for d in detections]
+            score_list = [d.scores for d in detections]
+        else:
+            box_list = [np.array([[0, 0, im.shape[1], im.shape[0]]], np.float32) for im in images]
+            score_list = [np.ones(1, np.float32) for _ in images]
+        poses = self.pose.predict_many(images, box_list)
+        results = []
+        for image, image_boxes, image_scores, (keypoints, scores) in zip(images, box_list, score_list, poses):
+            size = (image.shape[1], image.shape[0])
+            results.append(PoseResult(image_boxes, image_scores, keypoints, scores, size))
+        return results

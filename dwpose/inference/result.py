@@ -1,0 +1,109 @@
+"""Per-image pose results and their conversions: COCO-WholeBody results JSON, the 134-point
+OpenPose-ordered layout, and OpenPose JSON as the ControlNet tool chains read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..skeleton import PART_ANNOTATION_FIELDS, PARTS
+
+# OpenPose-18 reorder of the first 18 points after inserting the neck at 17 (DWPose reference).
+_OPENPOSE_DST = [1, 2, 3, 4, 6, 7, 8, 9, 10, 12, 13, 14, 15, 16, 17]
+_OPENPOSE_SRC = [17, 6, 8, 10, 7, 9, 12, 14, 16, 13, 15, 2, 1, 4, 3]
+VISIBILITY_THRESHOLD = 0.3
+KEYPOINT_SCORE_THRESHOLD = 0.2  # instance rescoring of the COCO-WholeBody evaluation
+
+
+@dataclass
+class PoseResult:
+    """Poses of one image. Coordinates are pixels of the image given to the pipeline."""
+
+    boxes: np.ndarray        # (N, 4) xyxy
+    box_scores: np.ndarray   # (N,)
+    keypoints: np.ndarray    # (N, 133, 2)
+    scores: np.ndarray       # (N, 133) raw SimCC scores
+    image_size: tuple[int, int]  # (width, height)
+    track_ids: np.ndarray | None = None  # (N,) stable ids in videos
+    meta: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.keypoints)
+
+    @classmethod
+    def empty(cls, image_size: tuple[int, int], num_keypoints: int = 133) -> "PoseResult":
+        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32),
+                   np.zeros((0, num_keypoints, 2), np.float32), np.zeros((0, num_keypoints), np.float32),
+                   image_size)
+
+    def instance_scores(self) -> np.ndarray:
+        """bbox score x mean of the keypoint scores above 0.2 (0 when none), as mmpose rescores."""
+        above = self.scores > KEYPOINT_SCORE_THRESHOLD
+        mean = np.where(above.any(1), (self.scores * above).sum(1) / np.maximum(above.sum(1), 1), 0.0)
+        return (self.box_scores * mean).astype(np.float32)
+
+    def to_coco_wholebody(self, image_id: int) -> list[dict]:
+        """COCO-WholeBody results records (what the evaluators read)."""
+        records = []
+        for person, instance_score in zip(range(len(self)), self.instance_scores()):
+            triples = np.concatenate([self.keypoints[person], self.scores[person][:, None]], axis=1)
+            record: dict = {"image_id": int(image_id), "category_id": 1, "score": float(instance_score)}
+            for part, key in PART_ANNOTATION_FIELDS.items():
+                start, stop = PARTS[part]
+                record[key] = triples[start:stop].reshape(-1).astype(float).tolist()
+            records.append(record)
+        return records
+
+    def to_openpose134(self) -> np.ndarray:
+        """(N, 134, 3) x, y, score in the OpenPose order: 18 body points (neck inserted, binary
+        neck score), 6 feet, 68 face, 21 left hand, 21 right hand."""
+        return to_openpose134(self.keypoints, self.scores)
+
+    def to_openpose_json(
+        self,
+        include_body: bool = True,
+        include_hand: bool = True,
+        include_face: bool = True,
+        include_foot: bool = False,
+        controlnet_compat: bool = False,
+    ) -> dict:
+        """OpenPose JSON in pixels. Points below 0.3 are written as 0, 0, 0; present points carry
+        their score, or 1.0 with `controlnet_compat` (the ecosystem's convention)."""
+        width, height = self.image_size
+        info = self.to_openpose134()
+        # The neck gets a real score: the weaker shoulder (its layout score is a 0/1 flag).
+        neck_score = np.minimum(self.scores[:, 5], self.scores[:, 6]) * info[:, 1, 2]
+        info[:, 1, 2] = neck_score
+
+        def flat(points: np.ndarray, nullable: bool) -> list[float] | None:
+            present = points[:, 2] >= VISIBILITY_THRESHOLD
+            if nullable and not present.any():
+                return None
+            out = np.zeros_like(points)
+            out[present, :2] = points[present, :2]
+            out[present, 2] = 1.0 if controlnet_compat else points[present, 2]
+            return [round(float(v), 3) for v in out.reshape(-1)]
+
+        people = []
+        for person in info:
+            body = person[:18]
+            entry: dict = {
+                "pose_keypoints_2d": flat(body, False) if include_body else [0.0] * 54,
+                "face_keypoints_2d": flat(np.concatenate([person[24:92], body[[14, 15]]]), True) if include_face else None,
+                "hand_left_keypoints_2d": flat(person[92:113], True) if include_hand else None,
+                "hand_right_keypoints_2d": flat(person[113:134], True) if include_hand else None,
+            }
+            if include_foot:
+                entry["foot_keypoints_2d"] = flat(person[18:24], True)
+            people.append(entry)
+        return {"people": people, "canvas_width": int(width), "canvas_height": int(height)}
+
+
+def to_openpose134(keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    info = np.concatenate([keypoints, scores[..., None]], axis=-1).astype(np.float32)
+    neck = info[:, [5, 6]].mean(axis=1)
+    neck[:, 2] = ((info[:, 5, 2] > VISIBILITY_THRESHOLD) & (info[:, 6, 2] > VISIBILITY_THRESHOLD)).astype(np.float32)
+    info = np.insert(info, 17, neck, axis=1)
+    info[:, _OPENPOSE_DST] = info[:, _OPENPOSE_SRC]
+    return info

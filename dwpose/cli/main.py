@@ -4,13 +4,11 @@ code 2, never as a traceback."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from importlib import resources
 from pathlib import Path
 from typing import Callable, Sequence
 
-import numpy as np
 
 EXIT_USER_ERROR = 2
 
@@ -54,45 +52,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .predict import run_predict
+
+    return run_predict(args)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Build a model, load a checkpoint, run it on one image (whole image as the box)."""
-    import cv2
-    import torch
+    """The whole pipeline on the bundled sample photo (official weights unless given)."""
+    from .predict import run_predict
 
-    from dwpose.codec import SimCCCodec
-    from dwpose.geometry import bbox_xyxy_to_center_scale, crop_to_image, fix_aspect_ratio, warp_crop
-    from dwpose.models import create_model
-
-    image_path = Path(args.image) if args.image else _sample_image()
-    image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise UserError(f"cannot read image {image_path}")
-    model = create_model(args.model, checkpoint=args.checkpoint)
-    width, height = model.input_size
-    box = np.array([[0, 0, image.shape[1], image.shape[0]]], dtype=np.float32)
-    center, scale = bbox_xyxy_to_center_scale(box)
-    scale = fix_aspect_ratio(scale, width / height)
-    crop = warp_crop(image, center[0], scale[0], model.input_size)
-    rgb = torch.from_numpy(np.ascontiguousarray(crop[..., ::-1])).permute(2, 0, 1)[None]
-    with torch.no_grad():
-        simcc_x, simcc_y = model(model.normalize(rgb))
-    keypoints, scores = SimCCCodec.for_input_size(model.input_size).decode(simcc_x.numpy(), simcc_y.numpy())
-    keypoints = crop_to_image(keypoints, center, scale, model.input_size)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    record = {
-        "image": str(image_path), "model": args.model,
-        "keypoints": keypoints[0].round(2).tolist(), "scores": scores[0].round(4).tolist(),
-    }
-    (out / f"{image_path.stem}.json").write_text(json.dumps(record))
-    canvas = image.copy()
-    for (x, y), s in zip(keypoints[0], scores[0]):
-        if s > args.threshold:
-            cv2.circle(canvas, (int(x), int(y)), 2, (0, 255, 0), -1)
-    cv2.imwrite(str(out / f"{image_path.stem}_keypoints.png"), canvas)
-    visible = int((scores[0] > args.threshold).sum())
-    print(f"{image_path.name}: {keypoints.shape[1]} keypoints, {visible} above {args.threshold}; wrote {out}/")
-    return 0
+    args.inputs = [str(_sample_image())]
+    return run_predict(args)
 
 
 # --------------------------------------------------------------------------- parser
@@ -122,24 +93,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", choices=("default", "ema", "raw"), default="default")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("demo", help="run a model on one image (default: the bundled sample photo)")
-    p.add_argument("--model", default="rtmpose-t-256x192")
-    p.add_argument("--checkpoint", required=True, help=".pth or .onnx weights")
-    p.add_argument("--image", default=None, help="image path (default: bundled sample)")
-    p.add_argument("--out", default="dwpose_out")
-    p.add_argument("--threshold", type=float, default=0.3)
+    from .predict import add_arguments
+
+    p = sub.add_parser("predict", help="whole-body poses for images, folders, globs and videos")
+    add_arguments(p)
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("demo", help="run the whole pipeline on the bundled sample photo")
+    add_arguments(p, inputs=False)
     p.set_defaults(func=cmd_demo)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from dwpose.backends import BackendError
     from dwpose.models.checkpoint import CheckpointError
+    from dwpose.weights import WeightsError
 
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.func
     try:
         return handler(args)
-    except (UserError, CheckpointError, ValueError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+    except (UserError, CheckpointError, WeightsError, BackendError, ValueError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
         message = str(exc).strip().replace("\n", " | ")
         print(f"dwpose {args.command}: error: {message}", file=sys.stderr)
         return EXIT_USER_ERROR

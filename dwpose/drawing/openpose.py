@@ -129,3 +129,19 @@ def overlay(image_rgb: np.ndarray, skeleton_rgb: np.ndarray) -> np.ndarray:
         image_rgb = cv2.resize(image_rgb, (width, height), interpolation=cv2.INTER_AREA)
     mask = skeleton_rgb.any(axis=2, keepdims=True)
     return np.where(mask, skeleton_rgb, image_rgb)
+
+
+def controlnet_size(image_size: tuple[int, int], resolution: int) -> tuple[int, int]:
+    """ControlNet's `resize_image` size: short side scaled to `resolution`, each side then
+    rounded to a multiple of 64. Returns (W, H)."""
+    width, height = image_size
+    k = resolution / min(width, height)
+    return max(int(np.round(width * k / 64.0)) * 64, 64), max(int(np.round(height * k / 64.0)) * 64, 64)
+
+
+def controlnet_resize(image: np.ndarray, resolution: int) -> np.ndarray:
+    """Resize like ControlNet's annotators (Lanczos when enlarging, area when shrinking)."""
+    height, width = image.shape[:2]
+    new_w, new_h = controlnet_size((width, height), resolution)
+    k = resolution / min(width, height)
+    return cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LANCZOS4 if k > 1 else cv2.INTER_AREA)

@@ -4,7 +4,6 @@ persons) -> SimCC decode -> keypoints in image pixels."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import cv2
 import numpy as np

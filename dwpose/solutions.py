@@ -55,19 +55,24 @@ class DWposeDetector:
 
     def detect(self, input_image: object, detect_resolution: int = 512) -> PoseResult:
         """Poses in the pixels of the image resized to `detect_resolution` (as ControlNet does)."""
-        bgr = from_pil(input_image) if hasattr(input_image, "mode") else to_bgr(np.asarray(input_image), "rgb")
-        return self.pipeline(controlnet_resize(bgr, detect_resolution))
+        return self.pipeline(controlnet_resize(self._bgr(input_image), detect_resolution))
+
+    @staticmethod
+    def _bgr(input_image: object) -> np.ndarray:
+        return from_pil(input_image) if hasattr(input_image, "mode") else to_bgr(np.asarray(input_image), "rgb")
 
     def __call__(self, input_image: object, detect_resolution: int = 512, image_resolution: int = 512,
                  include_body: bool = True, include_hand: bool = True, include_face: bool = True,
                  include_foot: bool = False, output_type: str = "pil", return_json: bool = False):
         if output_type not in ("pil", "np"):
             raise ValueError(f"output_type must be 'pil' or 'np', got {output_type!r}")
-        result = self.detect(input_image, detect_resolution)
+        bgr = self._bgr(input_image)
+        result = self.pipeline(controlnet_resize(bgr, detect_resolution))
         canvas = draw_openpose(result, include_body=include_body, include_hand=include_hand,
                                include_face=include_face, include_foot=include_foot)
-        width, height = result.image_size
-        canvas = cv2.resize(canvas, controlnet_size((width, height), image_resolution), interpolation=cv2.INTER_LINEAR)
+        # The map is resized to the generation size derived from the original input, as ControlNet does.
+        output_size = controlnet_size((bgr.shape[1], bgr.shape[0]), image_resolution)
+        canvas = cv2.resize(canvas, output_size, interpolation=cv2.INTER_LINEAR)
         image: object = canvas
         if output_type == "pil":
             from PIL import Image

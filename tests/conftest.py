@@ -25,3 +25,48 @@ def t_input(reference: Path) -> np.ndarray:
 @pytest.fixture(scope="session")
 def t_checkpoint(reference: Path) -> Path:
     return reference / "rtmpose_t_256x192_random.pth"
+
+
+@pytest.fixture(scope="session")
+def yolox_s_onnx(tmp_path_factory) -> Path:
+    """A random-weight YOLOX-s exported with the official signature (images -> output)."""
+    import torch
+
+    from dwpose.models.yolox import create_yolox
+
+    torch.manual_seed(0)
+    model = create_yolox("yolox-s")
+    path = tmp_path_factory.mktemp("yolox") / "yolox_s_random.onnx"
+    torch.onnx.export(model, (torch.zeros(1, 3, 640, 640),), str(path), input_names=["images"],
+                      output_names=["output"], opset_version=11, dynamo=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def nobody_onnx(tmp_path_factory) -> Path:
+    """A YOLOX-s whose class scores are ~0 everywhere: it never finds a person."""
+    import torch
+
+    from dwpose.models.yolox import create_yolox
+
+    model = create_yolox("yolox-s")
+    with torch.no_grad():
+        for pred in model.head.cls_preds:
+            pred.weight.zero_()
+            pred.bias.fill_(-30.0)
+    path = tmp_path_factory.mktemp("yolox") / "nobody.onnx"
+    torch.onnx.export(model, (torch.zeros(1, 3, 640, 640),), str(path), input_names=["images"],
+                      output_names=["output"], opset_version=11, dynamo=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def pose_onnx(reference: Path) -> Path:
+    return reference / "rtmpose_t_256x192_random.onnx"
+
+
+@pytest.fixture(scope="session")
+def sample_bgr() -> np.ndarray:
+    import cv2
+
+    return cv2.imread(str(DATA / "media" / "human-pose.jpeg"))

@@ -31,6 +31,7 @@ def add_arguments(p: argparse.ArgumentParser, inputs: bool = True) -> None:
     p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32", help="torch backend precision")
     p.add_argument("--score-threshold", type=float, default=0.3, help="person score threshold")
     p.add_argument("--nms-threshold", type=float, default=0.45)
+    p.add_argument("--max-persons", type=int, default=None, help="keep only the best k detections per image")
     p.add_argument("--no-body", action="store_true")
     p.add_argument("--no-hand", action="store_true")
     p.add_argument("--no-face", action="store_true")
@@ -65,7 +66,7 @@ class Predictor:
         det = None if args.no_detector else resolve_weights(args.det_model, progress=not args.no_progress)
         self.pipeline = WholebodyPipeline.from_files(
             pose, det, backend=args.backend, device=args.device, dtype=args.dtype, detector_arch=args.det_arch,
-            score_threshold=args.score_threshold, nms_threshold=args.nms_threshold)
+            score_threshold=args.score_threshold, nms_threshold=args.nms_threshold, max_persons=args.max_persons)
         self.out = Path(args.out)
         self.out.mkdir(parents=True, exist_ok=True)
         self.used_stems: set[str] = set()

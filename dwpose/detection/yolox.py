@@ -65,7 +65,9 @@ class YOLOXDetector:
         candidate_threshold: float = 0.1,
         input_size: tuple[int, int] = (640, 640),
         dtype: str = "float32",
+        max_detections: int | None = None,
     ) -> None:
+        self.max_detections = max_detections  # keep only the best k persons (None: all)
         self.score_threshold = score_threshold
         self.nms_threshold = nms_threshold
         self.candidate_threshold = candidate_threshold
@@ -102,7 +104,9 @@ class YOLOXDetector:
         if len(scores):
             keep = nms(boxes, scores, self.nms_threshold)
             boxes, scores = boxes[keep], scores[keep]
-        final = scores > self.score_threshold
+        final = np.flatnonzero(scores > self.score_threshold)  # NMS order: best first
+        if self.max_detections is not None:
+            final = final[: self.max_detections]
         return Detections(boxes[final].astype(np.float32).reshape(-1, 4), scores[final].astype(np.float32))
 
     def __call__(self, image: np.ndarray) -> Detections:

@@ -36,12 +36,14 @@ class WholebodyPipeline:
         score_threshold: float = 0.3,
         nms_threshold: float = 0.45,
         flip_test: bool = False,
+        max_persons: int | None = None,
     ) -> "WholebodyPipeline":
         pose = PoseEstimator(pose_model, backend=backend, device=device, dtype=dtype, flip_test=flip_test)
         detector = None
         if detector_model is not None:
             detector = YOLOXDetector(detector_model, backend=backend, device=device, arch=detector_arch,
-                                     score_threshold=score_threshold, nms_threshold=nms_threshold, dtype=dtype)
+                                     score_threshold=score_threshold, nms_threshold=nms_threshold, dtype=dtype,
+                                     max_detections=max_persons)
         return cls(pose, detector)
 
     @property

@@ -62,6 +62,7 @@ class PoseEstimator:
         arch: str | None = None,
         flip_test: bool = False,
         padding: float = BBOX_PADDING,
+        max_batch_size: int = 64,
     ) -> None:
         if backend == "onnxruntime":
             if isinstance(model, nn.Module):
@@ -83,6 +84,7 @@ class PoseEstimator:
         self.normalize = Normalizer()
         self.flip_test = flip_test
         self.padding = padding
+        self.max_batch_size = max_batch_size  # bounds memory on crowded images
 
     @property
     def device_info(self) -> str:
@@ -114,7 +116,11 @@ class PoseEstimator:
         if total == 0:
             empty = (np.zeros((0, 133, 2), np.float32), np.zeros((0, 133), np.float32))
             return [empty for _ in images_bgr]
-        simcc_x, simcc_y = self.infer_crops(self.normalize(np.concatenate(crops)))
+        crops = np.concatenate(crops)
+        parts = [self.infer_crops(self.normalize(crops[i:i + self.max_batch_size]))
+                 for i in range(0, total, self.max_batch_size)]
+        simcc_x = np.concatenate([p[0] for p in parts])
+        simcc_y = np.concatenate([p[1] for p in parts])
         keypoints, scores = self.codec.decode(simcc_x, simcc_y)
         keypoints = crop_to_image(keypoints, np.concatenate(centers), np.concatenate(scales), self.input_size)
         splits = np.cumsum(counts)[:-1]

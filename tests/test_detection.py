@@ -1,0 +1,80 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from dwpose.backends import BackendError
+from dwpose.detection import YOLOXDetector, letterbox, nms
+from dwpose.models.checkpoint import CheckpointError
+from dwpose.models.yolox import create_yolox
+
+
+def test_nms_uses_plus_one_areas_and_keeps_iou_at_threshold():
+    boxes = np.array([[0, 0, 9, 9], [0, 5, 9, 14], [20, 20, 30, 30]], np.float32)
+    scores = np.array([0.9, 0.8, 0.7], np.float32)
+    # boxes 0 and 1: +1 areas 100 each, overlap 10x5 = 50 -> IoU 50/150 = 1/3
+    assert nms(boxes, scores, 0.34).tolist() == [0, 1, 2]
+    assert nms(boxes, scores, 0.33).tolist() == [0, 2]
+
+
+def test_letterbox_top_left_with_grey_padding():
+    image = np.full((100, 200, 3), 7, np.uint8)
+    canvas, ratio = letterbox(image, (640, 640))
+    assert ratio == 3.2 and canvas.shape == (640, 640, 3)
+    assert (canvas[:320, :640] == 7).all() and (canvas[320:] == 114).all()
+
+
+def test_postprocess_decodes_grid_and_filters(yolox_s_onnx):
+    detector = YOLOXDetector(yolox_s_onnx)
+    output = np.zeros((8400, 85), np.float32)
+    output[:, 4] = 0.0  # objectness 0 everywhere ...
+    anchor = 3 * 80 + 5  # stride-8 grid cell (x=5, y=3)
+    output[anchor, :4] = [0.5, 0.5, np.log(4.0), np.log(2.0)]
+    output[anchor, 4], output[anchor, 5] = 0.9, 0.5  # person score 0.45
+    second = 80 * 80 + 2  # stride 16, (x=2, y=0): a cat, dropped
+    output[second, 4], output[second, 5 + 15] = 1.0, 0.9
+    weak = 80 * 80 + 40 * 40 + 7  # stride 32: person score 0.2, below 0.3
+    output[weak, 4], output[weak, 5] = 0.4, 0.5
+    result = detector.postprocess(output, ratio=2.0)
+    cx, cy, w, h = (5.5 * 8), (3.5 * 8), 32, 16
+    np.testing.assert_allclose(result.boxes, [[(cx - w / 2) / 2, (cy - h / 2) / 2, (cx + w / 2) / 2, (cy + h / 2) / 2]], rtol=1e-6)
+    np.testing.assert_allclose(result.scores, [0.45], rtol=1e-6)
+    detector.score_threshold = 0.5
+    assert len(detector.postprocess(output, ratio=2.0).boxes) == 0
+
+
+def test_yolox_l_parameter_count_matches_official_onnx(reference):
+    manifest = json.loads((reference / "manifest.json").read_text())["onnx"]["yolox_l_random.onnx"]
+    model = create_yolox("yolox-l")
+    assert sum(p.numel() for p in model.parameters()) == manifest["n_params"]
+
+
+def test_megvii_pth_and_onnx_import_agree(tmp_path, yolox_s_onnx):
+    imported = create_yolox("yolox-s", yolox_s_onnx)
+    pth = tmp_path / "yolox_s.pth"
+    torch.save({"model": imported.state_dict(), "start_epoch": 300, "optimizer": {}}, pth)
+    loaded = create_yolox("yolox-s", pth)
+    x = torch.rand(1, 3, 640, 640) * 255
+    with torch.no_grad():
+        assert torch.equal(imported(x), loaded(x))
+    with pytest.raises(CheckpointError, match="looks like yolox-s"):
+        create_yolox("yolox-m", pth)
+
+
+def test_torch_and_onnxruntime_detectors_agree(yolox_s_onnx, sample_bgr):
+    ort_det = YOLOXDetector(yolox_s_onnx, score_threshold=0.0, candidate_threshold=0.0)
+    torch_det = YOLOXDetector(yolox_s_onnx, backend="torch", arch="yolox-s", score_threshold=0.0, candidate_threshold=0.0)
+    batch, _ = ort_det.preprocess(sample_bgr)
+    (a,), (b,) = ort_det.runner(batch), torch_det.runner(batch)
+    assert a.shape == (1, 8400, 85)
+    assert np.abs(a - b).max() < 1e-3
+    assert "CPUExecutionProvider" in ort_det.device_info and "torch" in torch_det.device_info
+
+
+def test_cuda_request_fails_loudly_without_cuda(yolox_s_onnx):
+    with pytest.raises(BackendError, match="CUDA"):
+        YOLOXDetector(yolox_s_onnx, device="cuda")
+    if not torch.cuda.is_available():
+        with pytest.raises(BackendError, match="CUDA"):
+            YOLOXDetector(yolox_s_onnx, backend="torch", arch="yolox-s", device="cuda")

@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test clean
+.PHONY: demo test bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,12 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/dwpose demo --checkpoint ../shared/reference/rtmpose_t_256x192_random.pth --out dwpose_out
+	$(BIN)/dwpose demo --out dwpose_out
+
+# rtmlib is the peer measured against; installed without its opencv-python pins (we have cv2).
+bench: $(STAMP)
+	$(BIN)/python -m pip install -q --no-deps rtmlib==0.0.16
+	$(BIN)/python benchmarks/bench_cpu.py
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

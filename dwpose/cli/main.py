@@ -58,6 +58,24 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return run_predict(args)
 
 
+def _train(args: argparse.Namespace, stage: int | None) -> int:
+    from .train import run_train
+
+    return run_train(args, stage)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from .train import run_eval
+
+    return run_eval(args)
+
+
+def _ubody_extract(args: argparse.Namespace) -> int:
+    from .train import run_ubody_extract
+
+    return run_ubody_extract(args)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """The whole pipeline on the bundled sample photo (official weights unless given)."""
     from .predict import run_predict
@@ -99,6 +117,29 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(p)
     p.set_defaults(func=cmd_predict)
 
+    from .train import add_eval_arguments, add_train_arguments
+
+    p = sub.add_parser("train", help="train an RTMPose model from a TOML recipe")
+    add_train_arguments(p)
+    p.set_defaults(func=lambda a: _train(a, None))
+
+    p = sub.add_parser("distill", help="two-stage pose distillation (TPD) from a TOML recipe")
+    add_train_arguments(p)
+    p.add_argument("--stage", type=int, choices=(1, 2), required=True)
+    p.add_argument("--teacher-checkpoint", default=None, help="override the recipe's teacher weights")
+    p.set_defaults(func=lambda a: _train(a, a.stage))
+
+    p = sub.add_parser("eval", help="COCO-WholeBody / UBody AP of a checkpoint")
+    add_eval_arguments(p)
+    p.set_defaults(func=_eval)
+
+    p = sub.add_parser("ubody-extract", help="extract UBody video frames (30 fps PNGs)")
+    p.add_argument("videos", help="folder of UBody videos (<scene>/<name>.mp4)")
+    p.add_argument("out", help="output image root (UBody/images)")
+    p.add_argument("--fps", type=float, default=30.0)
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_ubody_extract)
+
     p = sub.add_parser("demo", help="run the whole pipeline on the bundled sample photo")
     add_arguments(p, inputs=False)
     p.set_defaults(func=cmd_demo)
@@ -107,14 +148,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from dwpose.backends import BackendError
+    from dwpose.data.coco_wholebody import DatasetError
+    from dwpose.evaluation.coco_wholebody import EvaluationError
     from dwpose.models.checkpoint import CheckpointError
+    from dwpose.training.config import ConfigError
     from dwpose.weights import WeightsError
 
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.func
     try:
         return handler(args)
-    except (UserError, CheckpointError, WeightsError, BackendError, ValueError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+    except (UserError, CheckpointError, WeightsError, BackendError, DatasetError, ConfigError, EvaluationError,
+            ValueError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
         message = str(exc).strip().replace("\n", " | ")
         print(f"dwpose {args.command}: error: {message}", file=sys.stderr)
         return EXIT_USER_ERROR

@@ -1,0 +1,116 @@
+"""`dwpose train`, `dwpose distill`, `dwpose eval`, `dwpose ubody-extract`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def _overrides(pairs: list[str]) -> dict:
+    """`--set key=value` pairs; values parsed as JSON when possible (numbers, booleans, null)."""
+    out = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise ValueError(f"--set expects key=value, got {pair!r}")
+        key, value = pair.split("=", 1)
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", help="TOML recipe (see configs/)")
+    p.add_argument("--work-dir", default=None, help="checkpoints and logs (default work_dirs/<config name>)")
+    p.add_argument("--resume", nargs="?", const="auto", default=None,
+                   help="continue from a checkpoint (default: <work-dir>/last.pth)")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: cuda when available)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config field, e.g. --set epochs=10 --set val.det_file=dets.json")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def run_train(args: argparse.Namespace, stage: int | None = None) -> int:
+    from ..training import Trainer, load_config
+    from ..training.config import ConfigError
+
+    overrides = _overrides(args.set)
+    if stage is not None and getattr(args, "teacher_checkpoint", None):
+        overrides["distill.teacher_checkpoint"] = args.teacher_checkpoint
+    config = load_config(args.config, overrides)
+    if stage is not None:
+        if config.distill is None:
+            raise ConfigError(f"{args.config} has no [distill] section; use `dwpose train` for plain training")
+        if config.distill.stage != stage:
+            raise ConfigError(f"{args.config} is a stage-{config.distill.stage} recipe, not stage {stage}")
+        if config.distill.teacher_checkpoint and not Path(config.distill.teacher_checkpoint).is_file():
+            raise ConfigError(f"teacher checkpoint not found: {config.distill.teacher_checkpoint}")
+    elif config.distill is not None:
+        raise ConfigError(f"{args.config} is a distillation recipe; run it with `dwpose distill --stage {config.distill.stage}`")
+    work_dir = Path(args.work_dir or Path("work_dirs") / config.name)
+    trainer = Trainer(config, work_dir, device=args.device, progress=not args.no_progress)
+    if args.resume:
+        path = work_dir / "last.pth" if args.resume == "auto" else Path(args.resume)
+        if not path.is_file():
+            raise ConfigError(f"nothing to resume: {path} not found")
+        trainer.resume(path)
+    trainer.train()
+    if trainer.rank == 0:
+        print(f"done: {trainer.global_iter} iterations; checkpoint {trainer.checkpoint_path}, "
+              f"plain model {work_dir / 'final_pose.pth'}")
+    return 130 if trainer.stop_requested else 0
+
+
+def add_eval_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default=None, help="architecture (default: detected from the checkpoint)")
+    p.add_argument("--checkpoint", required=True, help=".pth (plain, training or distiller) or .onnx")
+    p.add_argument("--ann", help="COCO-WholeBody annotation file (ground truth)")
+    p.add_argument("--images", help="image folder of --ann")
+    p.add_argument("--dets", default=None, help="person detection results (COCO format); default: GT boxes")
+    p.add_argument("--ubody-root", default=None, help="evaluate the UBody protocol under this root instead")
+    p.add_argument("--ubody-split", default=None, help="intra_scene_test_list.npy")
+    p.add_argument("--ubody-annotation", default="keypoint_annotation.json")
+    p.add_argument("--no-flip-test", action="store_true")
+    p.add_argument("--no-area", action="store_true", help="OKS area 0.53*w*h instead of the GT 'area'")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--out", default=None, help="write stats (and results) as JSON here")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from ..data.coco_wholebody import UBODY_EVAL_SCENES
+    from ..evaluation.runner import evaluate_model, evaluate_ubody
+    from ..models import create_model
+    from ..models.registry import detect_model_name
+
+    model = create_model(args.model or detect_model_name(args.checkpoint), checkpoint=args.checkpoint)
+    progress = not args.no_progress
+    if args.ubody_root:
+        per_scene = evaluate_ubody(model, args.ubody_root, UBODY_EVAL_SCENES, args.ubody_split, args.ubody_annotation,
+                                   flip_test=not args.no_flip_test, device=args.device, progress=progress)
+        for scene, stats in per_scene.items():
+            print(f"== {scene}\n{stats.table()}")
+        payload = {scene: stats.to_dict() for scene, stats in per_scene.items()}
+    else:
+        if not args.ann or not args.images:
+            raise ValueError("--ann and --images are required (or --ubody-root)")
+        stats, records = evaluate_model(model, args.ann, args.images, args.dets, flip_test=not args.no_flip_test,
+                                        use_area=not args.no_area, device=args.device, progress=progress)
+        print(stats.table())
+        payload = {"stats": stats.to_dict(), "results": records}
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(payload))
+    return 0
+
+
+def run_ubody_extract(args: argparse.Namespace) -> int:
+    from ..data.ubody import extract_frames
+
+    count = extract_frames(args.videos, args.out, fps=args.fps, progress=not args.no_progress)
+    print(f"extracted frames of {count} video(s) into {args.out}")
+    return 0 if count else 1
+
+

@@ -1,0 +1,59 @@
+"""PyTorch datasets over top-down samples."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ..codec import SimCCCodec
+from .coco_wholebody import DatasetError, Sample
+from .transforms import AugmentConfig, TrainTransform
+
+
+def read_rgb(path: str) -> np.ndarray:
+    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    if image is None:
+        raise DatasetError(f"cannot read image {path}")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+class TopDownTrainDataset(Dataset):
+    """Augmented crops with SimCC labels. `set_epoch` selects the epoch's random stream and,
+    from `switch_epoch` on, the milder stage-B augmentation."""
+
+    def __init__(self, samples: list[Sample], input_size: tuple[int, int], augment: AugmentConfig,
+                 seed: int = 21, switch_epoch: int | None = None) -> None:
+        if not samples:
+            raise DatasetError("the training set is empty (no usable person instances)")
+        self.samples = samples
+        self.input_size = input_size
+        self.codec = SimCCCodec.for_input_size(input_size)
+        self.transforms = {"A": TrainTransform(input_size, augment), "B": TrainTransform(input_size, augment.stage_b())}
+        self.seed = seed
+        self.switch_epoch = switch_epoch
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    @property
+    def stage(self) -> str:
+        return "B" if self.switch_epoch is not None and self.epoch >= self.switch_epoch else "A"
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        sample = self.samples[index]
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        crop, keypoints, visible = self.transforms[self.stage](
+            read_rgb(sample.image_path), sample.bbox, sample.keypoints, sample.visible, rng)
+        labels_x, labels_y, weights = self.codec.encode(keypoints[None], visible[None])
+        return {
+            "image": torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1))),  # uint8 RGB
+            "labels_x": torch.from_numpy(labels_x[0]),
+            "labels_y": torch.from_numpy(labels_y[0]),
+            "weights": torch.from_numpy(weights[0]),
+        }

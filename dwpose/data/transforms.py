@@ -1,0 +1,152 @@
+"""Top-down training augmentation (RTMPose recipe): flip, half-body, bbox scale/shift/rotation,
+affine crop, HSV jitter, blur / median blur / coarse dropout (albumentations), SimCC targets.
+
+All randomness comes from one `np.random.Generator` per sample, so a sample's augmentation
+depends only on (seed, epoch, index): reproducible with any number of workers and on resume."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..geometry import bbox_xyxy_to_center_scale, fix_aspect_ratio, get_warp_matrix
+from ..skeleton import FLIP_INDICES, LOWER_BODY_IDS, UPPER_BODY_IDS
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Strength of the augmentations. Defaults = the DWPose fork's stage A for t/s/m/l."""
+
+    flip_prob: float = 0.5
+    half_body_prob: float = 0.3
+    shift_factor: float = 0.16
+    shift_prob: float = 0.3
+    scale_factor: tuple[float, float] = (0.6, 1.4)
+    rotate_factor: float = 80.0
+    rotate_prob: float = 0.6
+    hsv_delta: tuple[int, int, int] = (5, 30, 30)
+    blur_prob: float = 0.1
+    median_blur_prob: float = 0.1
+    dropout_prob: float = 1.0
+
+    def stage_b(self) -> "AugmentConfig":
+        """The milder pipeline of the last epochs: no shift, scale [0.75, 1.25], rotation 60,
+        dropout p 0.5 (x configs keep their scale/rotation)."""
+        from dataclasses import replace
+
+        if self.scale_factor == (0.5, 1.5):  # RTMPose-x and upstream ubody configs
+            return replace(self, shift_factor=0.0, dropout_prob=0.5)
+        return replace(self, shift_factor=0.0, scale_factor=(0.75, 1.25), rotate_factor=60.0, dropout_prob=0.5)
+
+
+def truncated_normal(rng: np.random.Generator, size: int | tuple = ()) -> np.ndarray:
+    """Standard normal truncated to [-1, 1] (scipy truncnorm(-1, 1)), by rejection."""
+    out = rng.standard_normal(size)
+    bad = np.abs(out) > 1
+    while np.any(bad):
+        out[bad] = rng.standard_normal(int(np.sum(bad)))
+        bad = np.abs(out) > 1
+    return out
+
+
+def random_flip(image, center, keypoints, visible, rng, prob):
+    if rng.random() >= prob:
+        return image, center, keypoints, visible
+    width = image.shape[1]
+    image = np.ascontiguousarray(image[:, ::-1])
+    center = np.array([width - 1 - center[0], center[1]], np.float32)
+    keypoints = keypoints.copy()
+    keypoints[:, 0] = width - 1 - keypoints[:, 0]
+    index = list(FLIP_INDICES)
+    return image, center, keypoints[index], visible[index]
+
+
+def random_half_body(center, scale, keypoints, visible, rng, prob, min_total=9, min_upper=2, min_lower=3,
+                     padding=1.5):
+    """Re-centre on the upper or lower body (face and hands belong to neither)."""
+    if visible.sum() < min_total or rng.random() > prob:
+        return center, scale
+    upper = [i for i in UPPER_BODY_IDS if visible[i] > 0]
+    lower = [i for i in LOWER_BODY_IDS if visible[i] > 0]
+    upper_ok, lower_ok = len(upper) >= min_upper, len(lower) >= min_lower
+    if not upper_ok and not lower_ok:
+        return center, scale
+    if not lower_ok:
+        chosen = upper
+    elif not upper_ok:
+        chosen = lower
+    else:
+        chosen = upper if rng.random() < 0.7 else lower
+    points = keypoints[chosen]
+    return points.mean(0).astype(np.float32), ((points.max(0) - points.min(0)) * padding).astype(np.float32)
+
+
+def random_bbox_transform(center, scale, rng, config: AugmentConfig) -> tuple[np.ndarray, np.ndarray, float]:
+    t_shift, t_scale, t_rot = truncated_normal(rng, 2), truncated_normal(rng), truncated_normal(rng)
+    if config.shift_factor and rng.random() < config.shift_prob:
+        center = center + t_shift * config.shift_factor * scale
+    low, high = config.scale_factor
+    scale = scale * (t_scale * (high - low) / 2 + (high + low) / 2)
+    rotation = float(t_rot * config.rotate_factor) if rng.random() < config.rotate_prob else 0.0
+    return center.astype(np.float32), scale.astype(np.float32), rotation
+
+
+def hsv_jitter(image_rgb: np.ndarray, rng: np.random.Generator, delta=(5, 30, 30)) -> np.ndarray:
+    """mmdet YOLOXHSVRandomAug on an RGB buffer (so RGB<->HSV conversions)."""
+    gains = rng.uniform(-1, 1, 3) * np.asarray(delta) * rng.integers(0, 2, 3)
+    gains = gains.astype(np.int16)
+    hsv = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2HSV).astype(np.int16)
+    hsv[..., 0] = (hsv[..., 0] + gains[0]) % 180
+    hsv[..., 1] = np.clip(hsv[..., 1] + gains[1], 0, 255)
+    hsv[..., 2] = np.clip(hsv[..., 2] + gains[2], 0, 255)
+    return cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB)
+
+
+class PixelAugment:
+    """Blur, median blur and one coarse-dropout hole, through albumentations."""
+
+    def __init__(self, config: AugmentConfig) -> None:
+        import albumentations as A
+
+        self.compose = A.Compose([
+            A.Blur(blur_limit=(3, 7), p=config.blur_prob),
+            A.MedianBlur(blur_limit=(3, 7), p=config.median_blur_prob),
+            A.CoarseDropout(num_holes_range=(1, 1), hole_height_range=(0.2, 0.4), hole_width_range=(0.2, 0.4),
+                            fill=0, p=config.dropout_prob),
+        ])
+
+    def __call__(self, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        self.compose.set_random_seed(int(rng.integers(0, 2**31 - 1)))
+        return self.compose(image=image)["image"]
+
+
+def affine_crop(image, center, scale, rotation, input_size, keypoints=None):
+    """Warp to the network input; returns the crop, the aspect-fixed scale and moved keypoints."""
+    width, height = input_size
+    scale = fix_aspect_ratio(scale, width / height)
+    matrix = get_warp_matrix(center, scale, rotation, input_size)
+    crop = cv2.warpAffine(image, matrix, (int(width), int(height)), flags=cv2.INTER_LINEAR)
+    if keypoints is not None:
+        keypoints = cv2.transform(keypoints[None].astype(np.float32), matrix)[0]
+    return crop, scale, keypoints
+
+
+class TrainTransform:
+    """One training sample: RGB image + GT -> crop (H, W, 3) RGB uint8 and crop keypoints."""
+
+    def __init__(self, input_size: tuple[int, int], config: AugmentConfig) -> None:
+        self.input_size = input_size
+        self.config = config
+        self.pixel = PixelAugment(config)
+
+    def __call__(self, image_rgb, bbox, keypoints, visible, rng):
+        center, scale = (a[0] for a in bbox_xyxy_to_center_scale(bbox[None]))
+        image, center, keypoints, visible = random_flip(image_rgb, center, keypoints, visible, rng, self.config.flip_prob)
+        center, scale = random_half_body(center, scale, keypoints, visible, rng, self.config.half_body_prob)
+        center, scale, rotation = random_bbox_transform(center, scale, rng, self.config)
+        crop, _, keypoints = affine_crop(image, center, scale, rotation, self.input_size, keypoints)
+        crop = hsv_jitter(crop, rng, self.config.hsv_delta)
+        crop = self.pixel(crop, rng)
+        return crop, keypoints, visible

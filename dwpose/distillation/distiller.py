@@ -1,0 +1,99 @@
+"""Two-stage pose distillation (TPD).
+
+Stage 1: a frozen teacher supervises a student: GT loss + r * feature loss + r * logit KD,
+r = 1 - epoch / max_epochs. Stage 2: head-only self-distillation: a fresh student head is
+trained on the frozen backbone features of the teacher (the trained model itself) with the
+logit KD loss only. State-dict layout (`teacher.*`, `student.*`,
+`distill_losses.loss_fea.align.*`) matches the reference distiller checkpoints."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import nn
+
+from ..models import RTMPose, create_model
+from ..models.checkpoint import convert_distiller_state_dict
+from .losses import FeatureLoss, KLDiscretLoss, LogitKDLoss
+
+
+def decay_factor(epoch: int, max_epochs: int) -> float:
+    """r = 1 - epoch / max_epochs (0-based epoch) = the paper's 1 - (t - 1) / t_max."""
+    return 1.0 - epoch / max_epochs
+
+
+class PoseDistiller(nn.Module):
+    def __init__(
+        self,
+        teacher: RTMPose,
+        student: RTMPose,
+        stage: Literal[1, 2],
+        alpha_fea: float = 0.00007,
+        kd_weight: float | None = None,
+        beta: float = 10.0,
+        teacher_bn_mode: Literal["train", "eval"] = "train",
+    ) -> None:
+        super().__init__()
+        if stage not in (1, 2):
+            raise ValueError(f"distillation stage must be 1 or 2, got {stage}")
+        if teacher.input_size != student.input_size:
+            raise ValueError(f"teacher input {teacher.input_size} and student input {student.input_size} differ")
+        if teacher_bn_mode not in ("train", "eval"):
+            raise ValueError("teacher_bn_mode must be 'train' (reference) or 'eval'")
+        self.stage = stage
+        self.teacher = teacher
+        self.student = student
+        # Reference: teacher BN follows model.train() (batch statistics); "eval" freezes them.
+        self.teacher_bn_mode = teacher_bn_mode
+        for p in self.teacher.parameters():
+            p.requires_grad_(False)
+        losses: dict[str, nn.Module] = {}
+        if stage == 1:
+            losses["loss_fea"] = FeatureLoss(student.backbone.out_channels, teacher.backbone.out_channels, alpha_fea)
+        else:  # the student's own backbone is never run in stage 2
+            for p in self.student.backbone.parameters():
+                p.requires_grad_(False)
+        losses["loss_logit"] = LogitKDLoss(kd_weight if kd_weight is not None else (0.1 if stage == 1 else 1.0), beta)
+        self.distill_losses = nn.ModuleDict(losses)
+        self.gt_loss = KLDiscretLoss(beta)
+
+    @classmethod
+    def build(cls, stage: int, student_arch: str, teacher_arch: str, teacher_checkpoint: str | None,
+              **kwargs) -> "PoseDistiller":
+        teacher = create_model(teacher_arch, checkpoint=teacher_checkpoint, eval_mode=False)
+        student = create_model(student_arch, eval_mode=False)
+        return cls(teacher, student, stage, **kwargs)
+
+    def train(self, mode: bool = True) -> "PoseDistiller":
+        super().train(mode)
+        if self.teacher_bn_mode == "eval":
+            self.teacher.eval()
+        return self
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return self.student.input_size
+
+    def forward(self, images: torch.Tensor, labels: tuple[torch.Tensor, torch.Tensor], weights: torch.Tensor,
+                epoch: int, max_epochs: int) -> dict[str, torch.Tensor]:
+        with torch.no_grad():
+            teacher_feature = self.teacher.forward_features(images)
+            teacher_logits = self.teacher.head(teacher_feature)
+        if self.stage == 1:
+            r = decay_factor(epoch, max_epochs)
+            student_feature = self.student.forward_features(images)
+            student_logits = self.student.head(student_feature)
+            return {
+                "loss_kpt": self.gt_loss(student_logits, labels, weights),
+                "loss_fea": r * self.distill_losses["loss_fea"](student_feature, teacher_feature),
+                "loss_logit": r * self.distill_losses["loss_logit"](student_logits, teacher_logits),
+            }
+        student_logits = self.student.head(teacher_feature)
+        with torch.no_grad():  # logged, not trained on (reference behaviour)
+            gt = self.gt_loss(student_logits, labels, weights)
+        return {"loss_logit": self.distill_losses["loss_logit"](student_logits, teacher_logits), "gt_kpt": gt}
+
+    def deploy_state_dict(self, state_dict: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+        """Plain pose weights: stage 1 the student; stage 2 teacher backbone + student head."""
+        return convert_distiller_state_dict(state_dict if state_dict is not None else self.state_dict(), self.stage)

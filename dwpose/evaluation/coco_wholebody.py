@@ -1,0 +1,140 @@
+"""COCO-WholeBody evaluation: six xtcocotools COCOeval runs (body, foot, face, left hand, right
+hand, whole body) with the per-part sigmas and the whole-person area, as mmpose/DWPose do;
+hand AP is the mean of left and right. Plus the instance rescoring and OKS-NMS that turn raw
+top-down predictions into a results file."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..skeleton import PART_ANNOTATION_FIELDS, PARTS, SIGMAS
+from .oks import oks_nms
+
+STAT_NAMES = ("AP", "AP .5", "AP .75", "AP (M)", "AP (L)", "AR", "AR .5", "AR .75", "AR (M)", "AR (L)")
+# iouType suffix of xtcocotools per part, in evaluation order.
+_IOU_TYPES = {"body": "body", "foot": "foot", "face": "face", "left_hand": "lefthand",
+              "right_hand": "righthand", "wholebody": "wholebody"}
+KEYPOINT_SCORE_THRESHOLD = 0.2
+OKS_NMS_THRESHOLD = 0.9
+
+
+class EvaluationError(ValueError):
+    """Unusable ground truth or results."""
+
+
+def _cocoeval():
+    try:
+        from xtcocotools.coco import COCO
+        from xtcocotools.cocoeval import COCOeval
+    except (ImportError, ValueError) as exc:  # ValueError: a wheel built against NumPy 1
+        raise EvaluationError(
+            f"xtcocotools is not usable ({exc}); with NumPy 2 build it from source: "
+            "pip install cython && pip install --no-binary xtcocotools --no-build-isolation xtcocotools") from None
+    return COCO, COCOeval
+
+
+@dataclass
+class WholebodyStats:
+    """Stat vectors (10 numbers, STAT_NAMES order) per part, plus the hand mean."""
+
+    parts: dict[str, list[float]]
+
+    @property
+    def hand_ap(self) -> float:
+        return (self.parts["left_hand"][0] + self.parts["right_hand"][0]) / 2
+
+    def summary(self) -> dict[str, float]:
+        out = {f"{part}/AP": stats[0] for part, stats in self.parts.items()}
+        out["hand/AP"] = self.hand_ap
+        out["wholebody/AR"] = self.parts["wholebody"][5]
+        return out
+
+    def to_dict(self) -> dict:
+        return {"parts": {p: dict(zip(STAT_NAMES, s)) for p, s in self.parts.items()}, "hand_AP": self.hand_ap}
+
+    def table(self) -> str:
+        rows = [f"{'part':<11}" + "".join(f"{n:>8}" for n in STAT_NAMES)]
+        for part, stats in self.parts.items():
+            rows.append(f"{part:<11}" + "".join(f"{v:8.4f}" for v in stats))
+        rows.append(f"{'hand (mean)':<11}{self.hand_ap:8.4f}")
+        return "\n".join(rows)
+
+
+def load_coco(ground_truth: str | os.PathLike | dict):
+    """An xtcocotools COCO object from a path or an already loaded dict."""
+    COCO, _ = _cocoeval()
+    coco = COCO()
+    if isinstance(ground_truth, dict):
+        data = copy.deepcopy(ground_truth)
+    else:
+        path = Path(ground_truth)
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise EvaluationError(f"cannot read ground truth {path}: {exc}") from None
+    coco.dataset = data
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco.createIndex()
+    return coco
+
+
+def evaluate_coco_wholebody(
+    ground_truth: str | os.PathLike | dict, results: list[dict], use_area: bool = True, verbose: bool = False
+) -> WholebodyStats:
+    """Evaluate COCO-WholeBody results records (see `PoseResult.to_coco_wholebody`)."""
+    _, COCOeval = _cocoeval()
+    coco = load_coco(ground_truth)
+    if not results:
+        return WholebodyStats({part: [0.0] * 10 for part in _IOU_TYPES})
+    with contextlib.redirect_stdout(io.StringIO()) as log:
+        coco_det = coco.loadRes(copy.deepcopy(results))
+    parts: dict[str, list[float]] = {}
+    for part, suffix in _IOU_TYPES.items():
+        if part == "wholebody":
+            sigmas = SIGMAS
+        else:
+            start, stop = PARTS[part]
+            sigmas = SIGMAS[start:stop]
+        evaluator = COCOeval(coco, coco_det, f"keypoints_{suffix}", np.array(sigmas), use_area=use_area)
+        evaluator.params.useSegm = None
+        with contextlib.redirect_stdout(log), warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "'foot_score' not found, use 'score'"
+            evaluator.evaluate()
+            evaluator.accumulate()
+            evaluator.summarize()
+        parts[part] = [float(v) for v in evaluator.stats]
+    if verbose:
+        print(log.getvalue())
+    return WholebodyStats(parts)
+
+
+def rescore_and_nms(
+    image_ids: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, box_scores: np.ndarray,
+    areas: np.ndarray, nms_threshold: float = OKS_NMS_THRESHOLD,
+) -> list[dict]:
+    """Results records from raw per-instance predictions: instance score = box score x mean of
+    keypoint scores > 0.2; per-image OKS-NMS over all 133 keypoints with the crop areas."""
+    above = scores > KEYPOINT_SCORE_THRESHOLD
+    mean = np.where(above.any(1), (scores * above).sum(1) / np.maximum(above.sum(1), 1), 0.0)
+    instance_scores = box_scores * mean
+    triples = np.concatenate([keypoints, scores[..., None]], axis=-1)
+    records = []
+    for image_id in np.unique(image_ids):
+        idx = np.flatnonzero(image_ids == image_id)
+        kept = idx[oks_nms(triples[idx], instance_scores[idx], areas[idx], SIGMAS, nms_threshold)] if nms_threshold else idx
+        for i in kept:
+            record = {"image_id": int(image_id), "category_id": 1, "score": float(instance_scores[i])}
+            for part, key in PART_ANNOTATION_FIELDS.items():
+                start, stop = PARTS[part]
+                record[key] = triples[i, start:stop].reshape(-1).astype(float).tolist()
+            records.append(record)
+    return records

@@ -1,0 +1,305 @@
+"""The training loop: one GPU/CPU or many through torchrun (DDP, SyncBN), AMP, gradient
+clipping, EMA, periodic validation, atomic checkpoints that resume to the same result.
+
+A checkpoint holds model, EMA, optimiser, scaler, position (epoch, iteration) and RNG states.
+The data order and every sample's augmentation derive from (seed, epoch, index), so resuming
+mid-epoch replays exactly the remaining batches."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import os
+import random
+import signal
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.utils.data import DataLoader, Subset
+
+from ..data import AugmentConfig, TopDownTrainDataset, load_annotations, load_ubody
+from ..data.coco_wholebody import UBODY_SCENES, DatasetError
+from ..distillation import PoseDistiller
+from ..models import RTMPose, create_model
+from ..models.checkpoint import load_state_dict_strict, read_checkpoint_file
+from ..models.rtmpose import RGB_MEAN, RGB_STD
+from ..distillation.losses import KLDiscretLoss
+from .config import TrainConfig
+from .optim import ExpMomentumEMA, lr_factor, param_groups
+
+
+class PoseTrainer(nn.Module):
+    """Plain RTMPose training (GT SimCC loss only). Holds the model's backbone and head under
+    their own names, so its state dict is a plain pose state dict."""
+
+    def __init__(self, model: RTMPose) -> None:
+        super().__init__()
+        self.backbone = model.backbone
+        self.head = model.head
+        self.input_size = model.input_size
+        self.gt_loss = KLDiscretLoss()
+
+    def forward(self, images, labels, weights, epoch, max_epochs):
+        return {"loss_kpt": self.gt_loss(self.head(self.backbone(images)), labels, weights)}
+
+    def deploy_state_dict(self, state_dict=None):
+        return dict(state_dict if state_dict is not None else self.state_dict())
+
+
+def _distributed() -> tuple[int, int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0")), world
+
+
+def build_samples(config: TrainConfig):
+    data = config.data
+    samples = []
+    if data.coco_ann:
+        if not data.coco_images:
+            raise DatasetError("data.coco_images is required with data.coco_ann")
+        if not Path(data.coco_images).is_dir():
+            raise DatasetError(f"COCO image folder not found: {data.coco_images}")
+        samples += load_annotations(data.coco_ann, data.coco_images, train=True)
+    if data.ubody_root:
+        samples += load_ubody(data.ubody_root, data.ubody_scenes or UBODY_SCENES, train=True, split_list=data.ubody_split)
+    if not data.coco_ann and not data.ubody_root:
+        raise DatasetError("no training data: set data.coco_ann/coco_images and/or data.ubody_root")
+    return samples
+
+
+def _save_atomic(obj: dict, path: Path) -> None:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(buffer.getvalue())
+    os.replace(tmp, path)
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, work_dir: str | os.PathLike, device: str | None = None,
+                 progress: bool = True) -> None:
+        self.config = config
+        self.work_dir = Path(work_dir)
+        self.rank, self.local_rank, self.world = _distributed()
+        if self.world > 1 and not dist.is_initialized():
+            dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        if device is None:
+            device = f"cuda:{self.local_rank}" if torch.cuda.is_available() else "cpu"
+        self.device = torch.device(device)
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)
+        self.progress = progress and self.rank == 0
+        self.stop_requested = False
+
+        torch.manual_seed(config.seed)
+        self.module = self._build_module().to(self.device)
+        if self.world > 1:
+            self.module = nn.SyncBatchNorm.convert_sync_batchnorm(self.module)
+        self.ema = ExpMomentumEMA(self.module, config.ema_momentum, config.ema_gamma)
+        self.optimizer = torch.optim.AdamW(param_groups(self.module, config.weight_decay), lr=config.lr,
+                                           betas=(0.9, 0.999), eps=1e-8)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=config.amp == "fp16")
+        self.net = (nn.parallel.DistributedDataParallel(self.module, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+                    if self.world > 1 else self.module)
+
+        samples = build_samples(config)
+        augment = AugmentConfig(scale_factor=tuple(config.scale_factor), rotate_factor=config.rotate_factor)
+        self.dataset = TopDownTrainDataset(samples, self.module.input_size, augment, seed=config.seed,
+                                           switch_epoch=config.effective_switch_epoch)
+        self.iters_per_epoch = max(1, -(-len(self.dataset) // (config.batch_size * self.world)))
+        self.epoch, self.iter_in_epoch, self.global_iter = 0, 0, 0
+        self.best_ap = -1.0
+        self.mean = torch.tensor(RGB_MEAN, device=self.device).view(1, 3, 1, 1)
+        self.std = torch.tensor(RGB_STD, device=self.device).view(1, 3, 1, 1)
+
+    # ------------------------------------------------------------------ building
+    def _build_module(self) -> nn.Module:
+        c = self.config
+        if c.distill is None:
+            model = create_model(c.model, eval_mode=False)
+            if c.pretrained_backbone:
+                self._load_backbone(model, c.pretrained_backbone)
+            return PoseTrainer(model)
+        d = c.distill
+        distiller = PoseDistiller.build(d.stage, c.model, d.teacher_model, d.teacher_checkpoint, alpha_fea=d.alpha_fea,
+                                        kd_weight=d.kd_weight, teacher_bn_mode=d.teacher_bn_mode)
+        if c.pretrained_backbone and d.stage == 1:
+            self._load_backbone(distiller.student, c.pretrained_backbone)
+        return distiller
+
+    @staticmethod
+    def _load_backbone(model: RTMPose, path: str) -> None:
+        content = read_checkpoint_file(path)
+        state = content.get("state_dict", content) if isinstance(content, dict) else content
+        backbone = {k[len("backbone."):]: v for k, v in state.items() if k.startswith("backbone.")}
+        load_state_dict_strict(model.backbone, backbone, source=path)
+
+    # ------------------------------------------------------------------ checkpoints
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.work_dir / "last.pth"
+
+    def state(self) -> dict:
+        stage = self.config.distill.stage if self.config.distill else None
+        ema_state = self.ema.module.state_dict()
+        return {
+            "model": self.module.state_dict(), "ema": ema_state, "ema_steps": self.ema.steps,
+            "optimizer": self.optimizer.state_dict(), "scaler": self.scaler.state_dict(),
+            "epoch": self.epoch, "iter_in_epoch": self.iter_in_epoch, "global_iter": self.global_iter,
+            "best_ap": self.best_ap,
+            "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},
+            "config": dataclasses.asdict(self.config),
+            "meta": {"distill_stage": stage, "model": self.config.model, "kind": "distiller" if stage else "pose"},
+        }
+
+    def save(self, path: Path | None = None) -> None:
+        if self.rank != 0:
+            return
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        _save_atomic(self.state(), path or self.checkpoint_path)
+
+    def resume(self, path: str | os.PathLike) -> None:
+        state = torch.load(path, map_location=self.device, weights_only=False)
+        self.module.load_state_dict(state["model"])
+        self.ema.module.load_state_dict(state["ema"])
+        self.ema.steps = state["ema_steps"]
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.epoch, self.iter_in_epoch, self.global_iter = state["epoch"], state["iter_in_epoch"], state["global_iter"]
+        self.best_ap = state.get("best_ap", -1.0)
+        torch.set_rng_state(state["rng"]["torch"].cpu())
+        np.random.set_state(state["rng"]["numpy"])
+        random.setstate(state["rng"]["python"])
+
+    # ------------------------------------------------------------------ loop
+    def _loader(self, epoch: int, start_iter: int) -> DataLoader:
+        self.dataset.set_epoch(epoch)
+        order = torch.randperm(len(self.dataset), generator=torch.Generator().manual_seed(self.config.seed + epoch)).tolist()
+        per_rank = order[self.rank::self.world]
+        per_rank = per_rank[start_iter * self.config.batch_size:]
+        return DataLoader(Subset(self.dataset, per_rank), batch_size=self.config.batch_size, shuffle=False,
+                          num_workers=self.config.workers, pin_memory=self.device.type == "cuda",
+                          persistent_workers=False)
+
+    def _set_lr(self) -> float:
+        c = self.config
+        factor = lr_factor(self.global_iter, self.iters_per_epoch, c.warmup_iters, c.warmup_factor,
+                           c.effective_cosine_start, c.effective_schedule_epochs, c.eta_min_factor)
+        for group in self.optimizer.param_groups:
+            group["lr"] = c.lr * factor
+        return c.lr * factor
+
+    def _step(self, batch: dict) -> dict[str, float]:
+        c = self.config
+        images = (batch["image"].to(self.device, non_blocking=True).float() - self.mean) / self.std
+        labels = (batch["labels_x"].to(self.device), batch["labels_y"].to(self.device))
+        weights = batch["weights"].to(self.device)
+        lr = self._set_lr()
+        amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(c.amp)
+        with torch.autocast(self.device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+            losses = self.net(images, labels, weights, self.epoch, c.epochs)
+        total = sum(v for k, v in losses.items() if k.startswith("loss"))
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(total).backward()
+        if c.clip_grad:
+            self.scaler.unscale_(self.optimizer)
+            nn.utils.clip_grad_norm_([p for g in self.optimizer.param_groups for p in g["params"]], c.clip_grad)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.ema.update(self.module)
+        return {"loss": float(total.detach()), **{k: float(v.detach()) for k, v in losses.items()}, "lr": lr}
+
+    def _request_stop(self, signum, frame) -> None:
+        self.stop_requested = True
+
+    def train(self) -> dict:
+        """Run until `epochs` (or `max_iters`); returns the last logged values."""
+        from tqdm import tqdm
+
+        c = self.config
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.work_dir / "train_log.jsonl"
+        handlers = {s: signal.signal(s, self._request_stop) for s in (signal.SIGINT, signal.SIGTERM)} \
+            if self.rank == 0 and _main_thread() else {}
+        last: dict = {}
+        total_iters = c.epochs * self.iters_per_epoch if c.max_iters is None else min(c.max_iters, c.epochs * self.iters_per_epoch)
+        bar = tqdm(total=total_iters, initial=self.global_iter, unit="it", disable=not self.progress, desc=c.name)
+        try:
+            while self.epoch < c.epochs and not self._done():
+                self.module.train()
+                for batch in self._loader(self.epoch, self.iter_in_epoch):
+                    last = self._step(batch)
+                    self.iter_in_epoch += 1
+                    self.global_iter += 1
+                    bar.update(1)
+                    if self.global_iter % c.log_every == 0 or self._done():
+                        bar.set_postfix(loss=f"{last['loss']:.4f}", lr=f"{last['lr']:.2e}")
+                        if self.rank == 0:
+                            with log_path.open("a") as log:
+                                log.write(json.dumps({"epoch": self.epoch, "iter": self.global_iter, **last}) + "\n")
+                    if self.global_iter % c.checkpoint_every_iters == 0:
+                        self.save()
+                    if self.stop_requested or self._done():
+                        break
+                if self.stop_requested or self._done():
+                    break
+                self.epoch += 1
+                self.iter_in_epoch = 0
+                if c.val is not None and self.epoch % c.val_interval == 0:
+                    self.validate()
+                self.save()
+            self.save()
+            if self.stop_requested and self.rank == 0:
+                print(f"interrupted: checkpoint saved at iteration {self.global_iter} in {self.checkpoint_path}")
+        finally:
+            bar.close()
+            for s, h in handlers.items():
+                signal.signal(s, h)
+        if self.rank == 0:
+            self.export_final()
+        return last
+
+    def _done(self) -> bool:
+        return self.config.max_iters is not None and self.global_iter >= self.config.max_iters
+
+    def validate(self) -> float | None:
+        """COCO-WholeBody AP of the EMA weights (rank 0); keeps best.pth."""
+        if self.config.val is None:
+            return None
+        ap = None
+        if self.rank == 0:
+            from ..evaluation.runner import evaluate_model
+
+            v = self.config.val
+            model = create_model(self.config.model)
+            model.load_state_dict(self.module.deploy_state_dict(self.ema.module.state_dict()))
+            stats, _ = evaluate_model(model, v.ann_file, v.images, v.det_file, flip_test=v.flip_test,
+                                      use_area=v.use_area, device=str(self.device), progress=self.progress)
+            ap = stats.parts["wholebody"][0]
+            with (self.work_dir / "val_log.jsonl").open("a") as log:
+                log.write(json.dumps({"epoch": self.epoch, **stats.summary()}) + "\n")
+            if ap > self.best_ap:
+                self.best_ap = ap
+                _save_atomic({"state_dict": self.module.deploy_state_dict(self.ema.module.state_dict()),
+                              "meta": {"epoch": self.epoch, "wholebody_AP": ap, "model": self.config.model}},
+                             self.work_dir / "best.pth")
+        if self.world > 1:
+            dist.barrier()
+        return ap
+
+    def export_final(self) -> Path:
+        """Plain pose checkpoint (EMA weights) that `create_model` loads."""
+        path = self.work_dir / "final_pose.pth"
+        _save_atomic({"state_dict": self.module.deploy_state_dict(self.ema.module.state_dict()),
+                      "meta": {"model": self.config.model, "iterations": self.global_iter}}, path)
+        return path
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()

@@ -8,7 +8,9 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
+	# xtcocotools' wheels are built against NumPy 1: build it against the NumPy we install.
+	$(BIN)/python -m pip install -q -c constraints.txt numpy cython wheel setuptools
+	$(BIN)/python -m pip install -q --no-binary xtcocotools --no-build-isolation xtcocotools==1.14.3
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 

@@ -72,6 +72,7 @@ def add_eval_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ubody-root", default=None, help="evaluate the UBody protocol under this root instead")
     p.add_argument("--ubody-split", default=None, help="intra_scene_test_list.npy")
     p.add_argument("--ubody-annotation", default="keypoint_annotation.json")
+    p.add_argument("--ubody-scenes", default=None, help="comma-separated scenes (default: the 13 evaluation scenes)")
     p.add_argument("--no-flip-test", action="store_true")
     p.add_argument("--no-area", action="store_true", help="OKS area 0.53*w*h instead of the GT 'area'")
     p.add_argument("--device", default="cpu")
@@ -88,7 +89,8 @@ def run_eval(args: argparse.Namespace) -> int:
     model = create_model(args.model or detect_model_name(args.checkpoint), checkpoint=args.checkpoint)
     progress = not args.no_progress
     if args.ubody_root:
-        per_scene = evaluate_ubody(model, args.ubody_root, UBODY_EVAL_SCENES, args.ubody_split, args.ubody_annotation,
+        scenes = args.ubody_scenes.split(",") if args.ubody_scenes else UBODY_EVAL_SCENES
+        per_scene = evaluate_ubody(model, args.ubody_root, scenes, args.ubody_split, args.ubody_annotation,
                                    flip_test=not args.no_flip_test, device=args.device, progress=progress)
         for scene, stats in per_scene.items():
             print(f"== {scene}\n{stats.table()}")

@@ -31,11 +31,20 @@ class AugmentConfig:
     median_blur_prob: float = 0.1
     dropout_prob: float = 1.0
 
+    @classmethod
+    def none(cls) -> "AugmentConfig":
+        """No augmentation at all: the plain top-down crop (debugging, overfitting checks)."""
+        return cls(flip_prob=0.0, half_body_prob=0.0, shift_factor=0.0, shift_prob=0.0, scale_factor=(1.0, 1.0),
+                   rotate_factor=0.0, rotate_prob=0.0, hsv_delta=(0, 0, 0), blur_prob=0.0, median_blur_prob=0.0,
+                   dropout_prob=0.0)
+
     def stage_b(self) -> "AugmentConfig":
         """The milder pipeline of the last epochs: no shift, scale [0.75, 1.25], rotation 60,
         dropout p 0.5 (x configs keep their scale/rotation)."""
         from dataclasses import replace
 
+        if self == AugmentConfig.none():
+            return self
         if self.scale_factor == (0.5, 1.5):  # RTMPose-x and upstream ubody configs
             return replace(self, shift_factor=0.0, dropout_prob=0.5)
         return replace(self, shift_factor=0.0, scale_factor=(0.75, 1.25), rotate_factor=60.0, dropout_prob=0.5)

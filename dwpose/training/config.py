@@ -72,6 +72,7 @@ class TrainConfig:
     switch_epoch: int | None = None         # default schedule_epochs - 30
     scale_factor: tuple[float, float] = (0.6, 1.4)
     rotate_factor: float = 80.0
+    augment: bool = True                    # false: plain crops (debugging, overfitting checks)
     ema_momentum: float = 0.0002
     ema_gamma: float = 2000.0
     clip_grad: float | None = None

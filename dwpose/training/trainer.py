@@ -107,7 +107,8 @@ class Trainer:
                     if self.world > 1 else self.module)
 
         samples = build_samples(config)
-        augment = AugmentConfig(scale_factor=tuple(config.scale_factor), rotate_factor=config.rotate_factor)
+        augment = (AugmentConfig(scale_factor=tuple(config.scale_factor), rotate_factor=config.rotate_factor)
+                   if config.augment else AugmentConfig.none())
         self.dataset = TopDownTrainDataset(samples, self.module.input_size, augment, seed=config.seed,
                                            switch_epoch=config.effective_switch_epoch)
         self.iters_per_epoch = max(1, -(-len(self.dataset) // (config.batch_size * self.world)))

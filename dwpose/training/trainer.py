@@ -97,7 +97,7 @@ class Trainer:
 
         torch.manual_seed(config.seed)
         self.module = self._build_module().to(self.device)
-        if self.world > 1:
+        if self.world > 1 and self.device.type == "cuda":  # SyncBN is CUDA-only; CPU (gloo) keeps local BN
             self.module = nn.SyncBatchNorm.convert_sync_batchnorm(self.module)
         self.ema = ExpMomentumEMA(self.module, config.ema_momentum, config.ema_gamma)
         self.optimizer = torch.optim.AdamW(param_groups(self.module, config.weight_decay), lr=config.lr,

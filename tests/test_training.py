@@ -1,0 +1,197 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import dwpose
+from dwpose.cli import main
+from dwpose.codec import SimCCCodec
+from dwpose.data import load_annotations
+from dwpose.data.dataset import read_rgb
+from dwpose.data.transforms import affine_crop
+from dwpose.distillation import KLDiscretLoss
+from dwpose.geometry import bbox_xyxy_to_center_scale
+from dwpose.training import Trainer, load_config
+from tests.conftest import DATA, ROOT
+
+SAMPLE = DATA / "coco_wholebody_val_sample"
+GT = SAMPLE / "test_coco_wholebody.json"
+
+
+def write_config(path, model="rtmpose-t-256x192", distill=None, **fields):
+    values = dict(model=f'"{model}"', epochs=3, batch_size=4, workers=0, warmup_iters=1, log_every=1,
+                  checkpoint_every_iters=1000, lr=0.001)
+    values.update(fields)
+    lines = [f"{k} = {v}" for k, v in values.items()]
+    lines += ["[data]", f'coco_ann = "{GT}"', f'coco_images = "{SAMPLE}"']
+    if distill:
+        lines += ["[distill]"] + [f"{k} = {v}" for k, v in distill.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def fixed_batch():
+    """Unaugmented crops of the sample people with their SimCC labels."""
+    samples = load_annotations(GT, SAMPLE)
+    codec = SimCCCodec.for_input_size((192, 256))
+    crops, lx, ly, w = [], [], [], []
+    for s in samples:
+        center, scale = bbox_xyxy_to_center_scale(s.bbox[None])
+        crop, _, kp = affine_crop(read_rgb(s.image_path), center[0], scale[0], 0.0, (192, 256), s.keypoints)
+        a, b, c = codec.encode(kp[None], s.visible[None])
+        crops.append(crop), lx.append(a[0]), ly.append(b[0]), w.append(c[0])
+    images = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2)
+    return images, (torch.from_numpy(np.stack(lx)), torch.from_numpy(np.stack(ly))), torch.from_numpy(np.stack(w))
+
+
+def gt_loss(state_dict, batch):
+    model = dwpose.create_model("rtmpose-t-256x192")
+    model.load_state_dict(state_dict)
+    images, labels, weights = batch
+    model.train()  # batch statistics: running stats of a few iterations say little
+    with torch.no_grad():
+        return KLDiscretLoss()(model(model.normalize(images)), labels, weights).item()
+
+
+@pytest.fixture(scope="module")
+def batch():
+    return fixed_batch()
+
+
+def test_training_reduces_loss_and_exports_a_loadable_model(tmp_path, batch):
+    config = load_config(write_config(tmp_path / "t.toml", max_iters=12, epochs=10, augment="false"))
+    trainer = Trainer(config, tmp_path / "work", progress=False)
+    before = gt_loss(trainer.module.deploy_state_dict(), batch)
+    trainer.train()
+    after = gt_loss(trainer.module.deploy_state_dict(), batch)
+    assert after < before * 0.97
+    logged = (tmp_path / "work" / "train_log.jsonl").read_text().splitlines()
+    assert len(logged) == 12
+    model = dwpose.create_model("rtmpose-t-256x192", checkpoint=tmp_path / "work" / "final_pose.pth")
+    ema = trainer.ema.module.state_dict()
+    assert all(torch.equal(v, ema[k]) for k, v in model.state_dict().items())
+    # The full training checkpoint loads too (EMA by default, raw on request), and converts.
+    dwpose.create_model("rtmpose-t-256x192", checkpoint=tmp_path / "work" / "last.pth", weights="raw")
+    assert main(["convert", str(tmp_path / "work" / "last.pth"), str(tmp_path / "plain.pth")]) == 0
+    dwpose.create_model("rtmpose-t-256x192", checkpoint=tmp_path / "plain.pth")
+
+
+def test_resume_after_interruption_reaches_the_same_weights(tmp_path):
+    path = write_config(tmp_path / "t.toml", max_iters=5, epochs=2)  # 3 iterations per epoch
+    full = Trainer(load_config(path), tmp_path / "full", progress=False)
+    full.train()
+
+    first = Trainer(load_config(path, {"max_iters": 4}), tmp_path / "split", progress=False)
+    first.train()  # "killed" after 4 iterations, mid-epoch 1
+    assert (first.epoch, first.iter_in_epoch) == (1, 1)
+    resumed = Trainer(load_config(path), tmp_path / "split", progress=False)
+    resumed.resume(tmp_path / "split" / "last.pth")
+    resumed.train()
+    assert resumed.global_iter == full.global_iter == 5
+    for name, value in full.module.state_dict().items():
+        assert torch.equal(value, resumed.module.state_dict()[name]), name
+    for name, value in full.ema.module.state_dict().items():
+        assert torch.equal(value, resumed.ema.module.state_dict()[name]), name
+
+
+def test_interrupt_signal_saves_a_checkpoint(tmp_path):
+    trainer = Trainer(load_config(write_config(tmp_path / "t.toml", max_iters=6)), tmp_path / "w", progress=False)
+    original = trainer._step
+
+    def step_then_interrupt(batch):
+        out = original(batch)
+        if trainer.global_iter == 1:
+            trainer._request_stop(None, None)  # what SIGINT/SIGTERM do
+        return out
+
+    trainer._step = step_then_interrupt
+    trainer.train()
+    state = torch.load(tmp_path / "w" / "last.pth", weights_only=False)
+    assert state["global_iter"] == 2 and trainer.stop_requested
+
+
+@pytest.fixture(scope="module")
+def teacher_s(tmp_path_factory):
+    path = tmp_path_factory.mktemp("teacher") / "teacher_s.pth"
+    torch.manual_seed(1)
+    torch.save({"state_dict": dwpose.create_model("rtmpose-s-256x192").state_dict()}, path)
+    return path
+
+
+def test_stage1_distillation(tmp_path, teacher_s, batch):
+    distill = dict(stage=1, teacher_model='"rtmpose-s-256x192"', teacher_checkpoint=f'"{teacher_s}"')
+    path = write_config(tmp_path / "s1.toml", distill=distill, max_iters=12, epochs=10, augment="false",
+                        clip_grad=1.0, lr=0.0003)
+    config = load_config(path)
+    trainer = Trainer(config, tmp_path / "s1", progress=False)
+    teacher_before = {k: v.clone() for k, v in trainer.module.teacher.named_parameters()}
+    log = trainer.train()
+    assert {"loss_kpt", "loss_fea", "loss_logit"} <= set(log)
+    assert "distill_losses.loss_fea.align.weight" in trainer.module.state_dict()
+    assert all(torch.equal(v, dict(trainer.module.teacher.named_parameters())[k]) for k, v in teacher_before.items())
+    lines = (tmp_path / "s1" / "train_log.jsonl").read_text().splitlines()
+    import json
+
+    records = [json.loads(line) for line in lines]
+    total = [r["loss"] for r in records]
+    assert np.mean(total[-3:]) < 0.8 * np.mean(total[:3])
+    assert records[-1]["loss_fea"] < records[0]["loss_fea"]  # the student's features move towards the teacher
+    # The distiller checkpoint converts to the plain student.
+    assert main(["convert", str(tmp_path / "s1" / "last.pth"), str(tmp_path / "student.pth")]) == 0
+    student = dwpose.create_model("rtmpose-t-256x192", checkpoint=tmp_path / "student.pth")
+    ema_student = {k[8:]: v for k, v in trainer.ema.module.state_dict().items() if k.startswith("student.")}
+    assert all(torch.equal(v, ema_student[k]) for k, v in student.state_dict().items())
+
+
+def test_stage2_trains_only_a_fresh_head(tmp_path, t_checkpoint):
+    distill = dict(stage=2, teacher_model='"rtmpose-t-256x192"', teacher_checkpoint=f'"{t_checkpoint}"')
+    path = write_config(tmp_path / "s2.toml", distill=distill, max_iters=8, epochs=10, augment="false",
+                        clip_grad=1.0, lr=0.0003)
+    trainer = Trainer(load_config(path), tmp_path / "s2", progress=False)
+    reference = torch.load(t_checkpoint, weights_only=True)
+    assert not torch.equal(trainer.module.student.head.cls_x.weight, reference["head.cls_x.weight"])  # fresh head
+    backbone_before = {k: v.clone() for k, v in trainer.module.student.backbone.named_parameters()}
+    log = trainer.train()
+    assert set(log) >= {"loss_logit", "gt_kpt"} and "loss_kpt" not in log
+    lines = [__import__("json").loads(x) for x in (tmp_path / "s2" / "train_log.jsonl").read_text().splitlines()]
+    assert np.mean([x["loss_logit"] for x in lines[-3:]]) < np.mean([x["loss_logit"] for x in lines[:3]])
+    # Teacher weights frozen (its BN statistics follow the batches in the reference "train" mode).
+    for name, value in trainer.module.teacher.named_parameters():
+        assert torch.equal(value, reference[name]), name
+    for name, value in trainer.module.student.backbone.named_parameters():
+        assert torch.equal(value, backbone_before[name]), name
+    final = dwpose.create_model("rtmpose-t-256x192", checkpoint=tmp_path / "s2" / "final_pose.pth")
+    ema = trainer.ema.module.state_dict()
+    assert torch.equal(final.state_dict()["backbone.stem.0.conv.weight"], ema["teacher.backbone.stem.0.conv.weight"])
+    assert torch.equal(final.state_dict()["head.cls_x.weight"], ema["student.head.cls_x.weight"])
+
+
+def test_distill_cli_checks_recipe(tmp_path, capsys):
+    plain = write_config(tmp_path / "plain.toml")
+    assert main(["distill", str(plain), "--stage", "1", "--no-progress"]) == 2
+    assert "no [distill] section" in capsys.readouterr().err
+    missing = write_config(tmp_path / "s1.toml", distill=dict(stage=1, teacher_model='"rtmpose-s-256x192"',
+                                                              teacher_checkpoint=f'"{tmp_path / "nope.pth"}"'))
+    assert main(["distill", str(missing), "--stage", "1", "--no-progress"]) == 2
+    assert "teacher checkpoint not found" in capsys.readouterr().err
+    assert main(["train", str(tmp_path / "absent.toml")]) == 2
+    bad = tmp_path / "bad.toml"
+    bad.write_text('model = "rtmpose-t-256x192"\nepochz = 3\n[data]\n')
+    assert main(["train", str(bad)]) == 2
+    assert "unknown field(s) epochz" in capsys.readouterr().err
+
+
+def test_torchrun_two_processes_on_cpu(tmp_path):
+    path = write_config(tmp_path / "ddp.toml", max_iters=2, batch_size=2)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "dwpose", "train", str(path), "--work-dir", str(tmp_path / "ddp"), "--no-progress"]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "done: 2 iterations" in done.stdout
+    state = torch.load(tmp_path / "ddp" / "last.pth", weights_only=False)
+    assert state["global_iter"] == 2
+    dwpose.create_model("rtmpose-t-256x192", checkpoint=tmp_path / "ddp" / "final_pose.pth")

@@ -195,3 +195,18 @@ def test_torchrun_two_processes_on_cpu(tmp_path):
     state = torch.load(tmp_path / "ddp" / "last.pth", weights_only=False)
     assert state["global_iter"] == 2
     dwpose.create_model("rtmpose-t-256x192", checkpoint=tmp_path / "ddp" / "final_pose.pth")
+
+
+def test_periodic_validation_writes_ap_and_best(tmp_path):
+    path = write_config(tmp_path / "val.toml", epochs=1, val_interval=1)  # one epoch = 3 iterations
+    text = path.read_text() + f'[val]\nann_file = "{GT}"\nimages = "{SAMPLE}"\ndet_file = "{SAMPLE / "test_coco_det_AP_H_56.json"}"\n'
+    path.write_text(text)
+    trainer = Trainer(load_config(path), tmp_path / "w", progress=False)
+    trainer.train()
+    import json
+
+    (record,) = [json.loads(x) for x in (tmp_path / "w" / "val_log.jsonl").read_text().splitlines()]
+    assert record["epoch"] == 1 and 0 <= record["wholebody/AP"] <= 1 and "hand/AP" in record
+    best = torch.load(tmp_path / "w" / "best.pth", weights_only=False)
+    assert best["meta"]["wholebody_AP"] == record["wholebody/AP"]
+    dwpose.create_model("rtmpose-t-256x192", checkpoint=tmp_path / "w" / "best.pth")

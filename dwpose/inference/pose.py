@@ -63,6 +63,8 @@ class PoseEstimator:
         flip_test: bool = False,
         padding: float = BBOX_PADDING,
         max_batch_size: int = 64,
+        device_pipeline: bool | None = None,
+        compile: bool = False,
     ) -> None:
         if backend == "onnxruntime":
             if isinstance(model, nn.Module):
@@ -78,8 +80,16 @@ class PoseEstimator:
                 model = create_model(arch or detect_model_name(model), checkpoint=model)
             self.runner = TorchRunner(model, device, dtype)
             self.input_size = tuple(model.input_size)
+            # On a GPU, crops, normalisation and decoding run on the device too (flip test aside).
+            if device_pipeline is None:
+                device_pipeline = device.startswith("cuda") and not flip_test
+            if device_pipeline:
+                from .device_stage import DevicePoseStage
+
+                self.device_stage = DevicePoseStage(model, device, dtype, compile=compile, padding=padding)
         else:
             raise ValueError(f"unknown backend {backend!r}; use 'onnxruntime' or 'torch'")
+        self.device_stage = getattr(self, "device_stage", None)
         self.codec = SimCCCodec.for_input_size(self.input_size, for_training=False)
         self.normalize = Normalizer()
         self.flip_test = flip_test
@@ -107,6 +117,8 @@ class PoseEstimator:
         self, images_bgr: list[np.ndarray], boxes: list[np.ndarray]
     ) -> list[tuple[np.ndarray, np.ndarray]]:
         """All persons of all images in one network batch."""
+        if self.device_stage is not None:
+            return self.device_stage.predict_many(images_bgr, boxes)
         crops, centers, scales, counts = [], [], [], []
         for image, image_boxes in zip(images_bgr, boxes):
             image_boxes = np.asarray(image_boxes, np.float32).reshape(-1, 4)

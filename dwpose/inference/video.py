@@ -30,23 +30,48 @@ class VideoSummary:
     jsonl_path: Path
 
 
-def iter_frame_batches(path: str | os.PathLike, batch_size: int) -> Iterator[list[np.ndarray]]:
+def iter_frame_batches(path: str | os.PathLike, batch_size: int, prefetch: int = 2) -> Iterator[list[np.ndarray]]:
+    """Batches of decoded frames. Decoding runs in a background thread, `prefetch` batches
+    ahead, so it overlaps with inference (OpenCV releases the GIL while decoding)."""
+    import queue
+    import threading
+
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
         raise VideoReadError(f"{path}: cannot open as a video")
+    batches: queue.Queue = queue.Queue(maxsize=max(prefetch, 1))
+    stop = threading.Event()
+    end = object()
+
+    def read() -> None:
+        try:
+            batch: list[np.ndarray] = []
+            while not stop.is_set():
+                ok, frame = capture.read()
+                if not ok:
+                    break
+                batch.append(frame)
+                if len(batch) == batch_size:
+                    batches.put(batch)
+                    batch = []
+            if batch and not stop.is_set():
+                batches.put(batch)
+        finally:
+            batches.put(end)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     try:
-        batch: list[np.ndarray] = []
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            batch.append(frame)
-            if len(batch) == batch_size:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
+        while (item := batches.get()) is not end:
+            yield item
     finally:
+        stop.set()
+        while reader.is_alive():  # unblock a reader waiting on a full queue
+            try:
+                batches.get_nowait()
+            except queue.Empty:
+                pass
+            reader.join(timeout=0.05)
         capture.release()
 
 

@@ -101,7 +101,10 @@ class PoseResult:
 
 
 def to_openpose134(keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    info = np.concatenate([keypoints, scores[..., None]], axis=-1).astype(np.float32)
+    # Keeps the caller's float type: the drawing's int(x / W * W) rounding depends on it.
+    info = np.concatenate([keypoints, scores[..., None]], axis=-1)
+    if not np.issubdtype(info.dtype, np.floating):
+        info = info.astype(np.float32)
     neck = info[:, [5, 6]].mean(axis=1)
     neck[:, 2] = ((info[:, 5, 2] > VISIBILITY_THRESHOLD) & (info[:, 6, 2] > VISIBILITY_THRESHOLD)).astype(np.float32)
     info = np.insert(info, 17, neck, axis=1)

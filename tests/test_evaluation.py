@@ -106,3 +106,16 @@ def test_eval_cli_errors_are_one_line(tmp_path, t_checkpoint, capsys):
                  "--images", str(SAMPLE), "--no-progress"])
     assert code == 2
     assert "missing.json" in capsys.readouterr().err
+
+
+def test_eval_cli_scores_a_results_file(tmp_path, capsys):
+    results = gt_as_results(4.0, seed=4)
+    path = tmp_path / "preds.json"
+    path.write_text(json.dumps(results))
+    out = tmp_path / "stats.json"
+    assert main(["eval", "--ann", str(GT), "--results", str(path), "--out", str(out)]) == 0
+    assert "wholebody" in capsys.readouterr().out
+    stats = json.loads(out.read_text())["stats"]
+    expected = evaluate_coco_wholebody(GT, results)
+    assert stats["parts"]["face"]["AP"] == expected.parts["face"][0]
+    assert stats["hand_AP"] == expected.hand_ap

@@ -65,7 +65,9 @@ def run_train(args: argparse.Namespace, stage: int | None = None) -> int:
 
 def add_eval_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None, help="architecture (default: detected from the checkpoint)")
-    p.add_argument("--checkpoint", required=True, help=".pth (plain, training or distiller) or .onnx")
+    p.add_argument("--checkpoint", default=None, help=".pth (plain, training or distiller) or .onnx")
+    p.add_argument("--results", default=None,
+                   help="evaluate an existing COCO-WholeBody results file against --ann instead of a model")
     p.add_argument("--ann", help="COCO-WholeBody annotation file (ground truth)")
     p.add_argument("--images", help="image folder of --ann")
     p.add_argument("--dets", default=None, help="person detection results (COCO format); default: GT boxes")
@@ -86,6 +88,23 @@ def run_eval(args: argparse.Namespace) -> int:
     from ..models import create_model
     from ..models.registry import detect_model_name
 
+    if args.results:
+        from ..data.coco_wholebody import read_json
+        from ..evaluation import evaluate_coco_wholebody
+
+        if not args.ann:
+            raise ValueError("--results needs --ann (the ground truth)")
+        records = read_json(args.results, "results file")
+        if not isinstance(records, list):
+            raise ValueError(f"{args.results}: expected a list of result records")
+        stats = evaluate_coco_wholebody(args.ann, records, use_area=not args.no_area)
+        print(stats.table())
+        if args.out:
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.out).write_text(json.dumps({"stats": stats.to_dict()}))
+        return 0
+    if not args.checkpoint:
+        raise ValueError("--checkpoint (a model to run) or --results (predictions to score) is required")
     model = create_model(args.model or detect_model_name(args.checkpoint), checkpoint=args.checkpoint)
     progress = not args.no_progress
     if args.ubody_root:

@@ -150,7 +150,11 @@ def main() -> int:
 
     report = render(rows, parity, machine())
     print(report)
-    Path(args.out).write_text(report)
+    out = Path(args.out)
+    # Keep the GPU sections that benchmarks/gpu.py appended.
+    previous = out.read_text() if out.exists() else ""
+    gpu_sections = previous[previous.index("\n## GPU"):] if "\n## GPU" in previous else ""
+    out.write_text(report + gpu_sections)
     return 0
 
 

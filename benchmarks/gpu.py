@@ -177,6 +177,9 @@ def main() -> int:
     if not args.quick:
         out = Path(args.out)
         previous = out.read_text() if out.exists() else ""
+        placeholder = previous.find("\n## GPU\n\nNot measured yet")
+        if placeholder >= 0:
+            previous = previous[:placeholder]
         out.write_text(previous.rstrip() + "\n\n" + report)
     return 0
 

@@ -180,6 +180,9 @@ class Trainer:
     def _loader(self, epoch: int, start_iter: int) -> DataLoader:
         self.dataset.set_epoch(epoch)
         order = torch.randperm(len(self.dataset), generator=torch.Generator().manual_seed(self.config.seed + epoch)).tolist()
+        # Every process must run the same number of steps (DDP would hang): pad like DistributedSampler.
+        padded = -(-len(order) // self.world) * self.world
+        order += order[: padded - len(order)]
         per_rank = order[self.rank::self.world]
         per_rank = per_rank[start_iter * self.config.batch_size:]
         return DataLoader(Subset(self.dataset, per_rank), batch_size=self.config.batch_size, shuffle=False,

@@ -94,13 +94,17 @@ class YOLOXDetector:
 
     def postprocess(self, output: np.ndarray, ratio: float) -> Detections:
         """Decode one image's (anchors, 85) output into person boxes in image pixels."""
-        xy = (output[:, :2] + self._grid) * self._stride
-        wh = np.exp(output[:, 2:4]) * self._stride
-        boxes = np.concatenate((xy - wh / 2, xy + wh / 2), axis=1) / ratio
         # Class-aware NMS runs per class and only persons are kept, so only class 0 matters.
         scores = output[:, 4] * output[:, 5 + PERSON_CLASS]
-        candidates = scores > self.candidate_threshold
-        boxes, scores = boxes[candidates], scores[candidates]
+        index = np.flatnonzero(scores > self.candidate_threshold)
+        return self._decode_candidates(output[index], index, ratio)
+
+    def _decode_candidates(self, rows: np.ndarray, index: np.ndarray, ratio: float) -> Detections:
+        """Boxes of the candidate anchors `index` (rows of the raw output), NMS, final filter."""
+        xy = (rows[:, :2] + self._grid[index]) * self._stride[index]
+        wh = np.exp(rows[:, 2:4]) * self._stride[index]
+        boxes = np.concatenate((xy - wh / 2, xy + wh / 2), axis=1) / ratio
+        scores = rows[:, 4] * rows[:, 5 + PERSON_CLASS]
         if len(scores):
             keep = nms(boxes, scores, self.nms_threshold)
             boxes, scores = boxes[keep], scores[keep]
@@ -116,7 +120,44 @@ class YOLOXDetector:
         """Detect on several images in one network call (where the backend batches)."""
         if not images:
             return []
+        if isinstance(self.runner, TorchRunner) and self.runner.device.type == "cuda":
+            return self._detect_batch_on_device(images)
         prepared = [self.preprocess(image) for image in images]
         batch = np.concatenate([p[0] for p in prepared])
         (outputs,) = self.runner(batch)[:1]
         return [self.postprocess(outputs[i], ratio) for i, (_, ratio) in enumerate(prepared)]
+
+    def letterbox_on_device(self, images: list[np.ndarray]) -> tuple["torch.Tensor", list[float]]:
+        """Letterboxed batch built on the runner's device: upload uint8, bilinear resize
+        (half-pixel centres, as cv2.INTER_LINEAR), paste top-left on a 114 canvas."""
+        import torch
+        import torch.nn.functional as F
+
+        device = self.runner.device
+        width, height = self.input_size
+        batch = torch.full((len(images), 3, height, width), float(PAD_VALUE), device=device)
+        ratios = []
+        for i, image in enumerate(images):
+            h, w = image.shape[:2]
+            ratio = min(height / h, width / w)
+            new_w, new_h = max(int(w * ratio), 1), max(int(h * ratio), 1)
+            tensor = torch.from_numpy(np.ascontiguousarray(image))
+            if device.type == "cuda":
+                tensor = tensor.pin_memory()
+            tensor = tensor.to(device, non_blocking=True).permute(2, 0, 1)[None].float()
+            resized = F.interpolate(tensor, size=(new_h, new_w), mode="bilinear", align_corners=False)
+            batch[i, :, :new_h, :new_w] = resized[0].round().clamp(0, 255)
+            ratios.append(ratio)
+        return batch, ratios
+
+    def _detect_batch_on_device(self, images: list[np.ndarray]) -> list[Detections]:
+        batch, ratios = self.letterbox_on_device(images)
+        (outputs,) = self.runner.run_tensor(batch)[:1]
+        # Only the person candidates above the pre-NMS threshold leave the device.
+        scores = outputs[..., 4] * outputs[..., 5 + PERSON_CLASS]
+        results = []
+        for i, ratio in enumerate(ratios):
+            index = (scores[i] > self.candidate_threshold).nonzero()[:, 0]
+            rows = outputs[i][index]
+            results.append(self._decode_candidates(rows.cpu().numpy(), index.cpu().numpy(), ratio))
+        return results

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
+import torch.nn.functional as F
 
 from ..backends import OnnxRuntimeRunner, TorchRunner
 from .nms import nms
@@ -127,12 +129,9 @@ class YOLOXDetector:
         (outputs,) = self.runner(batch)[:1]
         return [self.postprocess(outputs[i], ratio) for i, (_, ratio) in enumerate(prepared)]
 
-    def letterbox_on_device(self, images: list[np.ndarray]) -> tuple["torch.Tensor", list[float]]:
+    def letterbox_on_device(self, images: list[np.ndarray]) -> tuple[torch.Tensor, list[float]]:
         """Letterboxed batch built on the runner's device: upload uint8, bilinear resize
         (half-pixel centres, as cv2.INTER_LINEAR), paste top-left on a 114 canvas."""
-        import torch
-        import torch.nn.functional as F
-
         device = self.runner.device
         width, height = self.input_size
         batch = torch.full((len(images), 3, height, width), float(PAD_VALUE), device=device)

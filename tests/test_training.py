@@ -210,3 +210,31 @@ def test_periodic_validation_writes_ap_and_best(tmp_path):
     best = torch.load(tmp_path / "w" / "best.pth", weights_only=False)
     assert best["meta"]["wholebody_AP"] == record["wholebody/AP"]
     dwpose.create_model("rtmpose-t-256x192", checkpoint=tmp_path / "w" / "best.pth")
+
+
+def test_dataloader_workers_do_not_change_the_result(tmp_path):
+    results = []
+    for workers in (0, 2):
+        path = write_config(tmp_path / f"w{workers}.toml", max_iters=2, workers=workers)
+        trainer = Trainer(load_config(path), tmp_path / f"run{workers}", progress=False)
+        trainer.train()
+        results.append(trainer.module.state_dict())
+    for name, value in results[0].items():
+        assert torch.equal(value, results[1][name]), name
+
+
+def test_bf16_autocast_step_runs(tmp_path):
+    trainer = Trainer(load_config(write_config(tmp_path / "amp.toml", max_iters=1, amp='"bf16"')), tmp_path / "amp",
+                      progress=False)
+    log = trainer.train()
+    assert np.isfinite(log["loss"])
+
+
+def test_teacher_batchnorm_mode(t_checkpoint):
+    from dwpose.distillation import PoseDistiller
+
+    for mode, expected in (("train", True), ("eval", False)):
+        distiller = PoseDistiller.build(1, "rtmpose-t-256x192", "rtmpose-s-256x192", None, teacher_bn_mode=mode)
+        distiller.train()
+        assert distiller.teacher.training is expected and distiller.student.training
+        assert distiller.teacher.backbone.stem[0].bn.training is expected

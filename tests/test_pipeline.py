@@ -112,3 +112,8 @@ def test_input_contract(pose_onnx, sample_bgr):
     assert to_bgr(np.zeros((5, 7), np.uint16)).shape == (5, 7, 3)
     with pytest.raises(ValueError, match="shape"):
         to_bgr(np.zeros((5, 7, 2), np.uint8))
+
+
+def test_compile_needs_the_torch_backend(pose_onnx):
+    with pytest.raises(ValueError, match="backend='torch'"):
+        WholebodyPipeline.from_files(pose_onnx, None, compile=True)

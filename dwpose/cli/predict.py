@@ -29,6 +29,7 @@ def add_arguments(p: argparse.ArgumentParser, inputs: bool = True) -> None:
     p.add_argument("--backend", choices=("onnxruntime", "torch"), default="onnxruntime")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32", help="torch backend precision")
+    p.add_argument("--compile", action="store_true", help="torch backend: torch.compile (CUDA graphs on GPUs)")
     p.add_argument("--score-threshold", type=float, default=0.3, help="person score threshold")
     p.add_argument("--nms-threshold", type=float, default=0.45)
     p.add_argument("--max-persons", type=int, default=None, help="keep only the best k detections per image")
@@ -66,7 +67,8 @@ class Predictor:
         det = None if args.no_detector else resolve_weights(args.det_model, progress=not args.no_progress)
         self.pipeline = WholebodyPipeline.from_files(
             pose, det, backend=args.backend, device=args.device, dtype=args.dtype, detector_arch=args.det_arch,
-            score_threshold=args.score_threshold, nms_threshold=args.nms_threshold, max_persons=args.max_persons)
+            score_threshold=args.score_threshold, nms_threshold=args.nms_threshold, max_persons=args.max_persons,
+            compile=args.compile)
         self.out = Path(args.out)
         self.out.mkdir(parents=True, exist_ok=True)
         self.used_stems: set[str] = set()

@@ -37,8 +37,12 @@ class WholebodyPipeline:
         nms_threshold: float = 0.45,
         flip_test: bool = False,
         max_persons: int | None = None,
+        compile: bool = False,
     ) -> "WholebodyPipeline":
-        pose = PoseEstimator(pose_model, backend=backend, device=device, dtype=dtype, flip_test=flip_test)
+        if compile and backend != "torch":
+            raise ValueError("compile=True needs backend='torch'")
+        pose = PoseEstimator(pose_model, backend=backend, device=device, dtype=dtype, flip_test=flip_test,
+                             compile=compile, device_pipeline=True if compile else None)
         detector = None
         if detector_model is not None:
             detector = YOLOXDetector(detector_model, backend=backend, device=device, arch=detector_arch,

@@ -69,6 +69,9 @@ def compare(case: str, fns: dict, repeats: int, rows: list) -> None:
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
+            # onnxruntime's worker threads spin for a while after a run; let them settle so one
+            # session's spinning does not slow the next implementation down.
+            time.sleep(0.2)
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)

@@ -16,8 +16,8 @@ def ground_truth():
     anns = [a for a in data["annotations"] if a["image_id"] == image["id"]]
     triples = np.array([np.concatenate([np.reshape(a[k], (-1, 3)) for k in
                         ("keypoints", "foot_kpts", "face_kpts", "lefthand_kpts", "righthand_kpts")]) for a in anns])
-    return PoseResult(np.zeros((len(anns), 4)), np.ones(len(anns)), triples[..., :2],
-                      (triples[..., 2] > 0).astype(np.float32), (image["width"], image["height"]))
+    return PoseResult.from_keypoints(triples[..., :2], (triples[..., 2] > 0).astype(np.float32),
+                                     (image["width"], image["height"]))
 
 
 def colours(canvas):

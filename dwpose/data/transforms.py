@@ -60,7 +60,9 @@ def truncated_normal(rng: np.random.Generator, size: int | tuple = ()) -> np.nda
     return out
 
 
-def random_flip(image, center, keypoints, visible, rng, prob):
+def random_flip(image: np.ndarray, center: np.ndarray, keypoints: np.ndarray, visible: np.ndarray,
+                rng: np.random.Generator, prob: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Mirror the image and the instance with probability `prob` (left/right ids swapped)."""
     if rng.random() >= prob:
         return image, center, keypoints, visible
     width = image.shape[1]
@@ -72,8 +74,9 @@ def random_flip(image, center, keypoints, visible, rng, prob):
     return image, center, keypoints[index], visible[index]
 
 
-def random_half_body(center, scale, keypoints, visible, rng, prob, min_total=9, min_upper=2, min_lower=3,
-                     padding=1.5):
+def random_half_body(center: np.ndarray, scale: np.ndarray, keypoints: np.ndarray, visible: np.ndarray,
+                     rng: np.random.Generator, prob: float, min_total: int = 9, min_upper: int = 2,
+                     min_lower: int = 3, padding: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
     """Re-centre on the upper or lower body (face and hands belong to neither)."""
     if visible.sum() < min_total or rng.random() > prob:
         return center, scale
@@ -92,7 +95,9 @@ def random_half_body(center, scale, keypoints, visible, rng, prob, min_total=9, 
     return points.mean(0).astype(np.float32), ((points.max(0) - points.min(0)) * padding).astype(np.float32)
 
 
-def random_bbox_transform(center, scale, rng, config: AugmentConfig) -> tuple[np.ndarray, np.ndarray, float]:
+def random_bbox_transform(center: np.ndarray, scale: np.ndarray, rng: np.random.Generator,
+                          config: AugmentConfig) -> tuple[np.ndarray, np.ndarray, float]:
+    """Random shift, scale and rotation of the box (truncated-normal draws, as mmpose)."""
     t_shift, t_scale, t_rot = truncated_normal(rng, 2), truncated_normal(rng), truncated_normal(rng)
     if config.shift_factor and rng.random() < config.shift_prob:
         center = center + t_shift * config.shift_factor * scale
@@ -131,7 +136,9 @@ class PixelAugment:
         return self.compose(image=image)["image"]
 
 
-def affine_crop(image, center, scale, rotation, input_size, keypoints=None):
+def affine_crop(image: np.ndarray, center: np.ndarray, scale: np.ndarray, rotation: float,
+                input_size: tuple[int, int], keypoints: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Warp to the network input; returns the crop, the aspect-fixed scale and moved keypoints."""
     width, height = input_size
     scale = fix_aspect_ratio(scale, width / height)
@@ -150,7 +157,8 @@ class TrainTransform:
         self.config = config
         self.pixel = PixelAugment(config)
 
-    def __call__(self, image_rgb, bbox, keypoints, visible, rng):
+    def __call__(self, image_rgb: np.ndarray, bbox: np.ndarray, keypoints: np.ndarray, visible: np.ndarray,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         center, scale = (a[0] for a in bbox_xyxy_to_center_scale(bbox[None]))
         image, center, keypoints, visible = random_flip(image_rgb, center, keypoints, visible, rng, self.config.flip_prob)
         center, scale = random_half_body(center, scale, keypoints, visible, rng, self.config.half_body_prob)

@@ -32,6 +32,18 @@ class PoseResult:
         return len(self.keypoints)
 
     @classmethod
+    def from_keypoints(cls, keypoints: np.ndarray, scores: np.ndarray, image_size: tuple[int, int]) -> "PoseResult":
+        """A result from bare keypoints (N, 133, 2) and scores (N, 133), e.g. ground truth or
+        another tool's output, for drawing and JSON conversion; boxes are the keypoint extents."""
+        keypoints = np.asarray(keypoints)
+        scores = np.asarray(scores)
+        if keypoints.ndim != 3 or keypoints.shape[-1] != 2 or scores.shape != keypoints.shape[:2]:
+            raise ValueError(f"expected keypoints (N, K, 2) and scores (N, K), got {keypoints.shape} and {scores.shape}")
+        boxes = (np.concatenate([keypoints.min(1), keypoints.max(1)], axis=1) if len(keypoints)
+                 else np.zeros((0, 4), np.float32))
+        return cls(boxes, np.ones(len(keypoints), np.float32), keypoints, scores, tuple(image_size))
+
+    @classmethod
     def empty(cls, image_size: tuple[int, int], num_keypoints: int = 133) -> "PoseResult":
         return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32),
                    np.zeros((0, num_keypoints, 2), np.float32), np.zeros((0, num_keypoints), np.float32),

@@ -143,3 +143,25 @@ def test_cli_reports_errors_in_one_line(tmp_path, capsys, t_checkpoint):
     assert err.count("\n") == 1 and err.startswith("dwpose export: error:") and "rtmpose-t-256x192" in err
     assert main(["convert", str(tmp_path / "missing.pth"), str(tmp_path / "o.pth")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+class _Exploit:
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("echo pwned > /dev/null",))
+
+
+def test_foreign_callables_in_a_pickle_are_refused(tmp_path, plain_state):
+    path = tmp_path / "evil.pth"
+    torch.save({"state_dict": plain_state, "meta": {"x": _Exploit()}}, path)
+    with pytest.raises(CheckpointError, match="refusing to load"):
+        dwpose.create_model("rtmpose-t-256x192", checkpoint=path)
+
+
+def test_numpy_values_in_meta_are_fine(tmp_path, plain_state):
+    import numpy as np
+
+    path = tmp_path / "np.pth"
+    torch.save({"state_dict": plain_state, "meta": {"mean": np.arange(3.0), "epoch": np.int64(5)}}, path)
+    dwpose.create_model("rtmpose-t-256x192", checkpoint=path)

@@ -33,15 +33,34 @@ class _Placeholder:
         self.state = state
 
 
-# Top-level modules whose objects may be rebuilt; anything else in a pickle is refused.
-_TRUSTED_MODULES = {"torch", "collections", "numpy", "builtins", "_codecs", "copyreg", "datetime"}
+# What a checkpoint pickle may rebuild besides tensors: plain containers and numpy/torch
+# value types. Anything callable beyond these (os.system, eval, torch.hub.load, ...) is refused.
+_ALLOWED_GLOBALS = {
+    ("collections", "OrderedDict"), ("collections", "defaultdict"), ("copyreg", "_reconstructor"),
+    ("_codecs", "encode"), ("datetime", "datetime"), ("datetime", "date"), ("datetime", "timedelta"),
+    ("torch", "Size"), ("torch", "device"), ("numpy", "ndarray"), ("numpy", "dtype"),
+} | {("builtins", n) for n in ("set", "frozenset", "slice", "range", "complex", "bytearray", "bytes", "dict",
+                                "list", "tuple", "int", "float", "str", "bool", "object")}
 _STUBBED_PREFIXES = ("mmengine", "mmcv", "mmpose", "mmdet", "mmdeploy", "mmseg", "mmpretrain")
+
+
+def _allowed(module: str, name: str) -> bool:
+    if (module, name) in _ALLOWED_GLOBALS:
+        return True
+    if module == "torch._utils" and name.startswith("_rebuild"):
+        return True
+    if module == "torch" and (name.endswith("Storage") or isinstance(getattr(torch, name, None), torch.dtype)):
+        return True
+    if module in ("numpy.core.multiarray", "numpy._core.multiarray") and name in ("_reconstruct", "scalar"):
+        return True
+    if module in ("numpy.core.numeric", "numpy._core.numeric") and name == "_frombuffer":
+        return True
+    return module == "numpy.dtypes"
 
 
 class _TolerantUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
-        root = module.split(".")[0]
-        if root in _TRUSTED_MODULES:
+        if _allowed(module, name):
             return super().find_class(module, name)
         if module.startswith(_STUBBED_PREFIXES):
             return type(name, (_Placeholder,), {"__module__": module})

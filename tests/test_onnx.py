@@ -81,3 +81,23 @@ def test_manifest_signature_of_official_files_is_what_we_export(reference):
     official = signatures["dw-ll_ucoco_384_random_dynbatch.onnx"]
     assert list(official["inputs"]) == ["input"]
     assert list(official["outputs"]) == ["simcc_x", "simcc_y"]
+
+
+def test_constants_behind_shape_ops_are_found(tmp_path, reference, t_input):
+    """Some exporters leave `gamma[None, None, :]` as Unsqueeze nodes instead of folding it."""
+    from onnx import helper, numpy_helper
+
+    graph_model = onnx.load(str(reference / "rtmpose_t_256x192_random.onnx"))
+    graph = graph_model.graph
+    gamma = next(t for t in graph.initializer if tuple(t.dims) == (1, 1, 2, 128))
+    value = numpy_helper.to_array(gamma).reshape(2, 128)
+    graph.initializer.remove(gamma)
+    graph.initializer.append(numpy_helper.from_array(value, "gamma_raw"))
+    graph.node.insert(0, helper.make_node("Unsqueeze", ["gamma_raw"], ["gamma_1"], axes=[0]))
+    graph.node.insert(1, helper.make_node("Unsqueeze", ["gamma_1"], [gamma.name], axes=[0]))
+    path = tmp_path / "unfolded.onnx"
+    onnx.save(graph_model, str(path))
+    model = dwpose.create_model("rtmpose-t-256x192", checkpoint=path)
+    with torch.no_grad():
+        simcc_x, _ = model(torch.from_numpy(t_input))
+    assert np.abs(simcc_x.numpy() - np.load(reference / "rtmpose_t_256x192_simcc_x.npy")).max() < 1e-3

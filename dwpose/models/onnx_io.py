@@ -105,10 +105,33 @@ class _Graph:
         return order
 
     def const(self, name: str) -> np.ndarray | None:
-        # Unoptimised exports pass initialisers through Identity nodes.
-        while name not in self.constants and name in self.producer and self.producer[name].op_type == "Identity":
-            name = self.producer[name].input[0]
-        return self.constants.get(name)
+        """The value of `name` when it is an initialiser/Constant, or one passed through shape-only
+        ops (Identity, Cast, Unsqueeze, Squeeze, Reshape): exporters differ in what they fold."""
+        if name in self.constants:
+            return self.constants[name]
+        node = self.producer.get(name)
+        if node is None or node.op_type not in ("Identity", "Cast", "Unsqueeze", "Squeeze", "Reshape"):
+            return None
+        value = self.const(node.input[0])
+        if value is None:
+            return None
+        attrs = {a.name: a for a in node.attribute}
+        if node.op_type in ("Unsqueeze", "Squeeze"):
+            axes = list(attrs["axes"].ints) if "axes" in attrs else (
+                self.const(node.input[1]).tolist() if len(node.input) > 1 and self.const(node.input[1]) is not None else None)
+            if node.op_type == "Unsqueeze":
+                if axes is None:
+                    return None
+                for axis in sorted(a % (value.ndim + len(axes)) for a in axes):
+                    value = np.expand_dims(value, axis)
+            else:
+                value = np.squeeze(value, axis=tuple(axes) if axes is not None else None)
+        elif node.op_type == "Reshape":
+            shape = self.const(node.input[1])
+            if shape is None:
+                return None
+            value = value.reshape([d if d != 0 else value.shape[i] for i, d in enumerate(shape.tolist())])
+        return value
 
     def linear_weight(self, node: Any) -> np.ndarray | None:
         """Weight (out, in) of a MatMul/Gemm with a constant right operand, else None."""

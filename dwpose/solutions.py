@@ -17,7 +17,7 @@ from .weights import DEFAULT_DETECTOR, DEFAULT_POSE, resolve_weights
 
 
 def _pipeline(det: str | os.PathLike | None, pose: str | os.PathLike, backend: str, device: str,
-              det_arch: str, dtype: str) -> WholebodyPipeline:
+              det_arch: str | None, dtype: str) -> WholebodyPipeline:
     return WholebodyPipeline.from_files(
         resolve_weights(pose), resolve_weights(det) if det is not None else None,
         backend=backend, device=device, dtype=dtype, detector_arch=det_arch)
@@ -32,7 +32,7 @@ class Wholebody:
 
     def __init__(self, det: str | os.PathLike | None = DEFAULT_DETECTOR, pose: str | os.PathLike = DEFAULT_POSE,
                  backend: str = "onnxruntime", device: str = "cpu", to_openpose: bool = False,
-                 det_arch: str = "yolox-l", dtype: str = "float32") -> None:
+                 det_arch: str | None = None, dtype: str = "float32") -> None:
         self.pipeline = _pipeline(det, pose, backend, device, det_arch, dtype)
         self.to_openpose = to_openpose
 
@@ -50,7 +50,7 @@ class DWposeDetector:
 
     def __init__(self, det_model: str | os.PathLike | None = DEFAULT_DETECTOR,
                  pose_model: str | os.PathLike = DEFAULT_POSE, device: str = "cpu",
-                 backend: str = "onnxruntime", det_arch: str = "yolox-l", dtype: str = "float32") -> None:
+                 backend: str = "onnxruntime", det_arch: str | None = None, dtype: str = "float32") -> None:
         self.pipeline = _pipeline(det_model, pose_model, backend, device, det_arch, dtype)
 
     def detect(self, input_image: object, detect_resolution: int = 512) -> PoseResult:

@@ -99,3 +99,14 @@ def test_device_letterbox_and_decode_match_the_host_path(sample_bgr):
     on_device = detector._decode_candidates(output[0][index].numpy(), index.numpy(), ratio)
     on_host = detector.postprocess(output[0].numpy(), ratio)
     np.testing.assert_array_equal(on_device.boxes, on_host.boxes)
+
+
+def test_yolox_size_is_read_from_the_file(tmp_path, yolox_s_onnx):
+    from dwpose.models.yolox import detect_yolox_name
+
+    assert detect_yolox_name(yolox_s_onnx) == "yolox-s"
+    pth = tmp_path / "m.pth"
+    torch.save({"model": create_yolox("yolox-m").state_dict()}, pth)
+    assert detect_yolox_name(pth) == "yolox-m"
+    detector = YOLOXDetector(yolox_s_onnx, backend="torch")  # no arch given
+    assert detector.runner.module.config.name == "yolox-s"

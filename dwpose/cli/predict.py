@@ -24,7 +24,7 @@ def add_arguments(p: argparse.ArgumentParser, inputs: bool = True) -> None:
     p.add_argument("--out", default="dwpose_out", help="output folder (default: dwpose_out)")
     p.add_argument("--pose-model", default=DEFAULT_POSE, help=f"pose weights: path or official file name (default {DEFAULT_POSE})")
     p.add_argument("--det-model", default=DEFAULT_DETECTOR, help=f"YOLOX weights: path or official file name (default {DEFAULT_DETECTOR})")
-    p.add_argument("--det-arch", default="yolox-l", help="YOLOX size of --det-model for the torch backend")
+    p.add_argument("--det-arch", default=None, help="YOLOX size for the torch backend (default: read from the file)")
     p.add_argument("--no-detector", action="store_true", help="no detector: the whole image is one person")
     p.add_argument("--backend", choices=("onnxruntime", "torch"), default="onnxruntime")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")

@@ -61,7 +61,7 @@ class YOLOXDetector:
         model: str | os.PathLike | object,
         backend: str = "onnxruntime",
         device: str = "cpu",
-        arch: str = "yolox-l",
+        arch: str | None = None,
         score_threshold: float = 0.3,
         nms_threshold: float = 0.45,
         candidate_threshold: float = 0.1,

@@ -32,7 +32,7 @@ class WholebodyPipeline:
         backend: str = "onnxruntime",
         device: str = "cpu",
         dtype: str = "float32",
-        detector_arch: str = "yolox-l",
+        detector_arch: str | None = None,
         score_threshold: float = 0.3,
         nms_threshold: float = 0.45,
         flip_test: bool = False,

@@ -1,5 +1,6 @@
 import json
 import shutil
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -132,6 +133,16 @@ def test_ubody_split_by_video(ubody_root):
     assert all(s.meta["scene"] == "Fitness" for s in train)
     with pytest.raises(DatasetError, match="UBody root not found"):
         load_ubody(ubody_root / "nope", ["Fitness"])
+
+
+def test_ubody_file_names_with_the_scene_prefix(ubody_root):
+    ann = ubody_root / "annotations" / "Fitness" / "keypoint_annotation.json"
+    data = json.loads(ann.read_text())
+    for image in data["images"]:
+        image["file_name"] = "Fitness/" + image["file_name"]
+    ann.write_text(json.dumps(data))
+    samples = load_ubody(ubody_root, ["Fitness"], train=False)
+    assert samples and all(Path(s.image_path).is_file() for s in samples)
 
 
 def test_ubody_eval_cli_per_scene(ubody_root, t_checkpoint, tmp_path, capsys):

@@ -63,6 +63,13 @@ def test_output_resolution_keeps_aspect(ground_truth):
     assert abs(canvas.shape[1] / canvas.shape[0] - w / h) < 0.01
 
 
+def test_draw_keypoints_is_draw_openpose_on_arrays(ground_truth):
+    from dwpose.drawing import draw_keypoints
+
+    canvas = draw_keypoints(ground_truth.keypoints, ground_truth.scores, ground_truth.image_size, include_face=False)
+    np.testing.assert_array_equal(canvas, draw_openpose(ground_truth, include_face=False))
+
+
 def test_empty_result_and_overlay():
     empty = PoseResult.empty((40, 30))
     assert not draw_openpose(empty).any()

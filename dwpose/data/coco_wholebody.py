@@ -193,6 +193,12 @@ def load_ubody(root: str | os.PathLike, scenes=UBODY_SCENES, train: bool = True,
         ann = root / "annotations" / scene / annotation_name
         scene_samples = load_annotations(ann, root / "images" / scene, train=train,
                                          image_filter=ubody_image_filter(test_videos, test=not train))
+        # Releases differ in whether `file_name` already starts with the scene folder.
+        if scene_samples and not Path(scene_samples[0].image_path).exists():
+            relative = Path(scene_samples[0].image_path).relative_to(root / "images" / scene)
+            if (root / "images" / relative).exists():
+                for sample in scene_samples:
+                    sample.image_path = str(root / "images" / Path(sample.image_path).relative_to(root / "images" / scene))
         for sample in scene_samples:
             sample.meta["scene"] = scene
         samples += scene_samples

@@ -76,6 +76,18 @@ def draw_openpose(
     return canvas
 
 
+def draw_keypoints(
+    keypoints: np.ndarray,
+    scores: np.ndarray,
+    image_size: tuple[int, int],
+    output_size: tuple[int, int] | None = None,
+    **parts: bool,
+) -> np.ndarray:
+    """`draw_openpose` for bare arrays: keypoints (N, 133, 2) in pixels of an image of
+    `image_size` (W, H), scores (N, 133); `parts` are the include_* toggles."""
+    return draw_openpose(PoseResult.from_keypoints(keypoints, scores, image_size), output_size, **parts)
+
+
 def _draw_body(canvas: np.ndarray, body: np.ndarray) -> np.ndarray:
     height, width = canvas.shape[:2]
     visible = body[..., 2] > VISIBILITY_THRESHOLD

@@ -106,9 +106,12 @@ class DevicePoseStage:
             chunk = chunk.to(self.dtype)
             if self.device.type == "cuda":
                 chunk = chunk.contiguous(memory_format=torch.channels_last)
+            if self.compiled and self.device.type == "cuda":
+                torch.compiler.cudagraph_mark_step_begin()
             simcc_x, simcc_y = self.network(chunk)
-            outs_x.append(simcc_x[:n].float())
-            outs_y.append(simcc_y[:n].float())
+            # Copies: a CUDA-graph replay reuses its output buffers for the next chunk.
+            outs_x.append(simcc_x[:n].to(torch.float32, copy=True))
+            outs_y.append(simcc_y[:n].to(torch.float32, copy=True))
         return torch.cat(outs_x), torch.cat(outs_y)
 
     @torch.inference_mode()

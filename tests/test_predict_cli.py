@@ -98,3 +98,15 @@ def test_video_writes_skeleton_video_and_json_lines(tmp_path, pose_onnx):
 def test_nothing_to_do_is_an_error(tmp_path, pose_onnx, capsys):
     assert run([str(tmp_path / "none*.jpg"), "--out", str(tmp_path)], pose_onnx) == 2
     assert "no input files" in capsys.readouterr().err
+
+
+def test_video_detect_every_k_frames_tracks_between(tmp_path, pose_onnx, yolox_s_onnx):
+    video = DATA / "media" / "demo.mp4"
+    args = ["predict", str(video), "--out", str(tmp_path), "--detect-every", "2", "--pose-model", str(pose_onnx),
+            "--det-model", str(yolox_s_onnx), "--score-threshold", "0", "--max-persons", "2", "--no-progress"]
+    assert main(args) == 0
+    records = [json.loads(line) for line in (tmp_path / "demo.jsonl").read_text().splitlines()]
+    assert len(records) == 5
+    # Frames 1 and 3 follow frame 0 and 2's people (boxes from their keypoints): same count.
+    assert [len(r["people"]) for r in records] == [2, 2, 2, 2, 2]
+    assert all(len(set(r["track_ids"])) == 2 for r in records)

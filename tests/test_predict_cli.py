@@ -110,3 +110,19 @@ def test_video_detect_every_k_frames_tracks_between(tmp_path, pose_onnx, yolox_s
     # Frames 1 and 3 follow frame 0 and 2's people (boxes from their keypoints): same count.
     assert [len(r["people"]) for r in records] == [2, 2, 2, 2, 2]
     assert all(len(set(r["track_ids"])) == 2 for r in records)
+
+
+def test_user_boxes_from_a_json_file(tmp_path, pose_onnx, capsys):
+    boxes = tmp_path / "boxes.json"
+    boxes.write_text(json.dumps({"human-pose.jpeg": [[10, 10, 200, 300], [0, 0, 50, 80]], "000000000785": []}))
+    images = [str(DATA / "media" / "human-pose.jpeg"), str(DATA / "coco_wholebody_val_sample" / "000000000785.jpg"),
+              str(DATA / "coco_wholebody_val_sample" / "000000040083.jpg")]
+    code = main(["predict", *images, "--out", str(tmp_path / "out"), "--boxes", str(boxes), "--pose-model",
+                 str(pose_onnx), "--no-progress"])
+    assert code == 1  # the third image has no entry
+    assert "no entry in the --boxes file" in capsys.readouterr().err
+    assert len(json.loads((tmp_path / "out" / "human-pose.json").read_text())["people"]) == 2
+    assert json.loads((tmp_path / "out" / "000000000785.json").read_text())["people"] == []
+    boxes.write_text('{"a.jpg": [1, 2, 3]}')
+    assert main(["predict", images[0], "--out", str(tmp_path), "--boxes", str(boxes), "--pose-model",
+                 str(pose_onnx), "--no-progress"]) == 2

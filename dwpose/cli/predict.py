@@ -26,6 +26,8 @@ def add_arguments(p: argparse.ArgumentParser, inputs: bool = True) -> None:
     p.add_argument("--det-model", default=DEFAULT_DETECTOR, help=f"YOLOX weights: path or official file name (default {DEFAULT_DETECTOR})")
     p.add_argument("--det-arch", default=None, help="YOLOX size for the torch backend (default: read from the file)")
     p.add_argument("--no-detector", action="store_true", help="no detector: the whole image is one person")
+    p.add_argument("--boxes", default=None,
+                   help='JSON {"<file name or stem>": [[x1, y1, x2, y2], ...]}: your own person boxes for images')
     p.add_argument("--backend", choices=("onnxruntime", "torch"), default="onnxruntime")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32", help="torch backend precision")
@@ -64,7 +66,8 @@ class Predictor:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         pose = resolve_weights(args.pose_model, progress=not args.no_progress)
-        det = None if args.no_detector else resolve_weights(args.det_model, progress=not args.no_progress)
+        # With your own boxes (or none wanted) the detector is not loaded at all.
+        det = None if args.no_detector or args.boxes else resolve_weights(args.det_model, progress=not args.no_progress)
         self.pipeline = WholebodyPipeline.from_files(
             pose, det, backend=args.backend, device=args.device, dtype=args.dtype, detector_arch=args.det_arch,
             score_threshold=args.score_threshold, nms_threshold=args.nms_threshold, max_persons=args.max_persons,
@@ -72,6 +75,7 @@ class Predictor:
         self.out = Path(args.out)
         self.out.mkdir(parents=True, exist_ok=True)
         self.used_stems: set[str] = set()
+        self.boxes = _read_boxes(args.boxes) if args.boxes else None
 
     def parts(self) -> dict:
         a = self.args
@@ -93,7 +97,12 @@ class Predictor:
 
     def image(self, path: Path) -> str:
         image = read_image(path)
-        result = self.pipeline(image)
+        boxes = None
+        if self.boxes is not None:
+            boxes = self.boxes.get(path.name, self.boxes.get(path.stem))
+            if boxes is None:
+                raise ImageReadError(f"{path}: no entry in the --boxes file")
+        result = self.pipeline(image, boxes)
         skeleton = self.render(result)
         stem = self._stem(path)
         _write_png(self.out / f"{stem}_pose.png", skeleton)
@@ -109,6 +118,24 @@ class Predictor:
                                 batch_size=max(self.args.batch_size, 1), detect_every=max(self.args.detect_every, 1),
                                 smooth=self.args.smooth, progress=not self.args.no_progress)
         return f"{summary.frames} frames"
+
+
+def _read_boxes(path: str) -> dict:
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"cannot read --boxes file {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"--boxes file {path}: expected an object mapping file names to box lists")
+    import numpy as np
+
+    out = {}
+    for name, boxes in data.items():
+        array = np.asarray(boxes, dtype=np.float32)
+        if array.size and (array.ndim != 2 or array.shape[1] != 4):
+            raise ValueError(f"--boxes file {path}: entry {name!r} is not a list of [x1, y1, x2, y2]")
+        out[name] = array.reshape(-1, 4)
+    return out
 
 
 def _write_png(path: Path, rgb) -> None:

@@ -30,7 +30,7 @@ from dwpose.detection import YOLOXDetector  # noqa: E402
 from dwpose.inference.pipeline import WholebodyPipeline  # noqa: E402
 from dwpose.inference.pose import PoseEstimator, crop_persons  # noqa: E402
 from dwpose.models import create_model  # noqa: E402
-from dwpose.models.onnx_io import export_onnx  # noqa: E402
+from dwpose.models.onnx_io import YOLOX_IO_NAMES, export_onnx  # noqa: E402
 from dwpose.models.yolox import create_yolox  # noqa: E402
 
 CACHE = ROOT / "benchmarks" / ".cache"
@@ -53,11 +53,8 @@ def make_files() -> dict[str, Path]:
         with torch.no_grad():  # random class logits would give ~8400 boxes; make it find nobody
             for pred in det.head.cls_preds:
                 pred.bias.fill_(-10.0)
-        import warnings
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(det, (torch.zeros(1, 3, 640, 640),), str(files["yolox"]), input_names=["images"],
-                              output_names=["output"], opset_version=11, dynamo=False)
+        export_onnx(det, files["yolox"], dynamic_batch=False, input_name=YOLOX_IO_NAMES[0],
+                    output_names=YOLOX_IO_NAMES[1])
     return files
 
 

@@ -32,13 +32,13 @@ def yolox_s_onnx(tmp_path_factory) -> Path:
     """A random-weight YOLOX-s exported with the official signature (images -> output)."""
     import torch
 
+    from dwpose.models.onnx_io import YOLOX_IO_NAMES, export_onnx
     from dwpose.models.yolox import create_yolox
 
     torch.manual_seed(0)
     model = create_yolox("yolox-s")
     path = tmp_path_factory.mktemp("yolox") / "yolox_s_random.onnx"
-    torch.onnx.export(model, (torch.zeros(1, 3, 640, 640),), str(path), input_names=["images"],
-                      output_names=["output"], opset_version=11, dynamo=False)
+    export_onnx(model, path, dynamic_batch=False, input_name=YOLOX_IO_NAMES[0], output_names=YOLOX_IO_NAMES[1])
     return path
 
 
@@ -47,6 +47,7 @@ def nobody_onnx(tmp_path_factory) -> Path:
     """A YOLOX-s whose class scores are ~0 everywhere: it never finds a person."""
     import torch
 
+    from dwpose.models.onnx_io import YOLOX_IO_NAMES, export_onnx
     from dwpose.models.yolox import create_yolox
 
     model = create_yolox("yolox-s")
@@ -55,8 +56,7 @@ def nobody_onnx(tmp_path_factory) -> Path:
             pred.weight.zero_()
             pred.bias.fill_(-30.0)
     path = tmp_path_factory.mktemp("yolox") / "nobody.onnx"
-    torch.onnx.export(model, (torch.zeros(1, 3, 640, 640),), str(path), input_names=["images"],
-                      output_names=["output"], opset_version=11, dynamo=False)
+    export_onnx(model, path, dynamic_batch=False, input_name=YOLOX_IO_NAMES[0], output_names=YOLOX_IO_NAMES[1])
     return path
 
 

@@ -110,3 +110,22 @@ def test_yolox_size_is_read_from_the_file(tmp_path, yolox_s_onnx):
     assert detect_yolox_name(pth) == "yolox-m"
     detector = YOLOXDetector(yolox_s_onnx, backend="torch")  # no arch given
     assert detector.runner.module.config.name == "yolox-s"
+
+
+def test_export_yolox_from_megvii_pth(tmp_path):
+    import onnxruntime as ort
+
+    from dwpose.cli import main
+
+    torch.manual_seed(2)
+    model = create_yolox("yolox-s")
+    pth = tmp_path / "yolox_s.pth"
+    torch.save({"model": model.state_dict()}, pth)
+    out = tmp_path / "yolox_s.onnx"
+    assert main(["export", "yolox-s", "--checkpoint", str(pth), "--out", str(out), "--static-batch"]) == 0
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["images"] and session.get_inputs()[0].shape == [1, 3, 640, 640]
+    x = torch.rand(1, 3, 640, 640) * 255
+    (ours,) = session.run(None, {"images": x.numpy()})
+    with torch.no_grad():
+        assert np.abs(ours - model.eval()(x).numpy()).max() < 1e-3

@@ -44,11 +44,19 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from dwpose.models import create_model
-    from dwpose.models.onnx_io import export_onnx
+    from dwpose.models.onnx_io import INPUT_NAME, OUTPUT_NAMES, YOLOX_IO_NAMES, export_onnx
+    from dwpose.models.yolox import create_yolox
 
-    model = create_model(args.model, checkpoint=args.checkpoint, weights=args.weights)
-    path = export_onnx(model, args.out, dynamic_batch=not args.static_batch, opset=args.opset)
-    print(f"wrote {path} (input [{'batch' if not args.static_batch else 1},3,{model.input_size[1]},{model.input_size[0]}] -> simcc_x, simcc_y)")
+    if args.model.startswith("yolox"):
+        model = create_yolox(args.model, args.checkpoint)
+        input_name, output_names = YOLOX_IO_NAMES
+    else:
+        model = create_model(args.model, checkpoint=args.checkpoint, weights=args.weights)
+        input_name, output_names = INPUT_NAME, OUTPUT_NAMES
+    path = export_onnx(model, args.out, dynamic_batch=not args.static_batch, opset=args.opset,
+                       input_name=input_name, output_names=output_names)
+    batch = "batch" if not args.static_batch else 1
+    print(f"wrote {path} ({input_name} [{batch},3,{model.input_size[1]},{model.input_size[0]}] -> {', '.join(output_names)})")
     return 0
 
 
@@ -103,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("export", help="export a model to ONNX with the official I/O names")
-    p.add_argument("model", help="model name, e.g. rtmpose-l-384x288 (see `dwpose models`)")
+    p.add_argument("model", help="model name, e.g. rtmpose-l-384x288 (see `dwpose models`) or yolox-l")
     p.add_argument("--checkpoint", required=True, help=".pth or .onnx weights")
     p.add_argument("--out", required=True, help="output .onnx path")
     p.add_argument("--static-batch", action="store_true", help="fixed batch 1 instead of a dynamic batch axis")

@@ -25,6 +25,8 @@ from .gau import GatedAttentionUnit
 
 INPUT_NAME = "input"
 OUTPUT_NAMES = ("simcc_x", "simcc_y")
+# The official YOLOX files (Megvii export): `images` -> `output`.
+YOLOX_IO_NAMES = ("images", ("output",))
 
 
 def export_onnx(
@@ -34,13 +36,16 @@ def export_onnx(
     dynamic_batch: bool = True,
     opset: int = 11,
     batch_size: int = 1,
+    input_name: str = INPUT_NAME,
+    output_names: tuple[str, ...] = OUTPUT_NAMES,
 ) -> Path:
-    """Write `model` as ONNX: `input` [batch,3,H,W] (normalised RGB) -> `simcc_x`, `simcc_y`."""
+    """Write `model` as ONNX with the official signature: for RTMPose `input` [batch,3,H,W]
+    (normalised RGB) -> `simcc_x`, `simcc_y`; pass `*YOLOX_IO_NAMES` for YOLOX."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     width, height = model.input_size
     dummy = torch.zeros(batch_size, 3, height, width)
-    dynamic_axes = {name: {0: "batch"} for name in (INPUT_NAME, *OUTPUT_NAMES)} if dynamic_batch else None
+    dynamic_axes = {name: {0: "batch"} for name in (input_name, *output_names)} if dynamic_batch else None
     was_training = model.training
     model.eval()
     tmp = path.with_name(path.name + ".tmp")
@@ -49,7 +54,7 @@ def export_onnx(
             # opset 11 (the official files' opset) needs the TorchScript exporter, which warns.
             warnings.simplefilter("ignore", DeprecationWarning)
             torch.onnx.export(
-                model, (dummy,), str(tmp), input_names=[INPUT_NAME], output_names=list(OUTPUT_NAMES),
+                model, (dummy,), str(tmp), input_names=[input_name], output_names=list(output_names),
                 dynamic_axes=dynamic_axes, opset_version=opset, dynamo=False, do_constant_folding=True,
             )
         os.replace(tmp, path)

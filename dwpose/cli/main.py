@@ -13,10 +13,6 @@ from typing import Callable, Sequence
 EXIT_USER_ERROR = 2
 
 
-class UserError(Exception):
-    """An error caused by the user's input; printed as one line."""
-
-
 def _sample_image() -> Path:
     return Path(str(resources.files("dwpose") / "assets" / "human-pose.jpeg"))
 
@@ -166,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = args.func
     try:
         return handler(args)
-    except (UserError, CheckpointError, WeightsError, BackendError, DatasetError, ConfigError, EvaluationError,
+    except (CheckpointError, WeightsError, BackendError, DatasetError, ConfigError, EvaluationError,
             ValueError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
         message = str(exc).strip().replace("\n", " | ")
         print(f"dwpose {args.command}: error: {message}", file=sys.stderr)

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..skeleton import PART_ANNOTATION_FIELDS, PARTS, SIGMAS
+from ..inference.result import coco_wholebody_record, instance_scores
+from ..skeleton import PARTS, SIGMAS
 from .oks import oks_nms
 
 STAT_NAMES = ("AP", "AP .5", "AP .75", "AP (M)", "AP (L)", "AR", "AR .5", "AR .75", "AR (M)", "AR (L)")
 # iouType suffix of xtcocotools per part, in evaluation order.
 _IOU_TYPES = {"body": "body", "foot": "foot", "face": "face", "left_hand": "lefthand",
               "right_hand": "righthand", "wholebody": "wholebody"}
-KEYPOINT_SCORE_THRESHOLD = 0.2
 OKS_NMS_THRESHOLD = 0.9
 
 
@@ -123,18 +123,11 @@ def rescore_and_nms(
 ) -> list[dict]:
     """Results records from raw per-instance predictions: instance score = box score x mean of
     keypoint scores > 0.2; per-image OKS-NMS over all 133 keypoints with the crop areas."""
-    above = scores > KEYPOINT_SCORE_THRESHOLD
-    mean = np.where(above.any(1), (scores * above).sum(1) / np.maximum(above.sum(1), 1), 0.0)
-    instance_scores = box_scores * mean
+    rescored = instance_scores(scores, box_scores)
     triples = np.concatenate([keypoints, scores[..., None]], axis=-1)
     records = []
     for image_id in np.unique(image_ids):
         idx = np.flatnonzero(image_ids == image_id)
-        kept = idx[oks_nms(triples[idx], instance_scores[idx], areas[idx], SIGMAS, nms_threshold)] if nms_threshold else idx
-        for i in kept:
-            record = {"image_id": int(image_id), "category_id": 1, "score": float(instance_scores[i])}
-            for part, key in PART_ANNOTATION_FIELDS.items():
-                start, stop = PARTS[part]
-                record[key] = triples[i, start:stop].reshape(-1).astype(float).tolist()
-            records.append(record)
+        kept = idx[oks_nms(triples[idx], rescored[idx], areas[idx], SIGMAS, nms_threshold)] if nms_threshold else idx
+        records += [coco_wholebody_record(image_id, triples[i], rescored[i]) for i in kept]
     return records

@@ -51,21 +51,12 @@ class PoseResult:
 
     def instance_scores(self) -> np.ndarray:
         """bbox score x mean of the keypoint scores above 0.2 (0 when none), as mmpose rescores."""
-        above = self.scores > KEYPOINT_SCORE_THRESHOLD
-        mean = np.where(above.any(1), (self.scores * above).sum(1) / np.maximum(above.sum(1), 1), 0.0)
-        return (self.box_scores * mean).astype(np.float32)
+        return instance_scores(self.scores, self.box_scores).astype(np.float32)
 
     def to_coco_wholebody(self, image_id: int) -> list[dict]:
         """COCO-WholeBody results records (what the evaluators read)."""
-        records = []
-        for person, instance_score in zip(range(len(self)), self.instance_scores()):
-            triples = np.concatenate([self.keypoints[person], self.scores[person][:, None]], axis=1)
-            record: dict = {"image_id": int(image_id), "category_id": 1, "score": float(instance_score)}
-            for part, key in PART_ANNOTATION_FIELDS.items():
-                start, stop = PARTS[part]
-                record[key] = triples[start:stop].reshape(-1).astype(float).tolist()
-            records.append(record)
-        return records
+        triples = np.concatenate([self.keypoints, self.scores[..., None]], axis=-1)
+        return [coco_wholebody_record(image_id, t, s) for t, s in zip(triples, self.instance_scores())]
 
     def to_openpose134(self) -> np.ndarray:
         """(N, 134, 3) x, y, score in the OpenPose order: 18 body points (neck inserted, binary
@@ -110,6 +101,22 @@ class PoseResult:
                 entry["foot_keypoints_2d"] = flat(person[18:24], True)
             people.append(entry)
         return {"people": people, "canvas_width": int(width), "canvas_height": int(height)}
+
+
+def instance_scores(scores: np.ndarray, box_scores: np.ndarray) -> np.ndarray:
+    """mmpose's `bbox_keypoint` rescoring: box score x mean keypoint score above 0.2 (0 if none)."""
+    above = scores > KEYPOINT_SCORE_THRESHOLD
+    mean = np.where(above.any(1), (scores * above).sum(1) / np.maximum(above.sum(1), 1), 0.0)
+    return box_scores * mean
+
+
+def coco_wholebody_record(image_id: int, triples: np.ndarray, score: float) -> dict:
+    """One COCO-WholeBody results record from (133, 3) x, y, score triples."""
+    record: dict = {"image_id": int(image_id), "category_id": 1, "score": float(score)}
+    for part, key in PART_ANNOTATION_FIELDS.items():
+        start, stop = PARTS[part]
+        record[key] = triples[start:stop].reshape(-1).astype(float).tolist()
+    return record
 
 
 def to_openpose134(keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:

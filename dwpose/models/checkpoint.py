@@ -218,7 +218,9 @@ def pose_state_dict_from_file(
 
 # --------------------------------------------------------------------------- matching
 
-_WIDTH_TO_SIZE = {12: "t", 16: "s", 24: "m", 32: "l", 40: "x"}
+# Width of the first (stem) convolution -> architecture size, for telling files apart.
+RTMPOSE_STEM_WIDTHS = {12: "t", 16: "s", 24: "m", 32: "l", 40: "x"}
+YOLOX_STEM_WIDTHS = {32: "yolox-s", 48: "yolox-m", 64: "yolox-l", 80: "yolox-x"}
 _BINS_TO_INPUT = {384: "256x192", 576: "384x288"}
 
 
@@ -229,13 +231,12 @@ def describe_state_dict(state_dict: Mapping[str, torch.Tensor]) -> str:
     final = state_dict.get("head.final_layer.weight")
     yolox_stem = state_dict.get("backbone.backbone.stem.conv.conv.weight")
     if yolox_stem is not None:
-        sizes = {32: "s", 48: "m", 64: "l", 80: "x"}
-        return f"yolox-{sizes.get(int(yolox_stem.shape[0]), '?')}"
+        return YOLOX_STEM_WIDTHS.get(int(yolox_stem.shape[0]), "yolox-?")
     if stem is None or cls_x is None:
         if is_distiller_state_dict(state_dict):
             return "a distiller (teacher/student) checkpoint"
         return "not an RTMPose model (no backbone.stem / head.cls_x weights)"
-    size = _WIDTH_TO_SIZE.get(int(stem.shape[0]), f"?(stem width {int(stem.shape[0])})")
+    size = RTMPOSE_STEM_WIDTHS.get(int(stem.shape[0]), f"?(stem width {int(stem.shape[0])})")
     input_name = _BINS_TO_INPUT.get(int(cls_x.shape[0]), f"?({int(cls_x.shape[0])} x-bins)")
     keypoints = f", {int(final.shape[0])} keypoints" if final is not None else ""
     return f"rtmpose-{size}-{input_name}{keypoints}"
@@ -286,12 +287,17 @@ def load_weights(
     load_state_dict_strict(model, state, source=str(path))
 
 
-def save_state_dict(state_dict: Mapping[str, torch.Tensor], path: str | os.PathLike, meta: dict | None = None) -> None:
-    """Write `{"state_dict", "meta"}` (the layout mmpose tools read), atomically."""
+def save_atomic(obj: Any, path: str | os.PathLike) -> None:
+    """`torch.save` that never leaves a half-written file: write aside, then rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
-    torch.save({"state_dict": dict(state_dict), "meta": meta or {}}, buffer)
+    torch.save(obj, buffer)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(buffer.getvalue())
     os.replace(tmp, path)
+
+
+def save_state_dict(state_dict: Mapping[str, torch.Tensor], path: str | os.PathLike, meta: dict | None = None) -> None:
+    """Write `{"state_dict", "meta"}` (the layout mmpose tools read), atomically."""
+    save_atomic({"state_dict": dict(state_dict), "meta": meta or {}}, path)

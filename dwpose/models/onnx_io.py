@@ -66,6 +66,22 @@ def export_onnx(
 
 # --------------------------------------------------------------------------- import
 
+def onnx_input_and_stem(path: str | os.PathLike) -> tuple[list[int], int | None]:
+    """Input dims and the output channels of the first convolution of an ONNX file (weights
+    are not loaded): enough to tell which architecture and size it holds."""
+    import onnx
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"ONNX file not found: {path}")
+    graph = onnx.load(str(path), load_external_data=False).graph
+    shapes = {t.name: tuple(t.dims) for t in graph.initializer}
+    dims = [d.dim_value for d in graph.input[0].type.tensor_type.shape.dim]
+    first_conv = next((n for n in graph.node if n.op_type == "Conv"), None)
+    stem = shapes.get(first_conv.input[1]) if first_conv is not None else None
+    return dims, (int(stem[0]) if stem else None)
+
+
 class _Graph:
     def __init__(self, onnx_model: Any) -> None:
         from onnx import numpy_helper

@@ -72,24 +72,16 @@ def detect_model_name(checkpoint: str | os.PathLike) -> str:
     """The registry name matching a `.pth` or official-signature `.onnx` file's architecture."""
     from pathlib import Path
 
-    from .checkpoint import CheckpointError, describe_state_dict, pose_state_dict_from_file
+    from .checkpoint import RTMPOSE_STEM_WIDTHS, CheckpointError, describe_state_dict, pose_state_dict_from_file
+    from .onnx_io import onnx_input_and_stem
 
     path = Path(checkpoint)
     if path.suffix.lower() == ".onnx":
-        import onnx
-
-        if not path.is_file():
-            raise CheckpointError(f"ONNX file not found: {path}")
-        graph = onnx.load(str(path), load_external_data=False).graph
-        initializers = {t.name: tuple(t.dims) for t in graph.initializer}
-        dims = [d.dim_value for d in graph.input[0].type.tensor_type.shape.dim]
-        first_conv = next((n for n in graph.node if n.op_type == "Conv"), None)
-        stem = initializers.get(first_conv.input[1]) if first_conv is not None else None
-        widths = {12: "t", 16: "s", 24: "m", 32: "l", 40: "x"}
-        inputs = {(256, 192): "256x192", (384, 288): "384x288"}
-        if stem is None or len(dims) != 4 or stem[0] not in widths or tuple(dims[2:]) not in inputs:
+        dims, stem = onnx_input_and_stem(path)
+        inputs = {(h, w): name for name, (w, h) in _INPUTS.items()}
+        if stem not in RTMPOSE_STEM_WIDTHS or len(dims) != 4 or tuple(dims[2:]) not in inputs:
             raise CheckpointError(f"{path} is not an RTMPose ONNX file this package knows (input {dims})")
-        return f"rtmpose-{widths[stem[0]]}-{inputs[tuple(dims[2:])]}"
+        return f"rtmpose-{RTMPOSE_STEM_WIDTHS[stem]}-{inputs[tuple(dims[2:])]}"
     description = describe_state_dict(pose_state_dict_from_file(path))
     name = description.split(",")[0]
     if name not in MODEL_CONFIGS:

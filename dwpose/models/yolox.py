@@ -190,35 +190,24 @@ class YOLOX(nn.Module):
         return torch.cat([lv.flatten(start_dim=2) for lv in (level0, level1, level2)], dim=2).permute(0, 2, 1)
 
 
-_STEM_WIDTH_TO_NAME = {32: "yolox-s", 48: "yolox-m", 64: "yolox-l", 80: "yolox-x"}
-
-
 def detect_yolox_name(checkpoint: str | os.PathLike) -> str:
     """The YOLOX size of a Megvii `.pth` or an official-signature ONNX file, from its stem width."""
     from pathlib import Path
 
-    from .checkpoint import CheckpointError, read_checkpoint_file
+    from .checkpoint import YOLOX_STEM_WIDTHS, CheckpointError, read_checkpoint_file
+    from .onnx_io import onnx_input_and_stem
 
     path = Path(checkpoint)
-    width = None
     if path.suffix.lower() == ".onnx":
-        import onnx
-
-        if not path.is_file():
-            raise CheckpointError(f"ONNX file not found: {path}")
-        graph = onnx.load(str(path), load_external_data=False).graph
-        shapes = {t.name: tuple(t.dims) for t in graph.initializer}
-        first_conv = next((n for n in graph.node if n.op_type == "Conv"), None)
-        if first_conv is not None and first_conv.input[1] in shapes:
-            width = shapes[first_conv.input[1]][0]
+        _, width = onnx_input_and_stem(path)
     else:
         content = read_checkpoint_file(path)
         state = content.get("model", content) if isinstance(content, dict) else {}
         stem = state.get("backbone.backbone.stem.conv.conv.weight") if isinstance(state, dict) else None
         width = None if stem is None else int(stem.shape[0])
-    if width not in _STEM_WIDTH_TO_NAME:
+    if width not in YOLOX_STEM_WIDTHS:
         raise CheckpointError(f"cannot tell the YOLOX size of {path} (stem width {width})")
-    return _STEM_WIDTH_TO_NAME[width]
+    return YOLOX_STEM_WIDTHS[width]
 
 
 def create_yolox(name: str | None, checkpoint: str | os.PathLike | None = None) -> YOLOX:

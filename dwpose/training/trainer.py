@@ -8,7 +8,6 @@ mid-epoch replays exactly the remaining batches."""
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import os
 import random
@@ -25,7 +24,7 @@ from ..data import AugmentConfig, TopDownTrainDataset, load_annotations, load_ub
 from ..data.coco_wholebody import UBODY_SCENES, DatasetError
 from ..distillation import PoseDistiller
 from ..models import RTMPose, create_model
-from ..models.checkpoint import load_state_dict_strict, read_checkpoint_file
+from ..models.checkpoint import load_state_dict_strict, read_checkpoint_file, save_atomic
 from ..models.rtmpose import RGB_MEAN, RGB_STD
 from ..distillation.losses import KLDiscretLoss
 from .config import TrainConfig
@@ -69,14 +68,6 @@ def build_samples(config: TrainConfig):
     if not data.coco_ann and not data.ubody_root:
         raise DatasetError("no training data: set data.coco_ann/coco_images and/or data.ubody_root")
     return samples
-
-
-def _save_atomic(obj: dict, path: Path) -> None:
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(buffer.getvalue())
-    os.replace(tmp, path)
 
 
 class Trainer:
@@ -161,7 +152,7 @@ class Trainer:
         if self.rank != 0:
             return
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        _save_atomic(self.state(), path or self.checkpoint_path)
+        save_atomic(self.state(), path or self.checkpoint_path)
 
     def resume(self, path: str | os.PathLike) -> None:
         state = torch.load(path, map_location=self.device, weights_only=False)
@@ -288,7 +279,7 @@ class Trainer:
                 log.write(json.dumps({"epoch": self.epoch, **stats.summary()}) + "\n")
             if ap > self.best_ap:
                 self.best_ap = ap
-                _save_atomic({"state_dict": self.module.deploy_state_dict(self.ema.module.state_dict()),
+                save_atomic({"state_dict": self.module.deploy_state_dict(self.ema.module.state_dict()),
                               "meta": {"epoch": self.epoch, "wholebody_AP": ap, "model": self.config.model}},
                              self.work_dir / "best.pth")
         if self.world > 1:
@@ -298,7 +289,7 @@ class Trainer:
     def export_final(self) -> Path:
         """Plain pose checkpoint (EMA weights) that `create_model` loads."""
         path = self.work_dir / "final_pose.pth"
-        _save_atomic({"state_dict": self.module.deploy_state_dict(self.ema.module.state_dict()),
+        save_atomic({"state_dict": self.module.deploy_state_dict(self.ema.module.state_dict()),
                       "meta": {"model": self.config.model, "iterations": self.global_iter}}, path)
         return path
 

@@ -7,6 +7,7 @@ import math
 
 import cv2
 import numpy as np
+import torch
 
 
 def bbox_xyxy_to_center_scale(bboxes: np.ndarray, padding: float = 1.25) -> tuple[np.ndarray, np.ndarray]:
@@ -61,12 +62,16 @@ def warp_crop(image: np.ndarray, center: np.ndarray, scale: np.ndarray, output_s
     return cv2.warpAffine(image, matrix, (int(output_size[0]), int(output_size[1])), flags=cv2.INTER_LINEAR)
 
 
-def crop_to_image(keypoints: np.ndarray, center: np.ndarray, scale: np.ndarray,
-                  input_size: tuple[int, int]) -> np.ndarray:
+def crop_to_image(keypoints, center, scale, input_size: tuple[int, int]):
     """Map keypoints (N, K, 2) from input-crop pixels back to the image, given each crop's
-    centre (N, 2) and aspect-fixed scale (N, 2) — the inverse of the non-rotated warp."""
-    keypoints = np.asarray(keypoints, dtype=np.float32)
-    size = np.asarray(input_size, dtype=np.float32)
-    center = np.asarray(center, dtype=np.float32)[:, None, :]
-    scale = np.asarray(scale, dtype=np.float32)[:, None, :]
+    centre (N, 2) and aspect-fixed scale (N, 2) — the inverse of the non-rotated warp.
+    NumPy arrays in, NumPy out; torch tensors in, tensors out (on their device)."""
+    if isinstance(keypoints, torch.Tensor):
+        def as_array(a):
+            return torch.as_tensor(a, dtype=torch.float32, device=keypoints.device)
+    else:
+        def as_array(a):
+            return np.asarray(a, dtype=np.float32)
+    keypoints, size = as_array(keypoints), as_array(input_size)
+    center, scale = as_array(center)[:, None, :], as_array(scale)[:, None, :]
     return keypoints / size * scale + center - scale * 0.5

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from ..codec import SimCCCodec
+from ..geometry import crop_to_image
 from ..models import RGB_MEAN, RGB_STD, RTMPose
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -129,9 +130,7 @@ class DevicePoseStage:
             return [(np.zeros((0, 133, 2), np.float32), np.zeros((0, 133), np.float32)) for _ in images_bgr]
         simcc_x, simcc_y = self.run(torch.cat(crops))
         keypoints, scores = self.codec.decode(simcc_x, simcc_y)
-        size = torch.tensor(self.input_size, device=self.device, dtype=torch.float32)
-        center, scale = torch.cat(centers)[:, None], torch.cat(scales)[:, None]
-        keypoints = keypoints / size * scale + center - scale / 2
+        keypoints = crop_to_image(keypoints, torch.cat(centers), torch.cat(scales), self.input_size)
         keypoints, scores = keypoints.cpu().numpy(), scores.cpu().numpy()  # one transfer
         splits = np.cumsum(counts)[:-1]
         return list(zip(np.split(keypoints, splits), np.split(scores, splits)))

@@ -10,23 +10,28 @@ import numpy as np
 import torch
 
 
-def bbox_xyxy_to_center_scale(bboxes: np.ndarray, padding: float = 1.25) -> tuple[np.ndarray, np.ndarray]:
-    """Centres (N, 2) and padded sizes (N, 2) of xyxy boxes (N, 4)."""
-    bboxes = np.asarray(bboxes, dtype=np.float32).reshape(-1, 4)
+def _namespace(array):
+    """torch for tensors (kept on their device), NumPy otherwise; float32 either way."""
+    if isinstance(array, torch.Tensor):
+        return torch, array.to(torch.float32)
+    return np, np.asarray(array, dtype=np.float32)
+
+
+def bbox_xyxy_to_center_scale(bboxes, padding: float = 1.25):
+    """Centres (N, 2) and padded sizes (N, 2) of xyxy boxes (N, 4); arrays or tensors."""
+    _, bboxes = _namespace(bboxes)
+    bboxes = bboxes.reshape(-1, 4)
     center = (bboxes[:, :2] + bboxes[:, 2:]) * 0.5
     scale = (bboxes[:, 2:] - bboxes[:, :2]) * padding
     return center, scale
 
 
-def fix_aspect_ratio(scale: np.ndarray, aspect_ratio: float) -> np.ndarray:
+def fix_aspect_ratio(scale, aspect_ratio: float):
     """Grow the short side so that width / height == aspect_ratio (mmpose TopdownAffine)."""
-    scale = np.asarray(scale, dtype=np.float32)
+    xp, scale = _namespace(scale)
     w, h = scale[..., 0], scale[..., 1]
-    return np.where(
-        (w > h * aspect_ratio)[..., None],
-        np.stack([w, w / aspect_ratio], axis=-1),
-        np.stack([h * aspect_ratio, h], axis=-1),
-    ).astype(np.float32)
+    wide = w > h * aspect_ratio
+    return xp.stack([xp.where(wide, w, h * aspect_ratio), xp.where(wide, w / aspect_ratio, h)], -1)
 
 
 def _rotate(point: np.ndarray, angle_rad: float) -> np.ndarray:

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from ..codec import SimCCCodec
-from ..geometry import crop_to_image
+from ..geometry import bbox_xyxy_to_center_scale, crop_to_image, fix_aspect_ratio
 from ..models import RGB_MEAN, RGB_STD, RTMPose
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -76,19 +76,10 @@ class DevicePoseStage:
         tensor = tensor.to(self.device, non_blocking=True)
         return tensor.permute(2, 0, 1).flip(0)[None].float()
 
-    def boxes_to_center_scale(self, boxes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        width, height = self.input_size
-        center = (boxes[:, :2] + boxes[:, 2:]) / 2
-        scale = (boxes[:, 2:] - boxes[:, :2]) * self.padding
-        aspect = width / height
-        wide = scale[:, 0] > scale[:, 1] * aspect
-        scale = torch.where(wide[:, None], torch.stack([scale[:, 0], scale[:, 0] / aspect], 1),
-                            torch.stack([scale[:, 1] * aspect, scale[:, 1]], 1))
-        return center, scale
-
     def crops(self, image: torch.Tensor, boxes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Normalised crops (N, 3, H_in, W_in) of one uploaded image, with centres and scales."""
-        center, scale = self.boxes_to_center_scale(boxes)
+        center, scale = bbox_xyxy_to_center_scale(boxes, self.padding)
+        scale = fix_aspect_ratio(scale, self.input_size[0] / self.input_size[1])
         grid = crop_grids(center, scale, self.input_size, (image.shape[3], image.shape[2]))
         patches = F.grid_sample(image.expand(len(boxes), -1, -1, -1), grid, mode="bilinear",
                                 padding_mode="zeros", align_corners=False)

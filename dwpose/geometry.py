@@ -60,13 +60,6 @@ def get_warp_matrix(
     return cv2.getAffineTransform(src, dst)
 
 
-def warp_crop(image: np.ndarray, center: np.ndarray, scale: np.ndarray, output_size: tuple[int, int],
-              rotation_deg: float = 0.0) -> np.ndarray:
-    """Bilinear crop of one box to (W, H), black outside the image."""
-    matrix = get_warp_matrix(center, scale, rotation_deg, output_size)
-    return cv2.warpAffine(image, matrix, (int(output_size[0]), int(output_size[1])), flags=cv2.INTER_LINEAR)
-
-
 def crop_to_image(keypoints, center, scale, input_size: tuple[int, int]):
     """Map keypoints (N, K, 2) from input-crop pixels back to the image, given each crop's
     centre (N, 2) and aspect-fixed scale (N, 2) — the inverse of the non-rotated warp.

@@ -2,7 +2,8 @@ import cv2
 import numpy as np
 
 from dwpose.geometry import (bbox_xyxy_to_center_scale, crop_to_image, fix_aspect_ratio,
-                             get_warp_matrix, warp_crop)
+                             get_warp_matrix)
+from dwpose.inference.pose import crop_persons
 
 
 def test_center_scale_and_aspect_fix():
@@ -25,6 +26,8 @@ def test_warp_and_inverse_mapping_agree():
 def test_warp_crop_moves_pixels():
     image = np.zeros((200, 300, 3), np.uint8)
     image[90, 150] = 255
-    crop = warp_crop(image, np.array([150.0, 90.0]), np.array([192.0, 256.0]), (192, 256))
+    # A box centred on (150, 90) whose 1.25-padded size is 192 x 256.
+    box = np.array([[150 - 76.8, 90 - 102.4, 150 + 76.8, 90 + 102.4]])
+    crop = crop_persons(image, box, (192, 256))[0][0]
     assert crop.shape == (256, 192, 3)
     assert tuple(np.argwhere(crop[..., 0] == 255)[0]) == (128, 96)

@@ -14,8 +14,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from .errors import DWPoseError
 
-class BackendError(RuntimeError):
+
+class BackendError(DWPoseError, RuntimeError):
     """The requested backend/device cannot be used; the message says what to install or change."""
 
 

@@ -10,9 +10,10 @@ import cv2
 import numpy as np
 
 from .drawing import controlnet_resize, controlnet_size, draw_openpose
+from .errors import InputError
 from .inference.io import from_pil, to_bgr
 from .inference.pipeline import WholebodyPipeline
-from .inference.result import PoseResult
+from .formats import PoseResult
 from .weights import DEFAULT_DETECTOR, DEFAULT_POSE, resolve_weights
 
 
@@ -65,7 +66,7 @@ class DWposeDetector:
                  include_body: bool = True, include_hand: bool = True, include_face: bool = True,
                  include_foot: bool = False, output_type: str = "pil", return_json: bool = False):
         if output_type not in ("pil", "np"):
-            raise ValueError(f"output_type must be 'pil' or 'np', got {output_type!r}")
+            raise InputError(f"output_type must be 'pil' or 'np', got {output_type!r}")
         bgr = self._bgr(input_image)
         result = self.pipeline(controlnet_resize(bgr, detect_resolution))
         canvas = draw_openpose(result, include_body=include_body, include_hand=include_hand,

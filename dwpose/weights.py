@@ -14,11 +14,13 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import DWPoseError
+
 DEFAULT_ENDPOINT = "https://huggingface.co"
 _CHUNK = 1 << 20
 
 
-class WeightsError(RuntimeError):
+class WeightsError(DWPoseError, RuntimeError):
     """Weights that cannot be found, fetched or verified."""
 
 

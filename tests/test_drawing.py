@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from dwpose.drawing import draw_openpose, output_size_for, overlay
-from dwpose.inference.result import PoseResult
+from dwpose.formats import PoseResult
 from tests.conftest import DATA
 
 

@@ -1,5 +1,5 @@
-"""`dwpose` command line. Every command reports a user error as one line on stderr and exit
-code 2, never as a traceback."""
+"""`dwpose` command line. Every command reports a user error (a `DWPoseError` or an `OSError`)
+as one line on stderr and exit code 2; any other exception is a bug and shows its traceback."""
 
 from __future__ import annotations
 
@@ -151,25 +151,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from dwpose.backends import BackendError
-    from dwpose.data.coco_wholebody import DatasetError
-    from dwpose.evaluation.coco_wholebody import EvaluationError
-    from dwpose.models.checkpoint import CheckpointError
-    from dwpose.training.config import ConfigError
-    from dwpose.weights import WeightsError
+    from dwpose.errors import DWPoseError
 
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.func
     try:
         return handler(args)
-    except (CheckpointError, WeightsError, BackendError, DatasetError, ConfigError, EvaluationError,
-            ValueError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-        message = str(exc).strip().replace("\n", " | ")
-        print(f"dwpose {args.command}: error: {message}", file=sys.stderr)
+    except (DWPoseError, OSError) as exc:
+        # User errors only: anything else is a bug and keeps its traceback.
+        print(f"dwpose {args.command}: error: {one_line(exc)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print(f"dwpose {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def one_line(exc: BaseException) -> str:
+    """The message of an error on one line (for an OSError: its reason and file name)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return str(exc).strip().replace("\n", " | ") or type(exc).__name__
 
 
 if __name__ == "__main__":

@@ -11,9 +11,10 @@ from pathlib import Path
 import cv2
 
 from ..drawing import draw_openpose, output_size_for, overlay
+from ..errors import InputError
+from ..formats import PoseResult
 from ..inference.io import IMAGE_SUFFIXES, VIDEO_SUFFIXES, ImageReadError, read_image
 from ..inference.pipeline import WholebodyPipeline
-from ..inference.result import PoseResult
 from ..inference.video import VideoReadError, process_video
 from ..weights import DEFAULT_DETECTOR, DEFAULT_POSE, resolve_weights
 
@@ -124,16 +125,16 @@ def _read_boxes(path: str) -> dict:
     try:
         data = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"cannot read --boxes file {path}: {exc}") from None
+        raise InputError(f"cannot read --boxes file {path}: {exc}") from None
     if not isinstance(data, dict):
-        raise ValueError(f"--boxes file {path}: expected an object mapping file names to box lists")
+        raise InputError(f"--boxes file {path}: expected an object mapping file names to box lists")
     import numpy as np
 
     out = {}
     for name, boxes in data.items():
         array = np.asarray(boxes, dtype=np.float32)
         if array.size and (array.ndim != 2 or array.shape[1] != 4):
-            raise ValueError(f"--boxes file {path}: entry {name!r} is not a list of [x1, y1, x2, y2]")
+            raise InputError(f"--boxes file {path}: entry {name!r} is not a list of [x1, y1, x2, y2]")
         out[name] = array.reshape(-1, 4)
     return out
 

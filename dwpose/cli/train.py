@@ -6,13 +6,15 @@ import argparse
 import json
 from pathlib import Path
 
+from ..errors import InputError
+
 
 def _overrides(pairs: list[str]) -> dict:
     """`--set key=value` pairs; values parsed as JSON when possible (numbers, booleans, null)."""
     out = {}
     for pair in pairs or []:
         if "=" not in pair:
-            raise ValueError(f"--set expects key=value, got {pair!r}")
+            raise InputError(f"--set expects key=value, got {pair!r}")
         key, value = pair.split("=", 1)
         try:
             out[key] = json.loads(value)
@@ -93,10 +95,10 @@ def run_eval(args: argparse.Namespace) -> int:
         from ..evaluation import evaluate_coco_wholebody
 
         if not args.ann:
-            raise ValueError("--results needs --ann (the ground truth)")
+            raise InputError("--results needs --ann (the ground truth)")
         records = read_json(args.results, "results file")
         if not isinstance(records, list):
-            raise ValueError(f"{args.results}: expected a list of result records")
+            raise InputError(f"{args.results}: expected a list of result records")
         stats = evaluate_coco_wholebody(args.ann, records, use_area=not args.no_area)
         print(stats.table())
         if args.out:
@@ -104,7 +106,7 @@ def run_eval(args: argparse.Namespace) -> int:
             Path(args.out).write_text(json.dumps({"stats": stats.to_dict()}))
         return 0
     if not args.checkpoint:
-        raise ValueError("--checkpoint (a model to run) or --results (predictions to score) is required")
+        raise InputError("--checkpoint (a model to run) or --results (predictions to score) is required")
     model = create_model(args.model or detect_model_name(args.checkpoint), checkpoint=args.checkpoint)
     progress = not args.no_progress
     if args.ubody_root:
@@ -116,7 +118,7 @@ def run_eval(args: argparse.Namespace) -> int:
         payload = {scene: stats.to_dict() for scene, stats in per_scene.items()}
     else:
         if not args.ann or not args.images:
-            raise ValueError("--ann and --images are required (or --ubody-root)")
+            raise InputError("--ann and --images are required (or --ubody-root)")
         stats, records = evaluate_model(model, args.ann, args.images, args.dets, flip_test=not args.no_flip_test,
                                         use_area=not args.no_area, device=args.device, progress=progress)
         print(stats.table())

@@ -9,6 +9,8 @@ from typing import Sequence, TypeVar
 import numpy as np
 import torch
 
+from ..errors import InputError
+
 ArrayT = TypeVar("ArrayT", np.ndarray, torch.Tensor)
 
 # SimCC label sigma (x, y) in bins for each supported input size (width, height).
@@ -35,7 +37,7 @@ class SimCCCodec:
                        for_training: bool = True) -> "SimCCCodec":
         input_size = (int(input_size[0]), int(input_size[1]))
         if input_size not in SIGMA_BY_INPUT_SIZE and for_training:
-            raise ValueError(f"no SimCC sigma known for input size {input_size}; pass sigma explicitly")
+            raise InputError(f"no SimCC sigma known for input size {input_size}; pass sigma explicitly")
         return cls(input_size, SIGMA_BY_INPUT_SIZE.get(input_size), split_ratio)
 
     @property
@@ -54,11 +56,11 @@ class SimCCCodec:
         window overlaps the bins, even if the point itself is outside the crop.
         """
         if self.sigma is None:
-            raise ValueError("this SimCCCodec has no sigma: it can decode but not encode")
+            raise InputError("this SimCCCodec has no sigma: it can decode but not encode")
         keypoints = np.asarray(keypoints, dtype=np.float64)
         visible = np.asarray(visible, dtype=np.float32)
         if keypoints.ndim != 3 or keypoints.shape[-1] != 2 or visible.shape != keypoints.shape[:2]:
-            raise ValueError(f"expected keypoints (N, K, 2) and visible (N, K), got {keypoints.shape} and {visible.shape}")
+            raise InputError(f"expected keypoints (N, K, 2) and visible (N, K), got {keypoints.shape} and {visible.shape}")
         bins_x, bins_y = self.bins
         sigma = np.asarray(self.sigma, dtype=np.float64)
         mu = np.around(keypoints * self.split_ratio).astype(np.int64)  # half-to-even, as numpy
@@ -86,7 +88,7 @@ class SimCCCodec:
         Works on NumPy arrays and on torch tensors (on any device).
         """
         if simcc_x.ndim != 3 or simcc_y.ndim != 3 or simcc_x.shape[:2] != simcc_y.shape[:2]:
-            raise ValueError(f"expected simcc_x (N, K, Wx) and simcc_y (N, K, Hy), got {tuple(simcc_x.shape)} and {tuple(simcc_y.shape)}")
+            raise InputError(f"expected simcc_x (N, K, Wx) and simcc_y (N, K, Hy), got {tuple(simcc_x.shape)} and {tuple(simcc_y.shape)}")
         if isinstance(simcc_x, torch.Tensor):
             max_x, ix = simcc_x.max(dim=-1)
             max_y, iy = simcc_y.max(dim=-1)

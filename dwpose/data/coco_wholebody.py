@@ -14,12 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import DWPoseError
 from ..skeleton import NUM_KEYPOINTS, PART_ANNOTATION_FIELDS
 
 _PART_LENGTHS = {"keypoints": 17, "foot_kpts": 6, "face_kpts": 68, "lefthand_kpts": 21, "righthand_kpts": 21}
 
 
-class DatasetError(ValueError):
+class DatasetError(DWPoseError, ValueError):
     """A dataset path or annotation file that cannot be used."""
 
 

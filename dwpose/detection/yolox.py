@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from ..backends import OnnxRuntimeRunner, TorchRunner
+from ..errors import InputError
 from .nms import nms
 
 PERSON_CLASS = 0
@@ -82,7 +83,7 @@ class YOLOXDetector:
             module = create_yolox(arch, model) if isinstance(model, (str, Path)) else model
             self.runner = TorchRunner(module, device, dtype)  # type: ignore[arg-type]
         else:
-            raise ValueError(f"unknown backend {backend!r}; use 'onnxruntime' or 'torch'")
+            raise InputError(f"unknown backend {backend!r}; use 'onnxruntime' or 'torch'")
         self.input_size = input_size
         self._grid, self._stride = _grids(input_size)
 

@@ -13,6 +13,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from ..errors import InputError
 from ..models import RTMPose, create_model
 from ..models.checkpoint import convert_distiller_state_dict
 from .losses import FeatureLoss, KLDiscretLoss, LogitKDLoss
@@ -36,11 +37,11 @@ class PoseDistiller(nn.Module):
     ) -> None:
         super().__init__()
         if stage not in (1, 2):
-            raise ValueError(f"distillation stage must be 1 or 2, got {stage}")
+            raise InputError(f"distillation stage must be 1 or 2, got {stage}")
         if teacher.input_size != student.input_size:
-            raise ValueError(f"teacher input {teacher.input_size} and student input {student.input_size} differ")
+            raise InputError(f"teacher input {teacher.input_size} and student input {student.input_size} differ")
         if teacher_bn_mode not in ("train", "eval"):
-            raise ValueError("teacher_bn_mode must be 'train' (reference) or 'eval'")
+            raise InputError("teacher_bn_mode must be 'train' (reference) or 'eval'")
         self.stage = stage
         self.teacher = teacher
         self.student = student

@@ -10,7 +10,7 @@ import math
 import cv2
 import numpy as np
 
-from ..inference.result import VISIBILITY_THRESHOLD, PoseResult
+from ..formats import VISIBILITY_THRESHOLD, PoseResult
 from ..skeleton import HAND_EDGES
 
 # OpenPose-18 limbs (0-based); the reference lists 19 but draws only the first 17.

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..inference.result import coco_wholebody_record, instance_scores
+from ..errors import DWPoseError
+from ..formats import coco_wholebody_record, instance_scores
 from ..skeleton import PARTS, SIGMAS
 from .oks import oks_nms
 
@@ -27,7 +28,7 @@ _IOU_TYPES = {"body": "body", "foot": "foot", "face": "face", "left_hand": "left
 OKS_NMS_THRESHOLD = 0.9
 
 
-class EvaluationError(ValueError):
+class EvaluationError(DWPoseError, ValueError):
     """Unusable ground truth or results."""
 
 

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from ..codec import SimCCCodec
+from ..errors import InputError
 from ..geometry import bbox_xyxy_to_center_scale, crop_to_image, fix_aspect_ratio
 from ..models import RGB_MEAN, RGB_STD, RTMPose
 
@@ -50,7 +51,7 @@ class DevicePoseStage:
     def __init__(self, model: RTMPose, device: str = "cuda", dtype: str = "float32", compile: bool = False,
                  max_batch: int = 256, padding: float = 1.25) -> None:
         if dtype not in _DTYPES:
-            raise ValueError(f"dtype must be one of {', '.join(_DTYPES)}")
+            raise InputError(f"dtype must be one of {', '.join(_DTYPES)}")
         self.device = torch.device(device)
         self.dtype = _DTYPES[dtype]
         self.model = model.eval().to(self.device)

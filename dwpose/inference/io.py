@@ -9,11 +9,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..errors import DWPoseError, InputError
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".jp2", ".pgm", ".ppm", ".pbm"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
 
 
-class ImageReadError(ValueError):
+class ImageReadError(DWPoseError, ValueError):
     """A file that is not a readable image."""
 
 
@@ -40,9 +42,9 @@ def to_bgr(image: np.ndarray, channel_order: str = "bgr") -> np.ndarray:
     are accepted; `channel_order` says whether colour input is "bgr" (OpenCV) or "rgb" (PIL)."""
     array = np.asarray(image)
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
-        raise ValueError(f"expected an image of shape (H, W), (H, W, 3) or (H, W, 4), got {array.shape}")
+        raise InputError(f"expected an image of shape (H, W), (H, W, 3) or (H, W, 4), got {array.shape}")
     if array.shape[0] == 0 or array.shape[1] == 0:
-        raise ValueError(f"empty image of shape {array.shape}")
+        raise InputError(f"empty image of shape {array.shape}")
     if array.dtype == np.uint16:
         array = (array >> 8).astype(np.uint8)
     elif array.dtype in (np.float32, np.float64):
@@ -50,7 +52,7 @@ def to_bgr(image: np.ndarray, channel_order: str = "bgr") -> np.ndarray:
     elif array.dtype == bool:
         array = array.astype(np.uint8) * 255
     elif array.dtype != np.uint8:
-        raise ValueError(f"unsupported image dtype {array.dtype}")
+        raise InputError(f"unsupported image dtype {array.dtype}")
     if array.ndim == 2 or array.shape[2] == 1:
         return cv2.cvtColor(array.reshape(array.shape[0], array.shape[1]), cv2.COLOR_GRAY2BGR)
     if array.shape[2] == 4:
@@ -58,7 +60,7 @@ def to_bgr(image: np.ndarray, channel_order: str = "bgr") -> np.ndarray:
     if channel_order == "rgb":
         array = array[..., ::-1]
     elif channel_order != "bgr":
-        raise ValueError(f"channel_order must be 'bgr' or 'rgb', got {channel_order!r}")
+        raise InputError(f"channel_order must be 'bgr' or 'rgb', got {channel_order!r}")
     return np.ascontiguousarray(array)
 
 

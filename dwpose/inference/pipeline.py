@@ -8,8 +8,9 @@ from typing import Sequence
 import numpy as np
 
 from ..detection import YOLOXDetector
+from ..errors import InputError
+from ..formats import PoseResult
 from .pose import PoseEstimator
-from .result import PoseResult
 
 
 class WholebodyPipeline:
@@ -40,7 +41,7 @@ class WholebodyPipeline:
         compile: bool = False,
     ) -> "WholebodyPipeline":
         if compile and backend != "torch":
-            raise ValueError("compile=True needs backend='torch'")
+            raise InputError("compile=True needs backend='torch'")
         pose = PoseEstimator(pose_model, backend=backend, device=device, dtype=dtype, flip_test=flip_test,
                              compile=compile, device_pipeline=True if compile else None)
         detector = None
@@ -68,11 +69,11 @@ class WholebodyPipeline:
         for image in images:
             if not (isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8):
                 got = getattr(image, "shape", type(image).__name__)
-                raise ValueError(f"expected BGR uint8 images (H, W, 3), got {got}; see dwpose.inference.io.to_bgr")
+                raise InputError(f"expected BGR uint8 images (H, W, 3), got {got}; see dwpose.inference.io.to_bgr")
         if boxes is not None:
             box_list = [np.asarray(b, np.float32).reshape(-1, 4) for b in boxes]
             if len(box_list) != len(images):
-                raise ValueError(f"{len(box_list)} box lists for {len(images)} images")
+                raise InputError(f"{len(box_list)} box lists for {len(images)} images")
             score_list = [np.ones(len(b), np.float32) for b in box_list]
         elif self.detector is not None:
             detections = self.detector.detect_batch(images)

@@ -11,6 +11,7 @@ from torch import nn
 
 from ..backends import OnnxRuntimeRunner, TorchRunner
 from ..codec import SimCCCodec, flip_simcc_back
+from ..errors import InputError
 from ..geometry import bbox_xyxy_to_center_scale, crop_to_image, fix_aspect_ratio, get_warp_matrix
 from ..models import RGB_MEAN, RGB_STD
 from ..skeleton import FLIP_INDICES
@@ -68,7 +69,7 @@ class PoseEstimator:
     ) -> None:
         if backend == "onnxruntime":
             if isinstance(model, nn.Module):
-                raise ValueError("backend 'onnxruntime' needs an ONNX file, not a PyTorch module")
+                raise InputError("backend 'onnxruntime' needs an ONNX file, not a PyTorch module")
             self.runner = OnnxRuntimeRunner(model, device)
             height, width = self.runner.input_hw
             self.input_size = (width, height)
@@ -88,7 +89,7 @@ class PoseEstimator:
 
                 self.device_stage = DevicePoseStage(model, device, dtype, compile=compile, padding=padding)
         else:
-            raise ValueError(f"unknown backend {backend!r}; use 'onnxruntime' or 'torch'")
+            raise InputError(f"unknown backend {backend!r}; use 'onnxruntime' or 'torch'")
         self.device_stage = getattr(self, "device_stage", None)
         self.codec = SimCCCodec.for_input_size(self.input_size, for_training=False)
         self.normalize = Normalizer()

@@ -13,12 +13,13 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
+from ..errors import DWPoseError
+from ..formats import PoseResult
 from .pipeline import WholebodyPipeline
-from .result import PoseResult
 from .tracking import IoUTracker, OneEuroFilter
 
 
-class VideoReadError(ValueError):
+class VideoReadError(DWPoseError, ValueError):
     """A file that cannot be decoded as a video."""
 
 

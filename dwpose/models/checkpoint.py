@@ -3,7 +3,6 @@ distiller (teacher/student) checkpoints, and readable errors on mismatch."""
 
 from __future__ import annotations
 
-import io
 import os
 import pickle
 import types
@@ -14,10 +13,13 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from ..errors import DWPoseError
+from ..fileio import save_torch_atomic
+
 WeightsSlot = Literal["default", "ema", "raw"]
 
 
-class CheckpointError(ValueError):
+class CheckpointError(DWPoseError, ValueError):
     """A checkpoint that cannot be read or does not fit the model; the message says why."""
 
 
@@ -287,17 +289,6 @@ def load_weights(
     load_state_dict_strict(model, state, source=str(path))
 
 
-def save_atomic(obj: Any, path: str | os.PathLike) -> None:
-    """`torch.save` that never leaves a half-written file: write aside, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(buffer.getvalue())
-    os.replace(tmp, path)
-
-
 def save_state_dict(state_dict: Mapping[str, torch.Tensor], path: str | os.PathLike, meta: dict | None = None) -> None:
     """Write `{"state_dict", "meta"}` (the layout mmpose tools read), atomically."""
-    save_atomic({"state_dict": dict(state_dict), "meta": meta or {}}, path)
+    save_torch_atomic({"state_dict": dict(state_dict), "meta": meta or {}}, path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Literal
 
+from ..errors import InputError
 from .rtmpose import RTMPose, RTMPoseConfig
 
 # (deepen_factor, widen_factor) per size.
@@ -42,7 +43,7 @@ def list_models() -> list[str]:
 def get_config(name: str) -> RTMPoseConfig:
     key = _ALIASES.get(name, name)
     if key not in MODEL_CONFIGS:
-        raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(list_models())}")
+        raise InputError(f"unknown model {name!r}; choose one of: {', '.join(list_models())}")
     return MODEL_CONFIGS[key]
 
 

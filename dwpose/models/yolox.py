@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..errors import InputError
+
 
 class BaseConv(nn.Module):
     """Conv (no bias) -> BN -> SiLU. YOLOX sets BN eps 1e-3, momentum 0.03."""
@@ -215,10 +217,10 @@ def create_yolox(name: str | None, checkpoint: str | os.PathLike | None = None) 
     official-signature ONNX file (`images` -> `output`). `name=None` detects the size."""
     if name is None:
         if checkpoint is None:
-            raise ValueError("create_yolox needs a name or a checkpoint to detect it from")
+            raise InputError("create_yolox needs a name or a checkpoint to detect it from")
         name = detect_yolox_name(checkpoint)
     if name not in YOLOX_CONFIGS:
-        raise ValueError(f"unknown detector {name!r}; choose one of: {', '.join(YOLOX_CONFIGS)}")
+        raise InputError(f"unknown detector {name!r}; choose one of: {', '.join(YOLOX_CONFIGS)}")
     model = YOLOX(YOLOX_CONFIGS[name])
     if checkpoint is not None:
         from pathlib import Path

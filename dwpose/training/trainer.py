@@ -23,10 +23,11 @@ from torch.utils.data import DataLoader, Subset
 from ..data import AugmentConfig, TopDownTrainDataset, load_annotations, load_ubody
 from ..data.coco_wholebody import UBODY_SCENES, DatasetError
 from ..distillation import PoseDistiller
-from ..models import RTMPose, create_model
-from ..models.checkpoint import load_state_dict_strict, read_checkpoint_file, save_atomic
-from ..models.rtmpose import RGB_MEAN, RGB_STD
 from ..distillation.losses import KLDiscretLoss
+from ..fileio import save_torch_atomic
+from ..models import RTMPose, create_model
+from ..models.checkpoint import load_state_dict_strict, read_checkpoint_file
+from ..models.rtmpose import RGB_MEAN, RGB_STD
 from .config import TrainConfig
 from .optim import ExpMomentumEMA, lr_factor, param_groups
 
@@ -152,7 +153,7 @@ class Trainer:
         if self.rank != 0:
             return
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        save_atomic(self.state(), path or self.checkpoint_path)
+        save_torch_atomic(self.state(), path or self.checkpoint_path)
 
     def resume(self, path: str | os.PathLike) -> None:
         state = torch.load(path, map_location=self.device, weights_only=False)
@@ -279,7 +280,7 @@ class Trainer:
                 log.write(json.dumps({"epoch": self.epoch, **stats.summary()}) + "\n")
             if ap > self.best_ap:
                 self.best_ap = ap
-                save_atomic({"state_dict": self.module.deploy_state_dict(self.ema.module.state_dict()),
+                save_torch_atomic({"state_dict": self.module.deploy_state_dict(self.ema.module.state_dict()),
                               "meta": {"epoch": self.epoch, "wholebody_AP": ap, "model": self.config.model}},
                              self.work_dir / "best.pth")
         if self.world > 1:
@@ -289,7 +290,7 @@ class Trainer:
     def export_final(self) -> Path:
         """Plain pose checkpoint (EMA weights) that `create_model` loads."""
         path = self.work_dir / "final_pose.pth"
-        save_atomic({"state_dict": self.module.deploy_state_dict(self.ema.module.state_dict()),
+        save_torch_atomic({"state_dict": self.module.deploy_state_dict(self.ema.module.state_dict()),
                       "meta": {"model": self.config.model, "iterations": self.global_iter}}, path)
         return path
 

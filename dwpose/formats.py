@@ -1,5 +1,7 @@
-"""Per-image pose results and their conversions: COCO-WholeBody results JSON, the 134-point
-OpenPose-ordered layout, and OpenPose JSON as the ControlNet tool chains read it."""
+"""The one home of pose results and their output formats: `PoseResult`, COCO-WholeBody results
+records, the 134-point OpenPose-ordered layout, and OpenPose JSON as the ControlNet tool chains
+read it. A leaf module (NumPy and `skeleton` only), so inference, drawing, evaluation and
+labelling all import it without importing each other."""
 
 from __future__ import annotations
 
@@ -7,7 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..skeleton import PART_ANNOTATION_FIELDS, PARTS
+from .errors import InputError
+from .skeleton import PART_ANNOTATION_FIELDS, PARTS
 
 # OpenPose-18 reorder of the first 18 points after inserting the neck at 17 (DWPose reference).
 _OPENPOSE_DST = [1, 2, 3, 4, 6, 7, 8, 9, 10, 12, 13, 14, 15, 16, 17]
@@ -38,7 +41,7 @@ class PoseResult:
         keypoints = np.asarray(keypoints)
         scores = np.asarray(scores)
         if keypoints.ndim != 3 or keypoints.shape[-1] != 2 or scores.shape != keypoints.shape[:2]:
-            raise ValueError(f"expected keypoints (N, K, 2) and scores (N, K), got {keypoints.shape} and {scores.shape}")
+            raise InputError(f"expected keypoints (N, K, 2) and scores (N, K), got {keypoints.shape} and {scores.shape}")
         boxes = (np.concatenate([keypoints.min(1), keypoints.max(1)], axis=1) if len(keypoints)
                  else np.zeros((0, 4), np.float32))
         return cls(boxes, np.ones(len(keypoints), np.float32), keypoints, scores, tuple(image_size))

@@ -16,16 +16,9 @@ from dwpose.fileio import is_temporary
 from dwpose.inference.io import opencv_path
 from dwpose.inference.outputs import remove_stale_temporaries, staged_outputs, write_synced
 from tests.conftest import DATA, ROOT
+from tests.media import count_frames, write_video
 
 NOT_UTF8 = os.fsdecode(b"\xff\xfe")  # the bytes of a name that is not valid UTF-8
-
-
-def _frames(path: Path) -> int:
-    capture = cv2.VideoCapture(str(path))
-    count = 0
-    while capture.read()[0]:
-        count += 1
-    return count
 
 
 def test_names_that_are_not_utf8_go_through_predict(tmp_path, pose_onnx):
@@ -51,7 +44,7 @@ def test_names_that_are_not_utf8_go_through_predict(tmp_path, pose_onnx):
     assert skeleton.shape == (346, 218, 3)
     assert len(json.loads((out / f"{NOT_UTF8}.json").read_text())["people"]) == 1
     with opencv_path(out / f"{NOT_UTF8}_2_pose.mp4") as name:
-        assert _frames(Path(name)) == 5
+        assert count_frames(Path(name)) == 5
     assert len((out / f"{NOT_UTF8}_2.jsonl").read_text().splitlines()) == 5
 
 
@@ -62,15 +55,12 @@ def test_opencv_path_aliases_non_ascii_names_and_cleans_up(tmp_path):
     source.write_bytes((DATA / "media" / "demo.mp4").read_bytes())
     with opencv_path(source) as name:  # a non-ASCII file: a link to the file
         assert name.isascii() and name.endswith(".mp4")
-        assert _frames(Path(name)) == 5
+        assert count_frames(Path(name)) == 5
     assert not Path(name).exists() and not Path(name).parent.exists()
     with opencv_path(folder / "new.mp4") as name:  # an ASCII name in a non-ASCII folder: a new file
         assert name.isascii()
-        writer = cv2.VideoWriter(name, cv2.VideoWriter_fourcc(*"mp4v"), 5, (64, 48))
-        for _ in range(3):
-            writer.write(np.zeros((48, 64, 3), np.uint8))
-        writer.release()
-    assert _frames(folder / "new.mp4") == 3
+        write_video(Path(name), [np.zeros((48, 64, 3), np.uint8)] * 3, fourcc="mp4v")
+    assert count_frames(folder / "new.mp4") == 3
     with opencv_path(tmp_path / "plain.mp4") as name:
         assert name == str(tmp_path / "plain.mp4")
 
@@ -80,11 +70,8 @@ def test_ubody_frame_extraction_takes_any_video_name(tmp_path):
 
     scene = tmp_path / "videos" / "Fitness"
     scene.mkdir(parents=True)
-    writer = cv2.VideoWriter(str(tmp_path / "plain.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 5, (32, 24))
-    for i in range(3):
-        writer.write(np.full((24, 32, 3), i * 40, np.uint8))
-    writer.release()
-    (tmp_path / "plain.avi").rename(scene / f"{NOT_UTF8}.avi")
+    frames = [np.full((24, 32, 3), i * 40, np.uint8) for i in range(3)]
+    write_video(tmp_path / "plain.avi", frames, fps=5).rename(scene / f"{NOT_UTF8}.avi")
     assert extract_frames(tmp_path / "videos", tmp_path / "images", fps=5, progress=False) == 1
     target = tmp_path / "images" / "Fitness" / NOT_UTF8
     assert sorted(p.name for p in target.iterdir()) == [".complete", "000001.png", "000002.png", "000003.png"]

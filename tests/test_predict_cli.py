@@ -8,6 +8,7 @@ from PIL import Image
 
 from dwpose.cli import main
 from tests.conftest import DATA
+from tests.media import count_frames, write_video
 
 
 @pytest.fixture(scope="module")
@@ -186,9 +187,9 @@ def test_pth_given_to_onnxruntime_suggests_the_torch_backend(tmp_path, t_checkpo
 
 
 @pytest.mark.parametrize("option, value", [
-    ("--resolution", "-10"), ("--resolution", "0"), ("--resolution", "1e9"), ("--score-threshold", "-1"),
-    ("--score-threshold", "1.5"), ("--score-threshold", "nan"), ("--nms-threshold", "0"),
-    ("--nms-threshold", "1.01"), ("--batch-size", "0"), ("--detect-every", "0"), ("--max-persons", "0"),
+    ("--resolution", "-10"), ("--resolution", "0"), ("--resolution", "100000"), ("--resolution", "1e3"),
+    ("--score-threshold", "-1"), ("--score-threshold", "1.5"), ("--score-threshold", "nan"),
+    ("--nms-threshold", "0"), ("--nms-threshold", "1.01"), ("--batch-size", "0"), ("--detect-every", "0"), ("--max-persons", "0"),
     ("--device", "banana"), ("--device", "cuda:x"),
 ])
 def test_out_of_range_options_are_rejected_by_the_parser(tmp_path, option, value, capsys):
@@ -268,23 +269,6 @@ def test_malformed_boxes_entries_are_one_line(tmp_path, pose_onnx, capsys):
 
 # --------------------------------------------------------------------------- issue 12: video outputs
 
-def _write_video(path: Path, frames: list, fourcc: str = "MJPG", fps: float = 10.0) -> Path:
-    height, width = frames[0].shape[:2] if frames else (48, 64)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (width, height))
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    return path
-
-
-def _video_frames(path: Path) -> int:
-    capture = cv2.VideoCapture(str(path))
-    count = 0
-    while capture.read()[0]:
-        count += 1
-    return count
-
-
 @pytest.fixture(scope="module")
 def small_frames(sample_bgr):
     return [cv2.resize(np.roll(sample_bgr, 7 * i, axis=1), (96, 144)) for i in range(12)]
@@ -292,19 +276,19 @@ def small_frames(sample_bgr):
 
 def test_videos_with_the_same_stem_do_not_overwrite_each_other(tmp_path, pose_onnx, small_frames):
     (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
-    first = _write_video(tmp_path / "a" / "clip.mp4", small_frames[:3], fourcc="mp4v")
-    second = _write_video(tmp_path / "b" / "clip.avi", small_frames[:4])
+    first = write_video(tmp_path / "a" / "clip.mp4", small_frames[:3], fourcc="mp4v")
+    second = write_video(tmp_path / "b" / "clip.avi", small_frames[:4])
     image = tmp_path / "b" / "clip.png"
     cv2.imwrite(str(image), small_frames[0])
     out = tmp_path / "out"
     assert run([str(first), str(second), str(image), "--out", str(out), "--batch-size", "2"], pose_onnx) == 0
-    assert len((out / "clip.jsonl").read_text().splitlines()) == 3 and _video_frames(out / "clip_pose.mp4") == 3
-    assert len((out / "clip_2.jsonl").read_text().splitlines()) == 4 and _video_frames(out / "clip_2_pose.mp4") == 4
+    assert len((out / "clip.jsonl").read_text().splitlines()) == 3 and count_frames(out / "clip_pose.mp4") == 3
+    assert len((out / "clip_2.jsonl").read_text().splitlines()) == 4 and count_frames(out / "clip_2_pose.mp4") == 4
     assert (out / "clip_3.json").exists() and (out / "clip_3_pose.png").exists()  # one rule for both
 
 
 def test_zero_frame_video_leaves_nothing_and_is_reported(tmp_path, pose_onnx, capsys):
-    video = _write_video(tmp_path / "empty.avi", [])
+    video = write_video(tmp_path / "empty.avi", [])
     assert cv2.VideoCapture(str(video)).isOpened()  # opens, but has no frame
     out = tmp_path / "out"
     assert run([str(video), str(DATA / "media" / "human-pose.jpeg"), "--out", str(out)], pose_onnx) == 1
@@ -314,11 +298,11 @@ def test_zero_frame_video_leaves_nothing_and_is_reported(tmp_path, pose_onnx, ca
 
 
 def test_video_that_stops_decoding_early_is_reported_with_counts(tmp_path, pose_onnx, small_frames, capsys):
-    whole = _write_video(tmp_path / "whole.avi", small_frames)
+    whole = write_video(tmp_path / "whole.avi", small_frames)
     truncated = tmp_path / "cut.avi"
     data = whole.read_bytes()
     truncated.write_bytes(data[: len(data) * 6 // 10])
-    decodable = _video_frames(truncated)
+    decodable = count_frames(truncated)
     assert 0 < decodable < len(small_frames)
     out = tmp_path / "out"
     assert run([str(truncated), "--out", str(out)], pose_onnx) == 1
@@ -326,11 +310,11 @@ def test_video_that_stops_decoding_early_is_reported_with_counts(tmp_path, pose_
     assert f"decoded {decodable} of {len(small_frames)} frames" in captured.err
     assert "0 of 1 input(s) done, 1 failed" in captured.out
     # What was decoded is kept, complete and consistent.
-    assert len((out / "cut.jsonl").read_text().splitlines()) == decodable == _video_frames(out / "cut_pose.mp4")
+    assert len((out / "cut.jsonl").read_text().splitlines()) == decodable == count_frames(out / "cut_pose.mp4")
 
 
 def test_video_with_resolution_writes_every_frame(tmp_path, pose_onnx, small_frames):
-    video = _write_video(tmp_path / "clip.avi", small_frames[:3])
+    video = write_video(tmp_path / "clip.avi", small_frames[:3])
     assert run([str(video), "--out", str(tmp_path / "out"), "--resolution", "64"], pose_onnx) == 0
     capture = cv2.VideoCapture(str(tmp_path / "out" / "clip_pose.mp4"))
     assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
@@ -342,7 +326,7 @@ def test_stopped_video_leaves_no_partial_output(tmp_path, pose_onnx, small_frame
     from dwpose.inference.pipeline import WholebodyPipeline
     from dwpose.inference.video import process_video
 
-    video = _write_video(tmp_path / "clip.avi", small_frames)
+    video = write_video(tmp_path / "clip.avi", small_frames)
     pipeline = WholebodyPipeline.from_files(pose_onnx)
     interruption = Interruption()  # not installed: Ctrl-C is simulated by setting the flag
     rendered = []
@@ -385,5 +369,6 @@ def test_ctrl_c_finishes_the_current_image_then_stops_with_a_summary(tmp_path, p
     assert run([*images, "--out", str(out)], pose_onnx) == 130
     assert "2 of 4 input(s) done, 0 failed, 2 not done (interrupted)" in capsys.readouterr().out
     stems = [Path(p).stem for p in images[:2]]
-    assert sorted(p.name for p in out.iterdir()) == sorted([f"{s}.json" for s in stems] + [f"{s}_pose.png" for s in stems])
+    expected = [f"{stem}{tail}" for stem in stems for tail in (".json", "_pose.png")]
+    assert sorted(p.name for p in out.iterdir()) == sorted(expected)
     assert signal.getsignal(signal.SIGINT) is handler_before  # restored

@@ -17,6 +17,7 @@ import pytest
 
 from dwpose.fileio import is_temporary
 from tests.conftest import DATA, ROOT
+from tests.media import count_frames, write_video
 
 VIDEO_FRAMES = 16
 SEED = 12
@@ -29,10 +30,8 @@ def inputs(tmp_path_factory, sample_bgr) -> Path:
     for i, photo in enumerate(photos):
         image = cv2.imread(str(photo))
         cv2.imwrite(str(folder / f"img{i}.jpg"), cv2.resize(image, (320, image.shape[0] * 320 // image.shape[1])))
-    writer = cv2.VideoWriter(str(folder / "video.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 10, (160, 240))
-    for i in range(VIDEO_FRAMES):
-        writer.write(cv2.resize(np.roll(sample_bgr, 9 * i, axis=1), (160, 240)))
-    writer.release()
+    frames = [cv2.resize(np.roll(sample_bgr, 9 * i, axis=1), (160, 240)) for i in range(VIDEO_FRAMES)]
+    write_video(folder / "video.mp4", frames, fourcc="mp4v")
     return folder
 
 
@@ -50,14 +49,6 @@ def wait_for_files(process: subprocess.Popen, out: Path, count: int) -> None:
         if out.is_dir() and sum(1 for _ in out.iterdir()) >= count:
             return
         time.sleep(0.005)
-
-
-def frame_count(path: Path) -> int:
-    capture = cv2.VideoCapture(str(path))
-    count = 0
-    while capture.read()[0]:
-        count += 1
-    return count
 
 
 def check_outputs(out: Path, image_stems: list[str], after_sigint: bool) -> list[str]:
@@ -85,12 +76,12 @@ def check_outputs(out: Path, image_stems: list[str], after_sigint: bool) -> list
     if jsonl.exists():
         lines = [json.loads(line) for line in jsonl.read_text().splitlines()]
         assert [line["frame"] for line in lines] == list(range(VIDEO_FRAMES))
-        assert video.exists() and frame_count(video) == VIDEO_FRAMES
+        assert video.exists() and count_frames(video) == VIDEO_FRAMES
         done.append("video")
     elif after_sigint:
         assert not video.exists(), "a video without its JSON lines after SIGINT"
     elif video.exists():
-        assert frame_count(video) == VIDEO_FRAMES
+        assert count_frames(video) == VIDEO_FRAMES
     return done
 
 

@@ -5,7 +5,6 @@ import json
 import shlex
 
 import cv2
-import pytest
 
 from dwpose.cli import main
 from dwpose.cli.main import build_parser

@@ -38,8 +38,8 @@ class WholebodyPipeline:
 
     Person boxes come from `boxes=` when given (clipped to the image; boxes with no area inside
     it are dropped with a warning, non-finite ones are an InputError), else from the detector;
-    with no detector (`detector=None`) the whole image is one person box. An image in which the detector
-    finds nobody gives an empty result.
+    with no detector (`detector=None`) the whole image is one person box. An image in which the
+    detector finds nobody gives an empty result.
     """
 
     def __init__(self, pose: PoseEstimator, detector: YOLOXDetector | None = None) -> None:

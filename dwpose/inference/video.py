@@ -178,7 +178,9 @@ def process_video(
     return VideoSummary(index, fps, video_path, jsonl_path, total)
 
 
-def _open_writer(stack: contextlib.ExitStack, path: Path, fps: float, size: tuple[int, int], final: Path) -> cv2.VideoWriter:
+def _open_writer(
+    stack: contextlib.ExitStack, path: Path, fps: float, size: tuple[int, int], final: Path
+) -> cv2.VideoWriter:
     """An MP4 writer on `path` released (file completed) when `stack` closes."""
     name = stack.enter_context(opencv_path(path))
     writer = cv2.VideoWriter(name, cv2.VideoWriter_fourcc(*"mp4v"), fps, size)

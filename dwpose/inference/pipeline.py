@@ -39,9 +39,10 @@ class WholebodyPipeline:
         flip_test: bool = False,
         max_persons: int | None = None,
         compile: bool = False,
+        placement: str | None = None,
     ) -> "WholebodyPipeline":
         pose = PoseEstimator(pose_model, backend=backend, device=device, dtype=dtype, flip_test=flip_test,
-                             compile=compile)
+                             compile=compile, placement=placement)
         detector = None
         if detector_model is not None:
             detector = YOLOXDetector(detector_model, backend=backend, device=device, arch=detector_arch,

@@ -36,7 +36,7 @@ from dwpose.backends import torch_dtype  # noqa: E402
 from dwpose.detection import YOLOXDetector  # noqa: E402
 from dwpose.distillation import KLDiscretLoss  # noqa: E402
 from dwpose.fileio import write_text_atomic  # noqa: E402
-from dwpose.inference.pose import PoseEstimator  # noqa: E402
+from dwpose.inference.pose import PoseEstimator, crop_geometry  # noqa: E402
 from dwpose.inference.video import iter_frame_batches  # noqa: E402
 from dwpose.models import create_model  # noqa: E402
 from dwpose.models.yolox import create_yolox  # noqa: E402
@@ -152,6 +152,17 @@ def run(args: argparse.Namespace) -> str:
         latency[n] = timed(lambda: pose(image, boxes), device, repeats, warmup)
         report.add(f"| {n} | {latency[n] * 1000:.2f} |")
     report.add("", f"latency(9) / latency(1) = {latency[9] / latency[1]:.2f}", "")
+
+    # --- compiled vs eager: the same stage without torch.compile, same module, same inputs
+    if args.compile:
+        eager = PoseEstimator(pose.runner.module, backend="torch", device=str(device), dtype=args.dtype,
+                              placement="device")
+        boxes = boxes_for(9, 1920, 1080)
+        matrices = [crop_geometry(boxes, pose.input_size)[2]]
+        same_crops = torch.equal(pose.crops([image], matrices), eager.crops([image], matrices))
+        error = np.abs(pose(image, boxes)[0] - eager(image, boxes)[0]).max(-1)
+        report.add(f"compiled vs eager ({args.dtype}, 9 persons): crops {'identical' if same_crops else 'DIFFERENT'}; "
+                   f"keypoints {np.mean(error <= 0.5):.1%} within 0.5 px, max {error.max():.2f} px", "")
 
     # --- numerics: reduced precision vs float32, same module, same inputs
     if torch_dtype(args.dtype) != torch.float32:

@@ -169,3 +169,18 @@ def test_unsupported_combinations_fail_clearly(model, pose_onnx):
     assert PoseEstimator(model, backend="torch").placement == "host"  # CPU default: the OpenCV path
     with pytest.raises(InputError, match="2 box lists for 1 images"):
         PoseEstimator(model, backend="torch").predict_many([np.zeros((8, 8, 3), np.uint8)], [BOXES, BOXES])
+
+
+def test_device_crops_trace_as_one_graph(image):
+    """compile=True compiles the crop step with dynamic shapes: it must trace without graph
+    breaks (checked with dynamo's eager backend: the tracing, not the slow code generation)."""
+    traced = torch.compile(device_stage.warp_crops, dynamic=True, fullgraph=True, backend="eager")
+    for boxes in (BOXES[:3], BOXES[1:] + 7):
+        _, _, matrices = crop_geometry(boxes, (192, 256))
+        rows, columns = device_stage.warp_coordinates(matrices, (192, 256))
+        x0, y0, x1, y1 = device_stage.source_window(rows, columns, image.shape[:2])
+        window = torch.from_numpy(np.ascontiguousarray(image[y0:y1, x0:x1]))
+        out = traced(window, torch.from_numpy(rows), torch.from_numpy(columns), (x0, y0))
+        np.testing.assert_array_equal(out.numpy(), crop_persons(image, boxes, (192, 256))[0])
+    estimator = PoseEstimator(dwpose.create_model("rtmpose-t-256x192"), backend="torch", placement="device", compile=True)
+    assert estimator.runner.compiled and estimator.warp_crops is not device_stage.warp_crops

@@ -95,20 +95,26 @@ def warp_crops(window: torch.Tensor, rows: torch.Tensor, columns: torch.Tensor,
     # 1/32-pixel source positions; >> is an arithmetic (floor) shift on signed integers, as in C.
     fixed_x = (rows[:, 0, :, None] + columns[:, 0, None, :]) >> (AB_BITS - INTER_BITS)
     fixed_y = (rows[:, 1, :, None] + columns[:, 1, None, :]) >> (AB_BITS - INTER_BITS)
-    x0 = (fixed_x >> INTER_BITS).clamp(SHORT_MIN, SHORT_MAX) - origin[0]
-    y0 = (fixed_y >> INTER_BITS).clamp(SHORT_MIN, SHORT_MAX) - origin[1]
     fx = fixed_x & ((1 << INTER_BITS) - 1)
     fy = fixed_y & ((1 << INTER_BITS) - 1)
+    # Constant-0 border: the window gets a 2-pixel zero frame, and a top-left neighbour beyond it
+    # is moved onto it (both of its neighbours are outside the image then, and read 0 alike).
+    border = 2
+    x0 = ((fixed_x >> INTER_BITS).clamp(SHORT_MIN, SHORT_MAX) - origin[0]).clamp(-border, w) + border
+    y0 = ((fixed_y >> INTER_BITS).clamp(SHORT_MIN, SHORT_MAX) - origin[1]).clamp(-border, h) + border
+    stride = w + 2 * border
+    pixels = torch.nn.functional.pad(window, (0, 0, border, border, border, border)).reshape(-1, channels)
+    top_left = (y0 * stride + x0).reshape(-1)
+
+    def neighbour(offset: int) -> torch.Tensor:
+        return pixels.index_select(0, top_left + offset).reshape(*x0.shape, channels).to(torch.int32)
+
     one = 1 << INTER_BITS
-    # Outside neighbours read the extra zero pixel appended at index h * w (constant-0 border).
-    pixels = torch.cat([window.reshape(h * w, channels), window.new_zeros((1, channels))])
-    total = None
-    for dy, weight_y in ((0, one - fy), (1, fy)):
-        yy = y0 + dy
-        for dx, weight_x in ((0, one - fx), (1, fx)):
-            xx = x0 + dx
-            inside = (xx >= 0) & (xx < w) & (yy >= 0) & (yy < h)
-            index = torch.where(inside, yy * w + xx, h * w)
-            term = pixels[index].to(torch.int32) * (weight_y * weight_x).unsqueeze(-1)
-            total = term if total is None else total + term
+    weight_x0, weight_x1 = (one - fx).unsqueeze(-1), fx.unsqueeze(-1)
+    weight_y0, weight_y1 = (one - fy).unsqueeze(-1), fy.unsqueeze(-1)
+    # OpenCV's 15-bit weights are (wy * wx) << 5 and it rounds (sum + 2**14) >> 15: the same
+    # integer as the separable sum below rounded (sum + 2**9) >> 10.
+    upper = neighbour(0) * weight_x0 + neighbour(1) * weight_x1
+    lower = neighbour(stride) * weight_x0 + neighbour(stride + 1) * weight_x1
+    total = upper * weight_y0 + lower * weight_y1
     return ((total + (1 << (BLEND_BITS - 1))) >> BLEND_BITS).to(torch.uint8)

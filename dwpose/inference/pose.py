@@ -71,11 +71,14 @@ class Normalizer:
     def __init__(self, mean: tuple[float, ...] = RGB_MEAN, std: tuple[float, ...] = RGB_STD) -> None:
         self.mean = np.asarray(mean, np.float32)
         self.std = np.asarray(std, np.float32)
+        self._on_device: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def __call__(self, crops_bgr: Batch) -> Batch:
         if isinstance(crops_bgr, torch.Tensor):
-            mean = torch.from_numpy(self.mean).to(crops_bgr.device)
-            std = torch.from_numpy(self.std).to(crops_bgr.device)
+            if crops_bgr.device not in self._on_device:
+                self._on_device[crops_bgr.device] = (torch.from_numpy(self.mean).to(crops_bgr.device),
+                                                     torch.from_numpy(self.std).to(crops_bgr.device))
+            mean, std = self._on_device[crops_bgr.device]
             rgb = crops_bgr.flip(-1).to(torch.float32)
             return ((rgb - mean) / std).permute(0, 3, 1, 2)
         rgb = crops_bgr[..., ::-1].astype(np.float32)
@@ -103,9 +106,9 @@ class PoseEstimator:
     `placement`: where crops, normalisation, flip test, decoding and the mapping back run:
     "host" (NumPy/OpenCV) or "device" (torch tensors on `device`; backend "torch" only).
     Default: "device" for the torch backend on a GPU, else "host". `dtype` (torch backend):
-    a name of `backends.TORCH_DTYPES`. `compile` (torch backend): torch.compile with
-    power-of-two batch buckets (CUDA graphs on GPUs). At most `max_batch_size` persons go
-    through the network at once.
+    a name of `backends.TORCH_DTYPES`. `compile` (torch backend): torch.compile of the network,
+    with power-of-two batch buckets (CUDA graphs on GPUs), and of the device crops. At most
+    `max_batch_size` persons go through the network at once.
     """
 
     def __init__(
@@ -152,6 +155,10 @@ class PoseEstimator:
         else:
             raise InputError(f"unknown backend {backend!r}; use 'onnxruntime' or 'torch'")
         self.placement = placement
+        # Compiled, the device crops fuse into a kernel or two instead of some forty elementwise
+        # passes (dynamic shapes: window sizes and person counts vary).
+        self.warp_crops = torch.compile(device_stage.warp_crops, dynamic=True) \
+            if compile and placement == "device" else device_stage.warp_crops
         self.codec = SimCCCodec.for_input_size(self.input_size, for_training=False)
         self.normalize = Normalizer()
         self.flip_test = flip_test
@@ -193,8 +200,7 @@ class PoseEstimator:
                 # Only the part of the image that the crops read travels to the device.
                 x0, y0, x1, y1 = device_stage.source_window(rows[start:stop], columns[start:stop], image.shape[:2])
                 window = device_stage.upload(image[y0:y1, x0:x1], device)
-                parts.append(device_stage.warp_crops(window, rows_on_device[start:stop], columns_on_device[start:stop],
-                                                     origin=(x0, y0)))
+                parts.append(self.warp_crops(window, rows_on_device[start:stop], columns_on_device[start:stop], (x0, y0)))
                 start = stop
         return torch.cat(parts)
 

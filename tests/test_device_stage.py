@@ -91,7 +91,8 @@ def test_placements_agree_exactly(model, image, flip_test):
     boxes = [BOXES, np.zeros((0, 4), np.float32), BOXES[:2] + 40]
     results = {}
     for placement in ("host", "device"):
-        estimator = PoseEstimator(model, backend="torch", flip_test=flip_test, placement=placement, max_batch_size=4)
+        # Chunks of 3 persons: the second one spans the first and the third image.
+        estimator = PoseEstimator(model, backend="torch", flip_test=flip_test, placement=placement, max_batch_size=3)
         assert estimator.placement == placement
         results[placement] = estimator.predict_many(images, boxes)
     for (host_kp, host_sc), (dev_kp, dev_sc), image_boxes in zip(results["host"], results["device"], boxes):

@@ -222,8 +222,16 @@ class PoseEstimator:
         if total == 0:
             empty = (np.zeros((0, 133, 2), np.float32), np.zeros((0, 133), np.float32))
             return [empty for _ in images_bgr]
-        batch = self.normalize(self.crops(images_bgr, [g[2] for g in geometry]))
-        parts = [self.infer_crops(batch[i:i + self.max_batch_size]) for i in range(0, total, self.max_batch_size)]
+        # Crops, normalisation and network run per chunk of persons: the limit bounds memory on
+        # both placements (a chunk may span images).
+        owner = np.repeat(np.arange(len(images_bgr)), counts)
+        matrices = np.concatenate([g[2] for g in geometry])
+        parts = []
+        for start in range(0, total, self.max_batch_size):
+            chunk = slice(start, min(start + self.max_batch_size, total))
+            in_chunk = np.unique(owner[chunk])
+            crops = self.crops([images_bgr[k] for k in in_chunk], [matrices[chunk][owner[chunk] == k] for k in in_chunk])
+            parts.append(self.infer_crops(self.normalize(crops)))
         keypoints, scores = self.codec.decode(_concat([p[0] for p in parts]), _concat([p[1] for p in parts]))
         centers, scales = np.concatenate([g[0] for g in geometry]), np.concatenate([g[1] for g in geometry])
         keypoints = crop_to_image(keypoints, centers, scales, self.input_size)

@@ -240,12 +240,12 @@ def correctness(args: argparse.Namespace, report: "Report", pose_file: Path, yol
     logits_cpu = cpu.network(batch)
     margins = top2_margins(*logits_cpu)
     lines = []
-    variants = [("float32", {})] + ([("float32 with TF32", {"tf32": True})] if torch.device(device).type == "cuda" else [])
-    variants += [(name, {}) for name in reduced]
-    for label, options in variants:
-        torch.backends.cudnn.allow_tf32 = bool(options.get("tf32"))
-        estimator = on(label.split()[0])
-        logits = [np.asarray(t.cpu()) for t in estimator.network(torch.from_numpy(batch).to(device))]
+    variants = [("float32", "float32", False)] + [(name, name, False) for name in reduced]
+    if torch.device(device).type == "cuda":
+        variants.insert(1, ("float32 with TF32", "float32", True))
+    for label, dtype, tf32 in variants:
+        torch.backends.cudnn.allow_tf32 = tf32
+        logits = [np.asarray(t.cpu()) for t in on(dtype).network(torch.from_numpy(batch).to(device))]
         torch.backends.cudnn.allow_tf32 = False
         errors = [relative_error(a, b) for a, b in zip(logits, logits_cpu)]
         flips = (logits[0].argmax(-1) != logits_cpu[0].argmax(-1)) | (logits[1].argmax(-1) != logits_cpu[1].argmax(-1))

@@ -1,6 +1,7 @@
 """Smoke run of the device script (and through it benchmarks/gpu.py --quick), on the CPU, so that
 both keep working between the sessions that are lent a GPU."""
 
+import os
 import subprocess
 import sys
 
@@ -14,9 +15,10 @@ def test_device_check_quick_run_on_cpu(tmp_path):
     results = tmp_path / "RESULTS.md"
     results.write_text(CPU_SECTION + PLACEHOLDER)
     out = tmp_path / "out"
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "device_check.py"), "--quick", "--device", "cpu",
+    # Through the one-line wrapper the device session calls, with this interpreter.
+    done = subprocess.run([str(ROOT / "benchmarks" / "device_check"), "--quick", "--device", "cpu",
                            "--results", str(results), "--out-dir", str(out)],
-                          capture_output=True, text=True, timeout=900)
+                          capture_output=True, text=True, timeout=900, env={**os.environ, "PYTHON": sys.executable})
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     text = results.read_text()
     # The CPU section stays, the placeholder goes, the GPU section follows it.

@@ -111,9 +111,9 @@ def run(args: argparse.Namespace) -> str:
     repeats, warmup = (1, 1) if quick else (20, 3)
     report = Report()
     report.add(f"## GPU benchmark ({date.today().isoformat()}): {card_name(device)}", "",
-             f"`benchmarks/gpu.py`: torch {torch.__version__}, dtype {args.dtype} (autocast), channels_last, "
-             f"compile={args.compile}, device placement. Random weights, official architectures; median of "
-             f"{repeats} repeats.", "")
+              f"`benchmarks/gpu.py`: torch {torch.__version__}, dtype {args.dtype} (autocast), channels_last, "
+              f"compile={args.compile}, device placement. Random weights, official architectures; median of "
+              f"{repeats} repeats.", "")
     report.add(f"bf16 matmul ceiling: {matmul_ceiling(device, quick):.0f} TFLOP/s", "")
 
     # --- pose stage throughput
@@ -170,8 +170,8 @@ def run(args: argparse.Namespace) -> str:
         boxes = boxes_for(9, 1920, 1080)
         error = np.abs(pose(image, boxes)[0] - reference(image, boxes)[0]).max(-1)
         report.add(f"{args.dtype} vs float32 keypoints (9 persons): {np.mean(error <= 0.5):.1%} within 0.5 px, "
-                  f"median {np.median(error):.2f} px (random weights amplify small differences: the 0.5 px "
-                  "target needs trained weights)", "")
+                   f"median {np.median(error):.2f} px (random weights amplify small differences: the 0.5 px "
+                   "target needs trained weights)", "")
 
     # --- video, 1080p, detector every frame, decoding included
     frames = 2 if quick else 300
@@ -228,8 +228,8 @@ def run(args: argparse.Namespace) -> str:
                               placement="device")
     inference_seconds = timed(lambda: inference.runner.run_tensor(x), device, repeats, warmup)
     report.add("", f"Training {train_name}, batch {batch}, AMP {amp or 'off'}: {1 / seconds:.2f} it/s "
-                  f"({batch / seconds:,.0f} samples/s); the same model's inference (network, batch {batch}, "
-                  f"{args.dtype}): {batch / inference_seconds:,.0f} persons/s", "")
+                   f"({batch / seconds:,.0f} samples/s); the same model's inference (network, batch {batch}, "
+                   f"{args.dtype}): {batch / inference_seconds:,.0f} persons/s", "")
     return report.text()
 
 

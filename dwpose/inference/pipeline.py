@@ -61,11 +61,10 @@ class WholebodyPipeline:
         max_persons: int | None = None,
         compile: bool = False,
         pose_arch: str | None = None,
+        placement: str | None = None,
     ) -> "WholebodyPipeline":
-        if compile and backend != "torch":
-            raise InputError("compile=True needs backend='torch'")
         pose = PoseEstimator(pose_model, backend=backend, device=device, dtype=dtype, flip_test=flip_test,
-                             compile=compile, arch=pose_arch, device_pipeline=True if compile else None)
+                             compile=compile, arch=pose_arch, placement=placement)
         detector = None
         if detector_model is not None:
             detector = YOLOXDetector(detector_model, backend=backend, device=device, arch=detector_arch,

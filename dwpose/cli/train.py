@@ -59,7 +59,7 @@ def run_train(args: argparse.Namespace, stage: int | None = None) -> int:
             raise ConfigError(f"nothing to resume: {path} not found")
         trainer.resume(path)
     trainer.train()
-    if trainer.rank == 0:
+    if trainer.rank == 0 and not trainer.stop_requested:
         print(f"done: {trainer.global_iter} iterations; checkpoint {trainer.checkpoint_path}, "
               f"plain model {work_dir / 'final_pose.pth'}")
     return 130 if trainer.stop_requested else 0

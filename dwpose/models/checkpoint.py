@@ -292,9 +292,7 @@ def check_pose_state_dict(state_dict: Mapping[str, torch.Tensor], source: str = 
     if name not in MODEL_CONFIGS:
         raise CheckpointError(f"{source or 'the checkpoint'} is not a complete pose model of a known architecture: "
                               f"it looks like {description}")
-    with torch.device("meta"):  # shapes only, no memory
-        expected = create_model(name).state_dict()
-    problems = _fit_problems(expected, state_dict)
+    problems = _fit_problems(create_model(name).state_dict(), state_dict)
     if problems:
         raise CheckpointError(f"{source or 'the checkpoint'} is not a complete {name}: " + "; ".join(problems))
     return name

@@ -33,7 +33,6 @@ from dwpose.distillation import KLDiscretLoss  # noqa: E402
 from dwpose.inference.device_stage import DevicePoseStage  # noqa: E402
 from dwpose.inference.video import iter_frame_batches  # noqa: E402
 from dwpose.models import create_model  # noqa: E402
-from dwpose.models.yolox import create_yolox  # noqa: E402
 from dwpose.training.optim import param_groups  # noqa: E402
 
 
@@ -144,7 +143,7 @@ def main() -> int:
         for i in range(frames):
             writer.write(np.roll(frame, i * 4, axis=1))
         writer.release()
-        detector_model = create_yolox("yolox-s" if args.quick else "yolox-l")
+        detector_model = create_model("yolox-s" if args.quick else "yolox-l")
         with torch.no_grad():
             for pred in detector_model.head.cls_preds:
                 pred.bias.fill_(-10.0)

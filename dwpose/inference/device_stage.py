@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from ..codec import SimCCCodec
 from ..errors import InputError
 from ..geometry import bbox_xyxy_to_center_scale, crop_to_image, fix_aspect_ratio
-from ..models import RGB_MEAN, RGB_STD, RTMPose
+from ..models import RGB_MEAN, RGB_STD, TopdownPoseModel
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -46,9 +46,9 @@ def crop_grids(centers: torch.Tensor, scales: torch.Tensor, input_size: tuple[in
 
 
 class DevicePoseStage:
-    """RTMPose on person boxes with every step after the image upload on `device`."""
+    """A pose model (RTMPose, RTMW) on person boxes with every step after the image upload on `device`."""
 
-    def __init__(self, model: RTMPose, device: str = "cuda", dtype: str = "float32", compile: bool = False,
+    def __init__(self, model: TopdownPoseModel, device: str = "cuda", dtype: str = "float32", compile: bool = False,
                  max_batch: int = 256, padding: float = 1.25) -> None:
         if dtype not in _DTYPES:
             raise InputError(f"dtype must be one of {', '.join(_DTYPES)}")

@@ -47,11 +47,11 @@ class Normalizer:
 
 
 class PoseEstimator:
-    """RTMPose/DWPose on person boxes of a BGR uint8 image.
+    """A top-down SimCC pose model (RTMPose/DWPose, RTMW) on person boxes of a BGR uint8 image.
 
     `model`: an official-signature ONNX path (backend "onnxruntime"), a `.pth`/`.onnx` path for
-    backend "torch" (architecture detected from the file, or named by `arch`), or an RTMPose
-    module. The network always receives RGB, normalised as in training.
+    backend "torch" (architecture detected from the file, or named by `arch`), or a pose
+    module (`dwpose.models.TopdownPoseModel`). The network always receives RGB, normalised as in training.
     """
 
     def __init__(
@@ -74,11 +74,13 @@ class PoseEstimator:
             height, width = self.runner.input_hw
             self.input_size = (width, height)
         elif backend == "torch":
-            from ..models import create_model
-            from ..models.registry import detect_model_name
-
             if not isinstance(model, nn.Module):
-                model = create_model(arch or detect_model_name(model), checkpoint=model)
+                from ..models import create_model, detect_model_name, get_family
+
+                name = arch or detect_model_name(model)
+                if get_family(name).kind != "pose":
+                    raise InputError(f"{name} is not a pose model (see `dwpose models --kind pose`)")
+                model = create_model(name, checkpoint=model)
             self.runner = TorchRunner(model, device, dtype)
             self.input_size = tuple(model.input_size)
             # On a GPU, crops, normalisation and decoding run on the device too (flip test aside).

@@ -193,11 +193,12 @@ def infer_distill_stage(state_dict: Mapping[str, Any], checkpoint: Any = None) -
 
 def convert_distiller_state_dict(state_dict: Mapping[str, torch.Tensor], stage: int) -> dict[str, torch.Tensor]:
     """Plain pose weights from a distiller: stage 1 -> `student.*`; stage 2 -> the frozen
-    `teacher.backbone.*` with the trained `student.head.*`."""
+    `teacher.backbone.*` (and `teacher.neck.*` for models with a neck, e.g. RTMW) with the
+    trained `student.head.*`."""
     if stage == 1:
         keep = ("student.",)
     elif stage == 2:
-        keep = ("teacher.backbone.", "student.head.")
+        keep = ("teacher.backbone.", "teacher.neck.", "student.head.")
     else:
         raise CheckpointError(f"distillation stage must be 1 or 2, got {stage}")
     converted = {k[8:]: v for k, v in state_dict.items() if k.startswith(keep)}
@@ -206,11 +207,11 @@ def convert_distiller_state_dict(state_dict: Mapping[str, torch.Tensor], stage: 
     return converted
 
 
-def pose_state_dict_from_file(
-    path: str | os.PathLike, weights: WeightsSlot = "default", distill_stage: int | None = None
+def pose_state_dict(
+    checkpoint: Any, weights: WeightsSlot = "default", distill_stage: int | None = None
 ) -> dict[str, torch.Tensor]:
-    """Plain `backbone.*`/`head.*` weights from any supported `.pth` (distillers converted)."""
-    checkpoint = read_checkpoint_file(path)
+    """Plain pose weights (`backbone.*`, `neck.*`?, `head.*`) from a loaded checkpoint of any
+    supported layout, distillers converted: the pose families' checkpoint filter."""
     state = extract_state_dict(checkpoint, weights)
     if is_distiller_state_dict(state):
         stage = distill_stage or infer_distill_stage(state, checkpoint)
@@ -218,31 +219,14 @@ def pose_state_dict_from_file(
     return state
 
 
+def pose_state_dict_from_file(
+    path: str | os.PathLike, weights: WeightsSlot = "default", distill_stage: int | None = None
+) -> dict[str, torch.Tensor]:
+    """Plain pose weights from any supported `.pth` (distillers converted)."""
+    return pose_state_dict(read_checkpoint_file(path), weights, distill_stage)
+
+
 # --------------------------------------------------------------------------- matching
-
-# Width of the first (stem) convolution -> architecture size, for telling files apart.
-RTMPOSE_STEM_WIDTHS = {12: "t", 16: "s", 24: "m", 32: "l", 40: "x"}
-YOLOX_STEM_WIDTHS = {32: "yolox-s", 48: "yolox-m", 64: "yolox-l", 80: "yolox-x"}
-_BINS_TO_INPUT = {384: "256x192", 576: "384x288"}
-
-
-def describe_state_dict(state_dict: Mapping[str, torch.Tensor]) -> str:
-    """Best guess of the architecture behind some weights, e.g. 'rtmpose-l-384x288'."""
-    stem = state_dict.get("backbone.stem.0.conv.weight")
-    cls_x = state_dict.get("head.cls_x.weight")
-    final = state_dict.get("head.final_layer.weight")
-    yolox_stem = state_dict.get("backbone.backbone.stem.conv.conv.weight")
-    if yolox_stem is not None:
-        return YOLOX_STEM_WIDTHS.get(int(yolox_stem.shape[0]), "yolox-?")
-    if stem is None or cls_x is None:
-        if is_distiller_state_dict(state_dict):
-            return "a distiller (teacher/student) checkpoint"
-        return "not an RTMPose model (no backbone.stem / head.cls_x weights)"
-    size = RTMPOSE_STEM_WIDTHS.get(int(stem.shape[0]), f"?(stem width {int(stem.shape[0])})")
-    input_name = _BINS_TO_INPUT.get(int(cls_x.shape[0]), f"?({int(cls_x.shape[0])} x-bins)")
-    keypoints = f", {int(final.shape[0])} keypoints" if final is not None else ""
-    return f"rtmpose-{size}-{input_name}{keypoints}"
-
 
 def _first(items: list[str], n: int = 5) -> str:
     shown = ", ".join(items[:n])
@@ -261,6 +245,8 @@ def load_state_dict_strict(model: nn.Module, state_dict: Mapping[str, torch.Tens
     ]
     if missing or unexpected or wrong_shape:
         name = getattr(getattr(model, "config", None), "name", type(model).__name__)
+        from .registry import describe_state_dict  # the registry asks every family
+
         lines = [f"checkpoint {source or ''} does not fit {name}: it looks like {describe_state_dict(state_dict)}."]
         if missing:
             lines.append(f"missing keys: {_first(missing)}")
@@ -270,23 +256,6 @@ def load_state_dict_strict(model: nn.Module, state_dict: Mapping[str, torch.Tens
             lines.append(f"shape mismatch (checkpoint vs model): {_first(wrong_shape, 3)}")
         raise CheckpointError("\n".join(lines).replace("checkpoint  does", "checkpoint does"))
     model.load_state_dict(state_dict, strict=True)
-
-
-def load_weights(
-    model: nn.Module,
-    checkpoint: str | os.PathLike,
-    weights: WeightsSlot = "default",
-    distill_stage: int | None = None,
-) -> None:
-    """Load a `.pth` checkpoint or import an official-signature ONNX file into `model`."""
-    path = Path(checkpoint)
-    if path.suffix.lower() == ".onnx":
-        from .onnx_io import import_onnx_weights
-
-        import_onnx_weights(model, path)
-        return
-    state = pose_state_dict_from_file(path, weights, distill_stage)
-    load_state_dict_strict(model, state, source=str(path))
 
 
 def save_state_dict(state_dict: Mapping[str, torch.Tensor], path: str | os.PathLike, meta: dict | None = None) -> None:

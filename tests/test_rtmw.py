@@ -188,3 +188,32 @@ def test_pose_estimator_runs_rtmw_with_both_backends(reference, tiny_pth, sample
     # From a path, the torch backend needs a registered architecture (or a module, as above).
     with pytest.raises(dwpose.CheckpointError, match="no registered rtmw model"):
         PoseEstimator(reference / "rtmw_t_256x192_random.pth", backend="torch")
+
+
+def test_distiller_uses_the_neck_output_and_stage2_keeps_the_teacher_neck(tiny_pth):
+    import copy
+
+    from dwpose.distillation import PoseDistiller
+
+    torch.manual_seed(0)
+    codec = SimCCCodec.for_input_size((192, 256))
+    labels_x, labels_y, weights = codec.encode(np.random.default_rng(0).uniform(20, 170, (1, 133, 2)), np.ones((1, 133)))
+    labels, weights = (torch.from_numpy(labels_x), torch.from_numpy(labels_y)), torch.from_numpy(weights)
+    images = torch.randn(1, 3, 256, 192)
+
+    # Stage 1, RTMW teacher -> RTMPose student: the feature loss compares the student's stage-4
+    # map with the teacher's neck output n5 (both 384 channels here: no align conv).
+    stage1 = PoseDistiller(copy.deepcopy(tiny_pth), dwpose.create_model("rtmpose-t-256x192", eval_mode=False), stage=1)
+    assert "loss_fea" in stage1.distill_losses and stage1.distill_losses["loss_fea"].align is None
+    losses = stage1(images, labels, weights, epoch=0, max_epochs=10)
+    assert all(torch.isfinite(v) for v in losses.values()) and losses["loss_fea"] > 0
+
+    # Stage 2: only the student head trains, on the teacher's (n4, n5).
+    stage2 = PoseDistiller(copy.deepcopy(tiny_pth), RTMW(TINY), stage=2)
+    trainable = [n for n, p in stage2.named_parameters() if p.requires_grad]
+    assert trainable and all(n.startswith("student.head.") for n in trainable)
+    stage2(images, labels, weights, epoch=0, max_epochs=10)["loss_logit"].backward()
+    assert stage2.student.head.final_layer2.conv.weight.grad.abs().sum() > 0
+    deployed = stage2.deploy_state_dict()
+    assert list(deployed) == list(RTMW(TINY).state_dict())
+    assert torch.equal(deployed["neck.reduce_layers.0.conv.weight"], tiny_pth.state_dict()["neck.reduce_layers.0.conv.weight"])

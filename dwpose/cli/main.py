@@ -33,8 +33,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from dwpose.models.checkpoint import pose_state_dict_from_file, save_state_dict
-    from dwpose.models.registry import describe_state_dict
+    from dwpose.models.checkpoint import describe_state_dict, pose_state_dict_from_file, save_state_dict
 
     state = pose_state_dict_from_file(args.src, weights=args.weights, distill_stage=args.stage)
     save_state_dict(state, args.dst, meta={"converted_from": str(args.src)})

@@ -228,6 +228,19 @@ def pose_state_dict_from_file(
 
 # --------------------------------------------------------------------------- matching
 
+def describe_state_dict(state_dict: Mapping[str, torch.Tensor]) -> str:
+    """Best guess of the architecture behind some weights, e.g. 'rtmpose-l-384x288, 133
+    keypoints': every registered family is asked (`registry.detect_state_dict`)."""
+    from .registry import detect_state_dict, families  # the registry imports this module
+
+    architecture = detect_state_dict(state_dict)
+    if architecture is not None:
+        return architecture.description
+    if is_distiller_state_dict(state_dict):
+        return "a distiller (teacher/student) checkpoint"
+    return f"no model this package knows ({', '.join(f.name for f in families())})"
+
+
 def _first(items: list[str], n: int = 5) -> str:
     shown = ", ".join(items[:n])
     return shown + (f", ... ({len(items)} in all)" if len(items) > n else "")
@@ -245,8 +258,6 @@ def load_state_dict_strict(model: nn.Module, state_dict: Mapping[str, torch.Tens
     ]
     if missing or unexpected or wrong_shape:
         name = getattr(getattr(model, "config", None), "name", type(model).__name__)
-        from .registry import describe_state_dict  # the registry asks every family
-
         lines = [f"checkpoint {source or ''} does not fit {name}: it looks like {describe_state_dict(state_dict)}."]
         if missing:
             lines.append(f"missing keys: {_first(missing)}")
@@ -256,6 +267,19 @@ def load_state_dict_strict(model: nn.Module, state_dict: Mapping[str, torch.Tens
             lines.append(f"shape mismatch (checkpoint vs model): {_first(wrong_shape, 3)}")
         raise CheckpointError("\n".join(lines).replace("checkpoint  does", "checkpoint does"))
     model.load_state_dict(state_dict, strict=True)
+
+
+def load_weights(
+    model: nn.Module,
+    checkpoint: str | os.PathLike,
+    weights: WeightsSlot = "default",
+    distill_stage: int | None = None,
+) -> None:
+    """Load a `.pth` checkpoint or import an official-signature ONNX file into `model`, with the
+    checkpoint reader of the model's family (any registered family, registered config or not)."""
+    from .registry import family_of_model  # the registry imports this module
+
+    family_of_model(model).load_checkpoint(model, checkpoint, weights, distill_stage)
 
 
 def save_state_dict(state_dict: Mapping[str, torch.Tensor], path: str | os.PathLike, meta: dict | None = None) -> None:

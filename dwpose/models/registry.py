@@ -30,7 +30,7 @@ from torch import nn
 
 from ..errors import InputError
 from .checkpoint import (
-    CheckpointError, WeightsSlot, extract_state_dict, is_distiller_state_dict, load_state_dict_strict,
+    CheckpointError, WeightsSlot, describe_state_dict, extract_state_dict, load_state_dict_strict,
     read_checkpoint_file,
 )
 from .onnx_probe import OnnxSummary, probe_onnx
@@ -191,17 +191,6 @@ def create_model(
     return model.eval() if eval_mode else model
 
 
-def load_weights(
-    model: nn.Module,
-    checkpoint: str | os.PathLike,
-    weights: WeightsSlot = "default",
-    distill_stage: int | None = None,
-) -> None:
-    """Load a `.pth` checkpoint or import an official-signature ONNX file into `model` (any
-    registered family, registered config or not)."""
-    family_of_model(model).load_checkpoint(model, checkpoint, weights, distill_stage)
-
-
 # --------------------------------------------------------------------------- detection
 
 def detect_state_dict(state_dict: Mapping[str, torch.Tensor]) -> Architecture | None:
@@ -211,17 +200,6 @@ def detect_state_dict(state_dict: Mapping[str, torch.Tensor]) -> Architecture | 
         if architecture is not None:
             return architecture
     return None
-
-
-def describe_state_dict(state_dict: Mapping[str, torch.Tensor]) -> str:
-    """Best guess of the architecture behind some weights, e.g. 'rtmpose-l-384x288, 133 keypoints'."""
-    architecture = detect_state_dict(state_dict)
-    if architecture is not None:
-        return architecture.description
-    if is_distiller_state_dict(state_dict):
-        return "a distiller (teacher/student) checkpoint"
-    known = ", ".join(f.name for f in _FAMILIES.values())
-    return f"no model this package knows ({known})"
 
 
 def detect_architecture(checkpoint: str | os.PathLike) -> Architecture:

@@ -74,36 +74,55 @@ class PoseResult:
         include_foot: bool = False,
         controlnet_compat: bool = False,
     ) -> dict:
-        """OpenPose JSON in pixels. Points below 0.3 are written as 0, 0, 0; present points carry
-        their score, or 1.0 with `controlnet_compat` (the ecosystem's convention)."""
+        """OpenPose JSON in pixels, in comfyui_controlnet_aux's layout: 18 body points, the face's
+        68 points plus the two body eyes (OpenPose's 70; None when none of the 68 is present),
+        each hand None when none of its points is present. A point is present when its score is
+        >= 0.3; absent points are 0, 0, 0.
+
+        With `controlnet_compat` it is exactly what comfyui_controlnet_aux's
+        `encode_poses_as_dict` writes: present points carry c = 1.0 (its reader drops c < 1.0)
+        and their unrounded coordinates. Otherwise present points carry their real score (the
+        neck: the weaker shoulder's) and values are rounded to 3 decimals. The toggles replace
+        the body by absent points, hands and face by None, and add `foot_keypoints_2d` (6)."""
         width, height = self.image_size
         info = self.to_openpose134()
         # The neck gets a real score: the weaker shoulder (its layout score is a 0/1 flag).
-        neck_score = np.minimum(self.scores[:, 5], self.scores[:, 6]) * info[:, 1, 2]
-        info[:, 1, 2] = neck_score
-
-        def flat(points: np.ndarray, nullable: bool) -> list[float] | None:
-            present = points[:, 2] >= VISIBILITY_THRESHOLD
-            if nullable and not present.any():
-                return None
-            out = np.zeros_like(points)
-            out[present, :2] = points[present, :2]
-            out[present, 2] = 1.0 if controlnet_compat else points[present, 2]
-            return [round(float(v), 3) for v in out.reshape(-1)]
-
+        info[:, 1, 2] = np.minimum(self.scores[:, 5], self.scores[:, 6]) * info[:, 1, 2]
         people = []
         for person in info:
             body = person[:18]
+            face = _openpose_json_part(person[24:92], controlnet_compat) if include_face else None
+            if face is not None:  # OpenPose's 70 face points: the 68 and the two eyes of the body
+                face += _openpose_json_part(body[[14, 15]], controlnet_compat, nullable=False)
+            hands = [_openpose_json_part(person[start:start + 21], controlnet_compat) if include_hand else None
+                     for start in (92, 113)]
             entry: dict = {
-                "pose_keypoints_2d": flat(body, False) if include_body else [0.0] * 54,
-                "face_keypoints_2d": flat(np.concatenate([person[24:92], body[[14, 15]]]), True) if include_face else None,
-                "hand_left_keypoints_2d": flat(person[92:113], True) if include_hand else None,
-                "hand_right_keypoints_2d": flat(person[113:134], True) if include_hand else None,
+                "pose_keypoints_2d": (_openpose_json_part(body, controlnet_compat, nullable=False) if include_body
+                                      else [0.0] * 54),
+                "face_keypoints_2d": face,
+                "hand_left_keypoints_2d": hands[0],
+                "hand_right_keypoints_2d": hands[1],
             }
             if include_foot:
-                entry["foot_keypoints_2d"] = flat(person[18:24], True)
+                entry["foot_keypoints_2d"] = _openpose_json_part(person[18:24], controlnet_compat)
             people.append(entry)
-        return {"people": people, "canvas_width": int(width), "canvas_height": int(height)}
+        return {"people": people, "canvas_height": int(height), "canvas_width": int(width)}
+
+
+def _openpose_json_part(points: np.ndarray, controlnet_compat: bool, nullable: bool = True) -> list[float] | None:
+    """Flat x, y, c triples of (K, 3) points; None when `nullable` and no point is present."""
+    present = points[:, 2] >= VISIBILITY_THRESHOLD
+    if nullable and not present.any():
+        return None
+    values: list[float] = []
+    for (x, y, score), shown in zip(points.tolist(), present.tolist()):
+        if not shown:
+            values += [0.0, 0.0, 0.0]
+        elif controlnet_compat:
+            values += [x, y, 1.0]
+        else:
+            values += [round(x, 3), round(y, 3), round(score, 3)]
+    return values
 
 
 def instance_scores(scores: np.ndarray, box_scores: np.ndarray) -> np.ndarray:

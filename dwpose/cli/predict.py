@@ -10,7 +10,7 @@ from pathlib import Path
 
 import cv2
 
-from ..drawing import draw_openpose, output_size_for, overlay
+from ..drawing import DEFAULT_STYLE, list_styles, output_size_for, overlay, render as draw_style
 from ..errors import InputError
 from ..formats import PoseResult
 from ..inference.io import IMAGE_SUFFIXES, VIDEO_SUFFIXES, ImageReadError, read_image
@@ -40,6 +40,8 @@ def add_arguments(p: argparse.ArgumentParser, inputs: bool = True) -> None:
     p.add_argument("--no-hand", action="store_true")
     p.add_argument("--no-face", action="store_true")
     p.add_argument("--feet", action="store_true", help="draw and export the 6 foot points")
+    p.add_argument("--style", choices=list_styles(), default=DEFAULT_STYLE,
+                   help=f"how the skeleton is drawn (default {DEFAULT_STYLE}; see README, Drawing styles)")
     p.add_argument("--resolution", type=int, default=None, help="short side of the skeleton image (default: input size)")
     p.add_argument("--overlay", action="store_true", help="also write the skeleton over the photo")
     p.add_argument("--controlnet-compat", action="store_true", help="JSON confidence 1.0 for present points (ecosystem convention)")
@@ -83,7 +85,8 @@ class Predictor:
         return dict(include_body=not a.no_body, include_hand=not a.no_hand, include_face=not a.no_face, include_foot=a.feet)
 
     def render(self, result: PoseResult) -> "cv2.typing.MatLike":
-        return draw_openpose(result, output_size_for(result.image_size, self.args.resolution), **self.parts())
+        return draw_style(result, self.args.style, output_size=output_size_for(result.image_size, self.args.resolution),
+                          **self.parts())
 
     def to_json(self, result: PoseResult) -> dict:
         return result.to_openpose_json(**self.parts(), controlnet_compat=self.args.controlnet_compat)

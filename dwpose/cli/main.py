@@ -107,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("export", help="export a model to ONNX with the official I/O names")
-    p.add_argument("model", help="model name of any family, e.g. rtmpose-l-384x288, rtmw-l-384x288, yolox-l (see `dwpose models`)")
+    p.add_argument("model", help="model name of any family, e.g. rtmpose-l-384x288, rtmw-l-384x288, yolox-l "
+                                 "(see `dwpose models`)")
     p.add_argument("--checkpoint", required=True, help=".pth or .onnx weights")
     p.add_argument("--out", required=True, help="output .onnx path")
     p.add_argument("--static-batch", action="store_true", help="fixed batch 1 instead of a dynamic batch axis")

@@ -83,7 +83,8 @@ class YOLOXDetector:
 
                 name = arch or detect_model_name(model)
                 if get_family(name).kind != "detector":
-                    raise InputError(f"{name} is not a detector; the person detector is a YOLOX model (see `dwpose models`)")
+                    raise InputError(f"{name} is not a detector; the person detector is a YOLOX model "
+                                     "(see `dwpose models --kind detector`)")
                 model = create_model(name, checkpoint=model)
             self.runner = TorchRunner(model, device, dtype)  # type: ignore[arg-type]
             input_size = input_size or tuple(getattr(model, "input_size", (640, 640)))

@@ -43,7 +43,8 @@ class CSPNeXt(nn.Module):
 
     def __init__(self, deepen_factor: float, widen_factor: float, out_indices: tuple[int, ...] = (4,)) -> None:
         super().__init__()
-        if not out_indices or list(out_indices) != sorted(set(out_indices)) or not 0 <= out_indices[0] <= out_indices[-1] <= 4:
+        increasing = list(out_indices) == sorted(set(out_indices))
+        if not out_indices or not increasing or not 0 <= out_indices[0] <= out_indices[-1] <= len(_ARCH_P5):
             raise InputError(f"CSPNeXt out_indices must be increasing, within 0..4, got {out_indices}")
         channels = stage_channels(widen_factor)
         self.stem = nn.Sequential(

@@ -9,7 +9,7 @@ graph holds, derived from the family's own config table). Families register them
 
     >>> import dwpose
     >>> dwpose.list_models(family="rtmw")
-    ['rtmw-l-256x192', 'rtmw-l-384x288', 'rtmw-m-256x192', 'rtmw-m-384x288', 'rtmw-x-256x192', 'rtmw-x-384x288']
+    ['rtmw-m-256x192', 'rtmw-m-384x288', 'rtmw-l-256x192', 'rtmw-l-384x288', 'rtmw-x-256x192', 'rtmw-x-384x288']
     >>> model = dwpose.create_model("rtmw-l-384x288", checkpoint="rtmw-dw-x-l_simcc-cocktail14_270e-384x288-20231122.pth")
 
 A new family subclasses `ModelFamily`, fills in its class attributes, implements
@@ -49,7 +49,7 @@ class Architecture:
     family: str
     name: str | None
     description: str
-    input_size: tuple[int, int] | None = None  # (width, height), where the weights tell it
+    input_size: tuple[int, int] | None = None  # (width, height): the file's, else the matched config's
 
 
 class ModelFamily:

@@ -60,7 +60,7 @@ class RTMPoseFamily(TopdownFamily):
 
     def __init__(self) -> None:
         self.configs = self.make_configs(RTMPOSE_SIZES, RTMPOSE_INPUTS)
-        self.aliases = {f"dwpose-{size}-{inp}": f"rtmpose-{size}-{inp}" for size in RTMPOSE_SIZES for inp in RTMPOSE_INPUTS}
+        self.aliases = {name.replace("rtmpose-", "dwpose-", 1): name for name in self.configs}
 
 
 register_family(RTMPoseFamily())

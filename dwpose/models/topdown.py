@@ -120,10 +120,13 @@ class TopdownFamily(ModelFamily):
 
     def make_configs(self, sizes: tuple[str, ...], inputs: tuple[str, ...]) -> dict[str, PoseModelConfig]:
         """The config table `{family}-{size}-{HxW}` for CSPNeXt sizes x input sizes."""
-        return {
-            f"{self.name}-{size}-{inp}": self.config_class(f"{self.name}-{size}-{inp}", *CSPNEXT_SIZES[size], INPUT_SIZES[inp])
-            for size in sizes for inp in inputs
-        }
+        configs = {}
+        for size in sizes:
+            deepen, widen = CSPNEXT_SIZES[size]
+            for inp in inputs:
+                name = f"{self.name}-{size}-{inp}"
+                configs[name] = self.config_class(name, deepen, widen, INPUT_SIZES[inp])
+        return configs
 
     def state_dict_from_checkpoint(
         self, checkpoint: Any, weights: WeightsSlot = "default", distill_stage: int | None = None

@@ -119,7 +119,8 @@ class CSPDarknet(nn.Module):
         base_depth = max(round(depth * 3), 1)
         dw = depthwise
         self.stem = Focus(3, base, ksize=3)
-        self.dark2 = nn.Sequential(conv3x3(base, base * 2, 2, dw), CSPLayer(base * 2, base * 2, base_depth, depthwise=dw))
+        self.dark2 = nn.Sequential(conv3x3(base, base * 2, 2, dw),
+                                   CSPLayer(base * 2, base * 2, base_depth, depthwise=dw))
         self.dark3 = nn.Sequential(conv3x3(base * 2, base * 4, 2, dw),
                                    CSPLayer(base * 4, base * 4, base_depth * 3, depthwise=dw))
         self.dark4 = nn.Sequential(conv3x3(base * 4, base * 8, 2, dw),
@@ -247,7 +248,8 @@ class YOLOXFamily(ModelFamily):
             if (stem == stem_width(config.width) and depthwise in (None, config.depthwise)
                     and classes in (None, config.num_classes)):
                 return Architecture(self.name, name, f"{name}, {config.num_classes} classes", config.input_size)
-        return Architecture(self.name, None, f"yolox-?(stem width {stem}, {classes} classes) (no registered yolox model)")
+        description = f"yolox-?(stem width {stem}, {classes} classes) (no registered yolox model)"
+        return Architecture(self.name, None, description)
 
     def detect_state_dict(self, state_dict: Mapping[str, torch.Tensor]) -> Architecture | None:
         stem = state_dict.get("backbone.backbone.stem.conv.conv.weight")

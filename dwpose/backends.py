@@ -25,15 +25,30 @@ _TORCH_DTYPES = {"float32": torch.float32, "fp32": torch.float32, "float16": tor
                  "fp16": torch.float16, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
 
 
-class OnnxRuntimeRunner:
-    """An onnxruntime session. `device` is "cpu", "cuda" or "cuda:N"."""
+# What the ONNX file of each model kind looks like: one image input N x 3 x H x W (H and W
+# fixed) and this many outputs of rank 3. Checked at load, so a detector given as the pose model
+# (or the reverse) fails there with one line instead of on every image.
+ONNX_SIGNATURES = {  # kind: (number of outputs, what it is, its official inputs -> outputs)
+    "pose": (2, "a pose model", "input Nx3xHxW -> simcc_x, simcc_y"),
+    "detector": (1, "a YOLOX detector", "images Nx3xHxW -> output"),
+}
+_TORCH_SUFFIXES = {".pth", ".pt", ".ckpt", ".tar"}
 
-    def __init__(self, path: str | os.PathLike, device: str = "cpu", threads: int | None = None) -> None:
+
+class OnnxRuntimeRunner:
+    """An onnxruntime session. `device` is "cpu", "cuda" or "cuda:N"; `expect` ("pose" or
+    "detector") checks the file's inputs and outputs at load (see ONNX_SIGNATURES)."""
+
+    def __init__(self, path: str | os.PathLike, device: str = "cpu", threads: int | None = None,
+                 expect: str | None = None) -> None:
         import onnxruntime as ort
 
         path = Path(path)
         if not path.is_file():
             raise BackendError(f"ONNX file not found: {path}")
+        if _is_torch_file(path):
+            raise BackendError(f"{path} is a PyTorch checkpoint, not an ONNX file: use the torch backend "
+                               "(--backend torch), or turn it into ONNX with `dwpose export`")
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
@@ -52,7 +67,10 @@ class OnnxRuntimeRunner:
         try:
             self.session = ort.InferenceSession(str(path), options, providers=providers)
         except Exception as exc:
-            raise BackendError(f"onnxruntime cannot load {path}: {exc}") from None
+            hint = "; for PyTorch weights use --backend torch" if path.suffix.lower() in _TORCH_SUFFIXES else ""
+            raise BackendError(f"onnxruntime cannot load {path}: {exc}{hint}") from None
+        if expect is not None:
+            self._check_signature(path, expect)
         self.provider = self.session.get_providers()[0]
         if device.startswith("cuda") and self.provider != "CUDAExecutionProvider":
             raise BackendError(f"onnxruntime fell back to {self.provider} although CUDA was asked for")
@@ -63,6 +81,25 @@ class OnnxRuntimeRunner:
         self.fixed_batch: int | None = batch if isinstance(batch, int) and batch > 0 else None
         self.output_names = [o.name for o in self.session.get_outputs()]
         self.device_info = f"onnxruntime {ort.__version__} ({self.provider})"
+
+    def _fits(self, kind: str) -> bool:
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        if len(inputs) != 1 or len(inputs[0].shape) != 4:
+            return False
+        channels, height, width = inputs[0].shape[1:]
+        if isinstance(channels, int) and channels != 3:
+            return False
+        fixed_size = all(isinstance(d, int) and d > 0 for d in (height, width))
+        return fixed_size and len(outputs) == ONNX_SIGNATURES[kind][0] and all(len(o.shape) == 3 for o in outputs)
+
+    def _check_signature(self, path: Path, expect: str) -> None:
+        if self._fits(expect):
+            return
+        seen = f"{_describe(self.session.get_inputs())} -> {_describe(self.session.get_outputs())}"
+        guess = next((f", which looks like {ONNX_SIGNATURES[kind][1]}" for kind in ONNX_SIGNATURES
+                      if kind != expect and self._fits(kind)), "")
+        _, what, official = ONNX_SIGNATURES[expect]
+        raise BackendError(f"{path} is not {what} ({official}): it has {seen}{guess}")
 
     @property
     def input_hw(self) -> tuple[int, int]:
@@ -76,6 +113,18 @@ class OnnxRuntimeRunner:
         parts = [self.session.run(self.output_names, {self.input_name: batch[i:i + 1]})
                  for i in range(batch.shape[0])]
         return [np.concatenate([p[j] for p in parts]) for j in range(len(self.output_names))]
+
+
+def _describe(nodes: list) -> str:
+    """ONNX inputs or outputs as `name[1x3x256x192], ...` (symbolic dimensions by name)."""
+    return ", ".join(f"{node.name}[{'x'.join(str(d) for d in node.shape)}]" for node in nodes)
+
+
+def _is_torch_file(path: Path) -> bool:
+    """torch.save writes a zip archive (or, before PyTorch 1.6, a pickle); ONNX is protobuf."""
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    return head == b"PK\x03\x04" or head[:1] == b"\x80"
 
 
 class TorchRunner:

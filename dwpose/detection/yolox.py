@@ -75,7 +75,7 @@ class YOLOXDetector:
         self.nms_threshold = nms_threshold
         self.candidate_threshold = candidate_threshold
         if backend == "onnxruntime":
-            self.runner = OnnxRuntimeRunner(model, device)  # type: ignore[arg-type]
+            self.runner = OnnxRuntimeRunner(model, device, expect="detector")  # type: ignore[arg-type]
             input_size = (self.runner.input_hw[1], self.runner.input_hw[0])
         elif backend == "torch":
             if isinstance(model, (str, os.PathLike)):

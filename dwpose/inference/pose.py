@@ -70,7 +70,7 @@ class PoseEstimator:
         if backend == "onnxruntime":
             if isinstance(model, nn.Module):
                 raise InputError("backend 'onnxruntime' needs an ONNX file, not a PyTorch module")
-            self.runner = OnnxRuntimeRunner(model, device)
+            self.runner = OnnxRuntimeRunner(model, device, expect="pose")
             height, width = self.runner.input_hw
             self.input_size = (width, height)
         elif backend == "torch":

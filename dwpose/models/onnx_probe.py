@@ -50,10 +50,12 @@ def probe_onnx(path: str | os.PathLike) -> OnnxSummary:
         raise CheckpointError(f"{path} is not a readable ONNX file ({exc})") from None
     initializers = {t.name: tuple(t.dims) for t in graph.initializer}
     inputs = [i for i in graph.input if i.name not in initializers]
+    if not inputs:
+        raise CheckpointError(f"{path}: the ONNX graph has no input")
     first_conv = next((n for n in graph.node if n.op_type == "Conv"), None)
     weight = initializers.get(first_conv.input[1]) if first_conv is not None else None
     return OnnxSummary(
-        input_dims=_dims(inputs[0]) if inputs else (),
+        input_dims=_dims(inputs[0]),
         outputs=tuple((o.name, _dims(o)) for o in graph.output),
         first_conv_channels=int(weight[0]) if weight else None,
         op_counts=dict(Counter(n.op_type for n in graph.node)),

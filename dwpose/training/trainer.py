@@ -22,6 +22,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Subset
 
 from ..data import AugmentConfig, TopDownTrainDataset, load_annotations, load_ubody
+from ..data.transforms import pipeline_stages
 from ..data.coco_wholebody import UBODY_SCENES, DatasetError
 from ..distillation import PoseDistiller
 from ..distillation.losses import KLDiscretLoss
@@ -35,7 +36,7 @@ from .optim import ExpMomentumEMA, lr_factor, param_groups
 
 
 class PoseTrainer(nn.Module):
-    """Plain pose training (GT SimCC loss only). Holds the model's children (backbone, neck
+    """Plain pose training (GT SimCC loss only: the model family's reference loss). Holds the model's children (backbone, neck
     where there is one, head) under their own names, so its state dict is a plain pose state
     dict; the model's forward runs on those same modules."""
 
@@ -46,7 +47,7 @@ class PoseTrainer(nn.Module):
         # A bound method, not a submodule: registering the model would duplicate every key.
         self.network = model.forward
         self.input_size = model.input_size
-        self.gt_loss = KLDiscretLoss()
+        self.gt_loss = KLDiscretLoss.for_model(model)
 
     def forward(self, images, labels, weights, epoch, max_epochs):
         return {"loss_kpt": self.gt_loss(self.network(images), labels, weights)}
@@ -106,10 +107,10 @@ class Trainer:
                     if self.world > 1 else self.module)
 
         samples = build_samples(config)
-        augment = (AugmentConfig(scale_factor=tuple(config.scale_factor), rotate_factor=config.rotate_factor)
-                   if config.augment else AugmentConfig.none())
-        self.dataset = TopDownTrainDataset(samples, self.module.input_size, augment, seed=config.seed,
-                                           switch_epoch=config.effective_switch_epoch)
+        first, second = (pipeline_stages(config.pipeline, tuple(config.scale_factor), config.rotate_factor)
+                         if config.augment else (AugmentConfig.none(), AugmentConfig.none()))
+        self.dataset = TopDownTrainDataset(samples, self.module.input_size, first, seed=config.seed,
+                                           switch_epoch=config.effective_switch_epoch, stage_b=second)
         self.iters_per_epoch = max(1, -(-len(self.dataset) // (config.batch_size * self.world)))
         self.epoch, self.iter_in_epoch, self.global_iter = 0, 0, 0
         self.best_ap = -1.0
@@ -126,7 +127,8 @@ class Trainer:
             return PoseTrainer(model)
         d = c.distill
         distiller = PoseDistiller.build(d.stage, c.model, d.teacher_model, d.teacher_checkpoint, alpha_fea=d.alpha_fea,
-                                        kd_weight=d.kd_weight, teacher_bn_mode=d.teacher_bn_mode)
+                                        kd_weight=d.kd_weight, teacher_bn_mode=d.teacher_bn_mode,
+                                        gt_weight=d.gt_weight)
         if c.pretrained_backbone and d.stage == 1:
             self._load_backbone(distiller.student, c.pretrained_backbone)
         return distiller

@@ -34,14 +34,14 @@ def write_config(path, model="rtmpose-t-256x192", distill=None, **fields):
     return path
 
 
-def fixed_batch():
+def fixed_batch(input_size=(192, 256)):
     """Unaugmented crops of the sample people with their SimCC labels."""
     samples = load_annotations(GT, SAMPLE)
-    codec = SimCCCodec.for_input_size((192, 256))
+    codec = SimCCCodec.for_input_size(input_size)
     crops, lx, ly, w = [], [], [], []
     for s in samples:
         center, scale = bbox_xyxy_to_center_scale(s.bbox[None])
-        crop, _, kp = affine_crop(read_rgb(s.image_path), center[0], scale[0], 0.0, (192, 256), s.keypoints)
+        crop, _, kp = affine_crop(read_rgb(s.image_path), center[0], scale[0], 0.0, input_size, s.keypoints)
         a, b, c = codec.encode(kp[None], s.visible[None])
         crops.append(crop), lx.append(a[0]), ly.append(b[0]), w.append(c[0])
     images = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2)

@@ -1,10 +1,13 @@
 """Ready-made entry points in the shapes users know from rtmlib and controlnet_aux, as thin
-adapters over `WholebodyPipeline`. Weights default to the official DWPose files, resolved
-through the cache (downloaded on first use)."""
+adapters over `WholebodyPipeline`. Weights default to the official DWPose files; `Wholebody`'s
+`mode=` picks rtmlib's RTMW presets instead. Files are resolved through the cache (downloaded on
+first use)."""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -18,23 +21,63 @@ from .weights import DEFAULT_DETECTOR, DEFAULT_POSE, resolve_weights
 
 
 def _pipeline(det: str | os.PathLike | None, pose: str | os.PathLike, backend: str, device: str,
-              det_arch: str | None, dtype: str) -> WholebodyPipeline:
+              det_arch: str | None, dtype: str, det_input_size: tuple[int, int] | None = None) -> WholebodyPipeline:
     return WholebodyPipeline.from_files(
-        resolve_weights(pose), resolve_weights(det) if det is not None else None,
-        backend=backend, device=device, dtype=dtype, detector_arch=det_arch)
+        resolve_weights(pose, backend=backend), resolve_weights(det, backend=backend) if det is not None else None,
+        backend=backend, device=device, dtype=dtype, detector_arch=det_arch, detector_input_size=det_input_size)
+
+
+@dataclass(frozen=True)
+class Preset:
+    pose: str                           # registry file name
+    det: str                            # registry file name
+    det_input_size: tuple[int, int]     # (width, height) of the detector input
+
+
+# rtmlib's `Wholebody.MODE` (rtmlib/tools/solution/wholebody.py): the same ONNX SDK builds and
+# detector input sizes (the pose input size is the file's own: 384x288 or 256x192).
+MODES: dict[str, Preset] = {
+    "performance": Preset("rtmw-dw-x-l_simcc-cocktail14_270e-384x288_20231122.onnx",
+                          "yolox_m_8xb8-300e_humanart-c2c7a14a.onnx", (640, 640)),
+    "balanced": Preset("rtmw-dw-x-l_simcc-cocktail14_270e-256x192_20231122.onnx",
+                       "yolox_m_8xb8-300e_humanart-c2c7a14a.onnx", (640, 640)),
+    "lightweight": Preset("rtmw-dw-l-m_simcc-cocktail14_270e-256x192_20231122.onnx",
+                          "yolox_tiny_8xb8-300e_humanart-6f3252f9.onnx", (416, 416)),
+}
+
+
+class _FromMode:
+    """Marks an argument left to `mode` (None already means "no detector")."""
+
+    def __repr__(self) -> str:
+        return "<from mode>"
+
+
+FROM_MODE: Any = _FromMode()
 
 
 class Wholebody:
     """rtmlib-style: `Wholebody(...)(bgr_image) -> (keypoints (N, 133, 2), scores (N, 133))`.
 
-    With `to_openpose=True` the 134-point OpenPose-ordered layout is returned instead.
-    `det=None` runs without a detector (whole image, or the `bboxes` passed per call).
+    `mode=` "performance", "balanced" or "lightweight" runs rtmlib's presets (RTMW pose model and
+    Human-Art YOLOX, see `MODES`); `det` / `pose` given explicitly replace the preset's. Without
+    a mode (the default, unlike rtmlib's "balanced") it is DWPose-l 384x288 with YOLOX-l, as
+    before RTMW existed here. With `to_openpose=True` the 134-point OpenPose-ordered layout is
+    returned instead. `det=None` runs without a detector (whole image, or the `bboxes` passed
+    per call).
     """
 
-    def __init__(self, det: str | os.PathLike | None = DEFAULT_DETECTOR, pose: str | os.PathLike = DEFAULT_POSE,
+    def __init__(self, det: str | os.PathLike | None = FROM_MODE, pose: str | os.PathLike = FROM_MODE,
                  backend: str = "onnxruntime", device: str = "cpu", to_openpose: bool = False,
-                 det_arch: str | None = None, dtype: str = "float32") -> None:
-        self.pipeline = _pipeline(det, pose, backend, device, det_arch, dtype)
+                 det_arch: str | None = None, dtype: str = "float32", mode: str | None = None,
+                 det_input_size: tuple[int, int] | None = None) -> None:
+        if mode is not None and mode not in MODES:
+            raise InputError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)} (or none for DWPose)")
+        preset = MODES.get(mode) if mode is not None else Preset(DEFAULT_POSE, DEFAULT_DETECTOR, (640, 640))
+        if det is FROM_MODE:
+            det, det_input_size = preset.det, det_input_size or preset.det_input_size
+        pose = preset.pose if pose is FROM_MODE else pose
+        self.pipeline = _pipeline(det, pose, backend, device, det_arch, dtype, det_input_size)
         self.to_openpose = to_openpose
 
     def __call__(self, image: np.ndarray, bboxes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

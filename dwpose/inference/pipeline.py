@@ -62,14 +62,16 @@ class WholebodyPipeline:
         compile: bool = False,
         pose_arch: str | None = None,
         placement: str | None = None,
+        detector_input_size: tuple[int, int] | None = None,
     ) -> "WholebodyPipeline":
+        """`detector_input_size` (width, height) is for detector files that do not fix their own."""
         pose = PoseEstimator(pose_model, backend=backend, device=device, dtype=dtype, flip_test=flip_test,
                              compile=compile, arch=pose_arch, placement=placement)
         detector = None
         if detector_model is not None:
             detector = YOLOXDetector(detector_model, backend=backend, device=device, arch=detector_arch,
                                      score_threshold=score_threshold, nms_threshold=nms_threshold, dtype=dtype,
-                                     max_detections=max_persons)
+                                     max_detections=max_persons, input_size=detector_input_size)
         return cls(pose, detector)
 
     @property

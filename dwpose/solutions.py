@@ -31,7 +31,7 @@ def _pipeline(det: str | os.PathLike | None, pose: str | os.PathLike, backend: s
 class Preset:
     pose: str                           # registry file name
     det: str                            # registry file name
-    det_input_size: tuple[int, int]     # (width, height) of the detector input
+    det_input_size: tuple[int, int] | None  # (width, height) of the detector input (None: 640x640)
 
 
 # rtmlib's `Wholebody.MODE` (rtmlib/tools/solution/wholebody.py): the same ONNX SDK builds and

@@ -25,6 +25,7 @@ from ..inference.io import IMAGE_SUFFIXES, VIDEO_SUFFIXES, ImageReadError, encod
 from ..inference.outputs import Interruption, remove_stale_temporaries, staged_outputs, write_synced
 from ..inference.pipeline import WholebodyPipeline, clip_boxes
 from ..inference.video import VideoReadError, process_video
+from ..solutions import MODES, Preset
 from ..weights import DEFAULT_DETECTOR, DEFAULT_POSE, resolve_weights
 
 MAX_RESOLUTION = 16384  # a larger skeleton canvas is a typo, and would take tens of GB
@@ -71,9 +72,16 @@ def add_arguments(p: argparse.ArgumentParser, inputs: bool = True) -> None:
     if inputs:
         p.add_argument("inputs", nargs="+", help="images, videos, folders or glob patterns")
     p.add_argument("--out", default="dwpose_out", help="output folder (default: dwpose_out)")
-    p.add_argument("--pose-model", default=DEFAULT_POSE, help=f"pose weights: path or official file name (default {DEFAULT_POSE})")
-    p.add_argument("--det-model", default=DEFAULT_DETECTOR, help=f"YOLOX weights: path or official file name (default {DEFAULT_DETECTOR})")
+    p.add_argument("--mode", choices=tuple(MODES), default=None,
+                   help="rtmlib's Wholebody preset (RTMW + Human-Art YOLOX); --pose-model/--det-model override it")
+    p.add_argument("--pose-model", default=None,
+                   help="pose weights: path, official file name or model name with released weights, e.g. "
+                        f"rtmw-l-384x288 (default {DEFAULT_POSE}, or the --mode's)")
+    p.add_argument("--det-model", default=None,
+                   help=f"YOLOX weights: path or official file name (default {DEFAULT_DETECTOR}, or the --mode's)")
     p.add_argument("--det-arch", default=None, help="YOLOX size for the torch backend (default: read from the file)")
+    p.add_argument("--det-input-size", type=int, nargs=2, metavar=("W", "H"), default=None,
+                   help="detector input for files that do not fix it (default: the --mode's, else 640 640)")
     p.add_argument("--no-detector", action="store_true", help="no detector: the whole image is one person")
     p.add_argument("--boxes", default=None,
                    help='JSON {"<file name or stem>": [[x1, y1, x2, y2], ...]}: your own person boxes for images')
@@ -182,13 +190,19 @@ class Predictor:
         pose_arch = getattr(args, "pose_arch", None)  # `demo --model`
         if pose_arch and args.backend != "torch":
             raise InputError("a pose architecture (--model) needs the torch backend (--backend torch)")
-        pose = resolve_weights(args.pose_model, progress=not args.no_progress)
+        preset = MODES[args.mode] if getattr(args, "mode", None) else Preset(DEFAULT_POSE, DEFAULT_DETECTOR, None)
+        progress = not args.no_progress
+        pose = resolve_weights(args.pose_model or preset.pose, progress=progress, backend=args.backend)
         # With your own boxes (or none wanted) the detector is not loaded at all.
-        det = None if args.no_detector or args.boxes else resolve_weights(args.det_model, progress=not args.no_progress)
+        det = None
+        if not (args.no_detector or args.boxes):
+            det = resolve_weights(args.det_model or preset.det, progress=progress, backend=args.backend)
+        det_input_size = getattr(args, "det_input_size", None)
+        det_input_size = tuple(det_input_size) if det_input_size else preset.det_input_size
         self.pipeline = WholebodyPipeline.from_files(
             pose, det, backend=args.backend, device=args.device, dtype=args.dtype, detector_arch=args.det_arch,
             score_threshold=args.score_threshold, nms_threshold=args.nms_threshold, max_persons=args.max_persons,
-            compile=args.compile, pose_arch=pose_arch)
+            compile=args.compile, pose_arch=pose_arch, detector_input_size=det_input_size)
         self.used_stems: set[str] = set()
         self.interruption: Interruption | None = None
 

@@ -17,6 +17,7 @@ from ..codec import SimCCCodec
 from ..errors import InputError
 from ..geometry import bbox_xyxy_to_center_scale, crop_to_image, fix_aspect_ratio
 from ..models import RGB_MEAN, RGB_STD, RTMPose
+from .pose import empty_poses, split_per_image
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -108,8 +109,9 @@ class DevicePoseStage:
         return torch.cat(outs_x), torch.cat(outs_y)
 
     @torch.inference_mode()
-    def predict_many(self, images_bgr: list[np.ndarray], boxes: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Keypoints (N, K, 2) and scores (N, K) per image, all persons in one network batch."""
+    def predict_many(self, images_bgr: list[np.ndarray], boxes: list[np.ndarray], keep_logits: bool = False) -> list[tuple]:
+        """Keypoints (N, K, 2) and scores (N, K) per image, all persons in one network batch
+        (and with `keep_logits` the SimCC logits, see `PoseEstimator.predict_many`)."""
         crops, centers, scales, counts = [], [], [], []
         for image, image_boxes in zip(images_bgr, boxes):
             image_boxes = np.asarray(image_boxes, np.float32).reshape(-1, 4)
@@ -119,13 +121,13 @@ class DevicePoseStage:
             c, center, scale = self.crops(self.upload(image), torch.from_numpy(image_boxes).to(self.device))
             crops.append(c), centers.append(center), scales.append(scale)
         if not crops:
-            return [(np.zeros((0, 133, 2), np.float32), np.zeros((0, 133), np.float32)) for _ in images_bgr]
+            return [empty_poses(self.codec, keep_logits) for _ in images_bgr]
         simcc_x, simcc_y = self.run(torch.cat(crops))
         keypoints, scores = self.codec.decode(simcc_x, simcc_y)
         keypoints = crop_to_image(keypoints, torch.cat(centers), torch.cat(scales), self.input_size)
         keypoints, scores = keypoints.cpu().numpy(), scores.cpu().numpy()  # one transfer
-        splits = np.cumsum(counts)[:-1]
-        return list(zip(np.split(keypoints, splits), np.split(scores, splits)))
+        logits = (simcc_x.cpu().numpy(), simcc_y.cpu().numpy()) if keep_logits else None
+        return split_per_image(counts, keypoints, scores, logits)
 
     def __call__(self, image_bgr: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.predict_many([image_bgr], [boxes])[0]

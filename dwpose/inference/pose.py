@@ -34,6 +34,25 @@ def crop_persons(
     return crops, center, scale
 
 
+def empty_poses(codec: SimCCCodec, keep_logits: bool) -> tuple:
+    """The pose-stage output of an image with no person."""
+    empty = (np.zeros((0, 133, 2), np.float32), np.zeros((0, 133), np.float32))
+    if not keep_logits:
+        return empty
+    bins_x, bins_y = codec.bins
+    return (*empty, (np.zeros((0, 133, bins_x), np.float32), np.zeros((0, 133, bins_y), np.float32)))
+
+
+def split_per_image(counts: list[int], keypoints: np.ndarray, scores: np.ndarray,
+                    logits: tuple[np.ndarray, np.ndarray] | None) -> list[tuple]:
+    """Batch outputs of all persons cut back into one tuple per image (`counts` persons each)."""
+    splits = np.cumsum(counts)[:-1]
+    per_image = [np.split(keypoints, splits), np.split(scores, splits)]
+    if logits is not None:
+        per_image.append(list(zip(np.split(logits[0], splits), np.split(logits[1], splits))))
+    return list(zip(*per_image))
+
+
 class Normalizer:
     """BGR uint8 crops (N, H, W, 3) -> normalised RGB float32 NCHW, in one pass."""
 
@@ -66,11 +85,12 @@ class PoseEstimator:
         max_batch_size: int = 64,
         device_pipeline: bool | None = None,
         compile: bool = False,
+        threads: int | None = None,
     ) -> None:
         if backend == "onnxruntime":
             if isinstance(model, nn.Module):
                 raise InputError("backend 'onnxruntime' needs an ONNX file, not a PyTorch module")
-            self.runner = OnnxRuntimeRunner(model, device, expect="pose")
+            self.runner = OnnxRuntimeRunner(model, device, threads, expect="pose")
             height, width = self.runner.input_hw
             self.input_size = (width, height)
         elif backend == "torch":
@@ -115,11 +135,12 @@ class PoseEstimator:
         return self.predict_many([image_bgr], [boxes])[0]
 
     def predict_many(
-        self, images_bgr: list[np.ndarray], boxes: list[np.ndarray]
-    ) -> list[tuple[np.ndarray, np.ndarray]]:
-        """All persons of all images in one network batch."""
+        self, images_bgr: list[np.ndarray], boxes: list[np.ndarray], keep_logits: bool = False
+    ) -> list[tuple]:
+        """All persons of all images in one network batch: (keypoints, scores) per image, and
+        with `keep_logits` a third item, the raw SimCC logits (simcc_x, simcc_y) of its persons."""
         if self.device_stage is not None:
-            return self.device_stage.predict_many(images_bgr, boxes)
+            return self.device_stage.predict_many(images_bgr, boxes, keep_logits)
         crops, centers, scales, counts = [], [], [], []
         for image, image_boxes in zip(images_bgr, boxes):
             image_boxes = np.asarray(image_boxes, np.float32).reshape(-1, 4)
@@ -127,8 +148,7 @@ class PoseEstimator:
             crops.append(c), centers.append(center), scales.append(scale), counts.append(len(image_boxes))
         total = sum(counts)
         if total == 0:
-            empty = (np.zeros((0, 133, 2), np.float32), np.zeros((0, 133), np.float32))
-            return [empty for _ in images_bgr]
+            return [empty_poses(self.codec, keep_logits) for _ in images_bgr]
         crops = np.concatenate(crops)
         parts = [self.infer_crops(self.normalize(crops[i:i + self.max_batch_size]))
                  for i in range(0, total, self.max_batch_size)]
@@ -136,5 +156,4 @@ class PoseEstimator:
         simcc_y = np.concatenate([p[1] for p in parts])
         keypoints, scores = self.codec.decode(simcc_x, simcc_y)
         keypoints = crop_to_image(keypoints, np.concatenate(centers), np.concatenate(scales), self.input_size)
-        splits = np.cumsum(counts)[:-1]
-        return list(zip(np.split(keypoints, splits), np.split(scores.astype(np.float32), splits)))
+        return split_per_image(counts, keypoints, scores.astype(np.float32), (simcc_x, simcc_y) if keep_logits else None)

@@ -74,9 +74,12 @@ def build_manifest(sources: list[Source], skipped: list[str], config: LabellerCo
     pose, det = Path(config.pose_model), config.detector_model and Path(config.detector_model)
     p = config.pipeline_options
     width, height = pose_input_size(pose, p.get("pose_arch"))
+    # The detector's options matter only with a detector (the identity ignores them otherwise).
+    detector = {key: p.get(name) if det else None for key, name in (
+        ("det_arch", "detector_arch"), ("score_threshold", "score_threshold"), ("nms_threshold", "nms_threshold"),
+        ("max_persons", "max_persons"))}
     settings = {
-        "backend": p["backend"], "dtype": p["dtype"], "pose_arch": p.get("pose_arch"), "det_arch": p.get("detector_arch"),
-        "score_threshold": p["score_threshold"], "nms_threshold": p["nms_threshold"], "max_persons": p["max_persons"],
+        "backend": p["backend"], "dtype": p["dtype"], "pose_arch": p.get("pose_arch"), **detector,
         "every": options.every, "fps": options.fps, "shard_size": options.shard_size,
         "visibility_threshold": options.visibility_threshold, "logits_top_k": options.logits_top_k,
         "write_frames": options.write_frames, "parquet": parquet,
@@ -159,6 +162,7 @@ def label(
     for message in unplanned:
         warn(f"skipped {message}")
     manifest = build_manifest(sources, skipped, config, boxes_file, options, parquet)
+    out.mkdir(parents=True, exist_ok=True)
     _prepare(out, manifest, options.overwrite, warn)
     for folder in [out / SHARD_FOLDER, *(out / FRAME_FOLDER).glob("*")]:
         if folder.is_dir():

@@ -231,6 +231,15 @@ def coco_wholebody_dataset(images: list[dict], annotations: list[dict]) -> dict:
     return {"images": images, "annotations": annotations, "categories": [COCO_WHOLEBODY_CATEGORY]}
 
 
+# --------------------------------------------------------------------------- a `dwpose label` run folder
+
+LABEL_MANIFEST = "manifest.json"      # the run file: models, settings, inputs, logits layout
+LABEL_SHARD_FOLDER = "shards"         # NNNNNN.json / .parquet / .logits.npy / .done.json
+LABEL_MERGED = "annotations.json"     # all shards in one COCO-WholeBody file
+LABEL_FRAME_FOLDER = "frames"         # frames/<video>/<frame>.jpg (--write-frames)
+LABEL_LOGITS_SUFFIX = ".logits.npy"   # structured records of dwpose.codec.topk
+
+
 # --------------------------------------------------------------------------- Parquet rows
 
 def parquet_row(result: PoseResult, image_id: int, source: str, frame_index: int | None,

@@ -115,6 +115,35 @@ def load_annotations(ann_file: str | os.PathLike, image_root: str | os.PathLike,
     return samples
 
 
+def load_boxes(ann_file: str | os.PathLike, image_root: str | os.PathLike) -> list[Sample]:
+    """Samples from the person boxes alone, for label-free distillation: every non-crowd
+    annotation whose box has an area inside its image; keypoints, if any, are ignored (none are
+    needed: a COCO-style file with `bbox`es, or `dwpose label`'s output). Boxes are clipped to
+    the image as the inference pipeline clips them ([0, width] x [0, height]), so the box of a
+    `dwpose label` annotation gives back the crop its teacher saw."""
+    source = str(ann_file)
+    data = read_json(ann_file)
+    images = _images(data, source)
+    image_root = Path(image_root)
+    samples = []
+    for i, ann in enumerate(data["annotations"]):
+        if "image_id" not in ann or "bbox" not in ann or len(ann["bbox"]) != 4:
+            raise DatasetError(f"{source}: annotations[{i}] (id {ann.get('id')}) needs 'image_id' and a 4-number 'bbox'")
+        image = images.get(int(ann["image_id"]))
+        if image is None:
+            raise DatasetError(f"{source}: annotation id {ann.get('id')} refers to unknown image_id {ann['image_id']}")
+        x, y, w, h = (float(v) for v in ann["bbox"])
+        bbox = np.clip(np.array([x, y, x + w, y + h]), 0, [image["width"], image["height"]] * 2).astype(np.float32)
+        if ann.get("iscrowd", 0) or bbox[2] <= bbox[0] or bbox[3] <= bbox[1]:
+            continue
+        samples.append(Sample(
+            image_path=str(image_root / image["file_name"]), image_id=int(image["id"]), bbox=bbox,
+            keypoints=np.zeros((NUM_KEYPOINTS, 2), np.float32), visible=np.zeros(NUM_KEYPOINTS, np.float32),
+            meta={"annotation_id": ann.get("id"), "area": ann.get("area")},
+        ))
+    return samples
+
+
 def load_detections(det_file: str | os.PathLike, ann_file: str | os.PathLike, image_root: str | os.PathLike,
                     image_filter=None) -> list[Sample]:
     """Evaluation samples from a COCO detection-results file (person = category 1, no score

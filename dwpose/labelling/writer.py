@@ -22,17 +22,17 @@ from pathlib import Path
 import numpy as np
 
 from ..fileio import atomic_open
-from ..formats import (COCO_WHOLEBODY_CATEGORY, coco_wholebody_dataset, coco_wholebody_image, parquet_row,
-                       parquet_schema)
+from ..formats import (COCO_WHOLEBODY_CATEGORY, LABEL_FRAME_FOLDER, LABEL_LOGITS_SUFFIX, LABEL_MANIFEST, LABEL_MERGED,
+                       LABEL_SHARD_FOLDER, coco_wholebody_dataset, coco_wholebody_image, parquet_row, parquet_schema)
 from ..inference.outputs import Interruption, fsync_path, staged_outputs, write_synced
 from ..inference.tracking import IoUTracker
 from .engine import UnitOutput
 from .plan import Source
 
-SHARD_FOLDER = "shards"
-FRAME_FOLDER = "frames"
-MERGED_NAME = "annotations.json"
-MANIFEST_NAME = "manifest.json"
+SHARD_FOLDER = LABEL_SHARD_FOLDER
+FRAME_FOLDER = LABEL_FRAME_FOLDER
+MERGED_NAME = LABEL_MERGED
+MANIFEST_NAME = LABEL_MANIFEST
 
 
 def dumps(value: object) -> str:
@@ -144,7 +144,7 @@ class ShardWriter:
         if self.parquet:
             files.append((self.path(index, ".parquet"), None))  # written by pyarrow below
         if self.logits:
-            files.append((self.path(index, ".logits.npy"), _npy_bytes(logits)))
+            files.append((self.path(index, LABEL_LOGITS_SUFFIX), _npy_bytes(logits)))
         files.append((self.path(index, ".done.json"), dumps(record).encode()))  # last: it means "complete"
         for folder in {path.parent for path, _ in files}:
             folder.mkdir(parents=True, exist_ok=True)

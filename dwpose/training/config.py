@@ -22,15 +22,37 @@ class ConfigError(DWPoseError, ValueError):
 
 
 @dataclass
+class SourceConfig:
+    """One more training source (`[[data.extra]]`): a COCO-WholeBody style annotation file, such
+    as `dwpose label`'s annotations.json (its run folder is the image root).
+
+    `weight`: samples of this source drawn per epoch = round(weight x its instances) (the
+    COCO-WholeBody and UBody instances count once each); a fraction draws a fresh subset every
+    epoch, more than 1 repeats. `keypoints = false` uses the boxes only (every non-crowd box;
+    the keypoints, if any, are ignored): for label-free distillation. `logits`: a `dwpose label
+    --save-logits` run folder whose stored teacher logits replace the online teacher
+    (`distill.teacher_logits = "offline"`)."""
+
+    ann: str
+    images: str
+    weight: float = 1.0
+    keypoints: bool = True
+    logits: str | None = None
+    name: str | None = None
+
+
+@dataclass
 class DataConfig:
     """Training sources. COCO-WholeBody: `coco_ann` + `coco_images`; UBody: `ubody_root`
-    (+ `ubody_split` to exclude the intra-scene test videos)."""
+    (+ `ubody_split` to exclude the intra-scene test videos); `extra`: more sources
+    (`[[data.extra]]` tables, see SourceConfig), e.g. pseudo-labelled or unlabelled data."""
 
     coco_ann: str | None = None
     coco_images: str | None = None
     ubody_root: str | None = None
     ubody_split: str | None = None
     ubody_scenes: list[str] | None = None
+    extra: list[SourceConfig] = field(default_factory=list)
 
 
 @dataclass
@@ -51,6 +73,14 @@ class DistillConfig:
     alpha_fea: float = 0.00007
     kd_weight: float | None = None          # default 0.1 (stage 1), 1.0 (stage 2)
     teacher_bn_mode: Literal["train", "eval"] = "train"
+    # Stage 1 loss terms. gt_loss = false with only the logit KD left is the paper's "teacher
+    # logits only" setting: label-free distillation on boxes alone.
+    gt_loss: bool = True
+    feature_loss: bool = True
+    decay: bool = True                      # r = 1 - epoch/max_epochs on the distillation terms
+    # "online": the teacher runs on every batch; "offline": its logits come from the sources'
+    # `logits` (a `dwpose label --save-logits` run; no teacher weights, no augmentation).
+    teacher_logits: Literal["online", "offline"] = "online"
 
 
 @dataclass
@@ -113,6 +143,10 @@ def _build(cls, values: dict, where: str):
         nested = {"data": DataConfig, "val": ValConfig, "distill": DistillConfig}.get(key) if cls is TrainConfig else None
         if nested is not None:
             value = _build(nested, value, f"{where}.{key}")
+        elif cls is DataConfig and key == "extra":
+            if not isinstance(value, list):
+                raise ConfigError(f"{where}.extra: expected a list of tables ([[data.extra]])")
+            value = [_build(SourceConfig, v, f"{where}.extra[{i}]") for i, v in enumerate(value)]
         elif key in ("scale_factor",) and isinstance(value, list):
             value = tuple(float(v) for v in value)
         kwargs[key] = value
@@ -141,6 +175,7 @@ def load_config(path: str | os.PathLike, overrides: dict[str, Any] | None = None
         node[last] = value
     values.setdefault("name", path.stem)
     config = _build(TrainConfig, values, str(path))
+    _check_sources(config, str(path))
     from ..models.registry import get_config
 
     try:
@@ -150,3 +185,34 @@ def load_config(path: str | os.PathLike, overrides: dict[str, Any] | None = None
     except ValueError as exc:
         raise ConfigError(f"{path}: {exc}") from None
     return config
+
+
+def _check_sources(config: TrainConfig, where: str) -> None:
+    """What the sources and the distillation settings must agree on."""
+    for i, source in enumerate(config.data.extra):
+        if not isinstance(source.weight, (int, float)) or isinstance(source.weight, bool) or source.weight <= 0:
+            raise ConfigError(f"{where}: data.extra[{i}].weight must be a positive number, got {source.weight!r}")
+        if not isinstance(source.keypoints, bool):
+            raise ConfigError(f"{where}: data.extra[{i}].keypoints must be true or false")
+    distill = config.distill
+    if distill is None:
+        if any(not s.keypoints for s in config.data.extra):
+            raise ConfigError(f"{where}: a source with keypoints = false has no labels to train on; "
+                              "it needs a [distill] section (teacher logits)")
+        return
+    if distill.teacher_logits not in ("online", "offline"):
+        raise ConfigError(f"{where}: distill.teacher_logits must be 'online' or 'offline'")
+    if not distill.gt_loss and distill.stage != 1:
+        raise ConfigError(f"{where}: distill.gt_loss = false is a stage-1 setting (stage 2 has no GT loss anyway)")
+    if distill.teacher_logits == "offline":
+        if distill.stage != 1 or distill.feature_loss or distill.gt_loss:
+            raise ConfigError(f"{where}: offline teacher logits need stage = 1, feature_loss = false and "
+                              "gt_loss = false (stored logits are the only signal)")
+        if config.data.coco_ann or config.data.ubody_root or not config.data.extra \
+                or any(s.logits is None for s in config.data.extra):
+            raise ConfigError(f"{where}: offline teacher logits need every source to be a [[data.extra]] "
+                              "with its `logits` run folder")
+        if config.augment:
+            raise ConfigError(f"{where}: offline teacher logits were computed on the plain crops: set augment = false")
+    elif not distill.gt_loss and not distill.feature_loss and distill.kd_weight == 0:
+        raise ConfigError(f"{where}: every loss term is off")

@@ -73,3 +73,23 @@ def test_estimator_uses_device_stage_when_asked(model, image):
     results = estimator.predict_many([image, image], [BOXES[:2], np.zeros((0, 4))])
     assert results[0][0].shape == (2, 133, 2) and results[1][0].shape == (0, 133, 2)
     assert PoseEstimator(model, backend="torch").device_stage is None  # CPU default: the OpenCV path
+
+
+def test_logits_are_kept_per_image_on_both_paths(model, image):
+    """`keep_logits`: the SimCC logits of each image's persons, on the host and device paths
+    alike (an image without boxes gets empty arrays of the right width)."""
+    host = PoseEstimator(model, backend="torch")
+    device = PoseEstimator(model, backend="torch", device_pipeline=True)
+    outputs = [estimator.predict_many([image, image], [BOXES[:3], BOXES[:0]], keep_logits=True)
+               for estimator in (host, device)]
+    for (kp, sc, (lx, ly)), (kp0, _, (lx0, ly0)) in outputs:
+        assert lx.shape == (3, 133, 384) and ly.shape == (3, 133, 512) and kp.shape == (3, 133, 2)
+        assert lx0.shape == (0, 133, 384) and ly0.shape == (0, 133, 512) and kp0.shape == (0, 133, 2)
+        # The decoded keypoints are those logits' argmax (the codec's decode of them).
+        decoded, _ = host.codec.decode(lx, ly)
+        assert decoded.shape == (3, 133, 2)
+    (host_x, _), (device_x, _) = outputs[0][0][2], outputs[1][0][2]
+    # The crops differ by OpenCV's fixed-point warp only: logits within 2 % of their size on average.
+    assert np.abs(host_x - device_x).mean() < 0.02 * np.abs(host_x).mean()
+    plain = host.predict_many([image], [BOXES[:3]])[0]
+    assert len(plain) == 2 and np.array_equal(plain[0], outputs[0][0][0])  # without it: as before

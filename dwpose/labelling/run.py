@@ -90,7 +90,8 @@ def build_manifest(sources: list[Source], skipped: list[str], config: LabellerCo
         "detector": {"sha256": file_sha256(det)} if det else None,
         "boxes_file": {"sha256": file_sha256(boxes_file)} if boxes_file else None,
         "settings": settings,
-        "inputs": {"sources": len(sources), "units": len(plan_units(sources)), "digest": inputs_digest(sources)},
+        "inputs": {"sources": len(sources), "units": sum(len(s.frames) if s.frames else 1 for s in sources),
+                   "digest": inputs_digest(sources)},
         "files": {"pose_model": pose.name, "detector": det.name if det else None,
                   "boxes_file": Path(boxes_file).name if boxes_file else None},
         "logits": None if not options.logits_top_k else {

@@ -83,8 +83,8 @@ def main() -> int:
         import cv2
 
         boxes = {p.name: person_boxes(args.persons, cv2.imread(str(p))) for p in paths}
-        cases = [("1 person/image (--no-detector)", None, 0), (f"{args.persons} persons/image, Parquet + top-{args.top_k} logits",
-                                                              boxes, args.top_k)]
+        cases = [("1 person/image (--no-detector)", None, 0),
+                 (f"{args.persons} persons/image, Parquet + top-{args.top_k} logits", boxes, args.top_k)]
         for case, case_boxes, top_k in cases:
             seconds, persons = timed_run(paths, tmp / f"in_process_{top_k}", config(pose, case_boxes, top_k, None),
                                          logits_top_k=top_k)
@@ -115,7 +115,8 @@ def render(rows, sizes, ray_start, load_before, load_after, args) -> str:
              "figures are lower bounds of what it does alone. Random-weight DWPose-l 384x288 (onnxruntime),",
              f"{len(SAMPLES)} sample images x {args.repeat} copies, shards of 8, batches of 8 images;",
              "each time covers the whole `label()` call: planning, reading, inference, writing, merging.",
-             "", "| case | executor | images | persons | s | images/s | persons/s |", "|---|---|---:|---:|---:|---:|---:|"]
+             "", "| case | executor | images | persons | s | images/s | persons/s |",
+             "|---|---|---:|---:|---:|---:|---:|"]
     for case, executor, images, persons, seconds in rows:
         lines.append(f"| {case} | {executor} | {images} | {persons} | {seconds:.1f} | {images / seconds:.2f} | "
                      f"{persons / seconds:.2f} |")

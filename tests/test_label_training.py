@@ -122,7 +122,8 @@ def test_recipes_that_cannot_work_are_refused(tmp_path, labelled, t_checkpoint):
 
 
 def test_the_example_recipes_load():
-    for name in ("rtmpose-l_ucoco-pseudo_256x192", "dwpose_labelfree_l-m_256x192", "dwpose_labelfree-offline_l-m_256x192"):
-        config = load_config(ROOT / "configs" / f"{name}.toml")
-        assert config.data.extra
-    assert load_config(ROOT / "configs" / "dwpose_labelfree-offline_l-m_256x192.toml").distill.teacher_logits == "offline"
+    configs = {name: load_config(ROOT / "configs" / f"{name}.toml") for name in (
+        "rtmpose-l_ucoco-pseudo_256x192", "dwpose_labelfree_l-m_256x192", "dwpose_labelfree-offline_l-m_256x192")}
+    assert all(config.data.extra for config in configs.values())
+    assert configs["dwpose_labelfree-offline_l-m_256x192"].distill.teacher_logits == "offline"
+    assert configs["rtmpose-l_ucoco-pseudo_256x192"].distill is None

@@ -31,21 +31,26 @@ def add_label_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="run folder: manifest.json, shards/, annotations.json")
     add_model_arguments(p)
     frames = p.add_mutually_exclusive_group()
-    frames.add_argument("--every", type=int_in_range(1), default=1, metavar="K", help="videos: every K-th frame (default 1)")
-    frames.add_argument("--fps", type=positive_number, default=None, metavar="F", help="videos: F frames per second of video")
+    frames.add_argument("--every", type=int_in_range(1), default=1, metavar="K",
+                        help="videos: every K-th frame (default 1)")
+    frames.add_argument("--fps", type=positive_number, default=None, metavar="F",
+                        help="videos: F frames per second of video")
     p.add_argument("--shard-size", type=int_in_range(1), default=256, help="images/frames per shard (default 256)")
     p.add_argument("--visibility-threshold", type=fraction(allow_zero=True), default=0.3,
                    help="keypoints with a score >= this are labelled (v=2), others not (0,0,0); default 0.3")
     p.add_argument("--save-logits", nargs="?", type=int_in_range(1, 64), const=DEFAULT_TOP_K, default=0, metavar="K",
-                   help=f"also store the teacher's top-K SimCC logits per keypoint and axis (default K {DEFAULT_TOP_K})")
-    p.add_argument("--write-frames", action="store_true", help="write the labelled video frames as JPEG (trainable dataset)")
+                   help=f"also store the teacher's top-K SimCC logits per keypoint and axis "
+                        f"(default K {DEFAULT_TOP_K})")
+    p.add_argument("--write-frames", action="store_true",
+                   help="write the labelled video frames as JPEG (trainable dataset)")
     p.add_argument("--parquet", action=argparse.BooleanOptionalAction, default=None,
                    help="a Parquet file per shard (default: when pyarrow is installed)")
     p.add_argument("--batch-size", type=int_in_range(1), default=8, help="images per pipeline batch (default 8)")
     p.add_argument("--threads", type=int_in_range(1), default=None,
                    help="CPU threads per process or Ray actor (default: all cores in-process, 1 per Ray actor)")
     p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
-                   help="run on Ray: a new local instance, or the cluster at ADDRESS (HOST:PORT, ray://HOST:PORT, auto)")
+                   help="run on Ray: a new local instance, or the cluster at ADDRESS "
+                        "(HOST:PORT, ray://HOST:PORT, auto)")
     p.add_argument("--ray-actors", type=int_in_range(1), default=None,
                    help="CPU actors (default: cluster CPUs / --threads); with --device cuda one per GPU")
     p.add_argument("--overwrite", action="store_true", help="start over in a folder that holds another run")

@@ -4,7 +4,6 @@ unfinished shards in-process or on Ray, write them in order, merge. The API behi
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path

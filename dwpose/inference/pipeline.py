@@ -61,14 +61,12 @@ class WholebodyPipeline:
         max_persons: int | None = None,
         compile: bool = False,
         pose_arch: str | None = None,
+        placement: str | None = None,
         threads: int | None = None,
     ) -> "WholebodyPipeline":
         """`threads`: onnxruntime intra-op threads of each network (None: one per core)."""
-        if compile and backend != "torch":
-            raise InputError("compile=True needs backend='torch'")
         pose = PoseEstimator(pose_model, backend=backend, device=device, dtype=dtype, flip_test=flip_test,
-                             compile=compile, arch=pose_arch, device_pipeline=True if compile else None,
-                             threads=threads)
+                             compile=compile, arch=pose_arch, placement=placement, threads=threads)
         detector = None
         if detector_model is not None:
             detector = YOLOXDetector(detector_model, backend=backend, device=device, arch=detector_arch,

@@ -209,3 +209,25 @@ def test_fps_sampling_and_option_errors(tmp_path, pose_onnx, clip, capsys):
     with pytest.raises(SystemExit) as exc:
         label_cli(tmp_path / "x", [clip], pose_onnx, None, "--fps", "4", "--every", "2")
     assert exc.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fourcc, suffix", [("MJPG", ".avi"), ("mp4v", ".mp4")])
+def test_frames_from_the_middle_of_a_video_are_the_decoded_ones(tmp_path, fourcc, suffix):
+    """A shard that starts inside a video seeks to its first frame: the frames it gets are those
+    a decode from the start gives (mp4v: most frames are not key frames)."""
+    from dwpose.labelling.engine import read_frames
+    from tests.media import write_video
+
+    frames = []
+    for i in range(30):
+        frame = np.full((48, 64, 3), 4 * i, np.uint8)
+        cv2.rectangle(frame, (2 * i, 5), (2 * i + 10, 30), (255, 255 - 8 * i, 0), -1)
+        frames.append(frame)
+    path = write_video(tmp_path / f"v{suffix}", frames, fourcc=fourcc)
+    capture, decoded = cv2.VideoCapture(str(path)), []
+    while (frame := capture.read()[1]) is not None:
+        decoded.append(frame)
+    got = dict(read_frames(path, [13, 14, 20, 29, 35]))
+    for index in (13, 14, 20, 29):
+        assert np.array_equal(got[index], decoded[index]), index
+    assert got[35] is None  # past the end: reported as a frame that does not decode

@@ -96,8 +96,9 @@ def label_on_ray(config: LabellerConfig, tasks: list[ShardTask], actors: int | N
         # Ray gives each actor its own GPU (CUDA_VISIBLE_DEVICES): it is "cuda" inside.
         config = replace(config, pipeline_options={**config.pipeline_options, "device": "cuda"})
         size, claim = actors or gpus, {"num_gpus": 1}
-    else:
+    else:  # each actor runs as many threads as the CPUs it claims
         threads = config.threads or 1
+        config = replace(config, threads=threads)
         size, claim = actors or max(1, int(resources.get("CPU", 1)) // threads), {"num_cpus": threads}
     dataset = ray.data.from_items([{"task": pickle.dumps(task)} for task in tasks],
                                   override_num_blocks=max(1, len(tasks)))

@@ -110,7 +110,7 @@ def test_recipes_that_cannot_work_are_refused(tmp_path, labelled, t_checkpoint):
     unlabelled = f'[[data.extra]]\nann = "{GT}"\nimages = "{SAMPLE}"\nkeypoints = false\n'
     with pytest.raises(ConfigError, match="needs a \\[distill\\] section"):
         load_config(recipe(tmp_path / "a.toml", unlabelled))
-    with pytest.raises(ConfigError, match="weight must be a positive number"):
+    with pytest.raises(ConfigError, match="data.extra.weight = 0: must be > 0"):
         load_config(recipe(tmp_path / "b.toml", unlabelled.replace("keypoints = false", "weight = 0")))
     with pytest.raises(ConfigError, match="unknown field\\(s\\) wieght"):
         load_config(recipe(tmp_path / "c.toml", unlabelled.replace("keypoints = false", "wieght = 1")))

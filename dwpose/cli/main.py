@@ -30,19 +30,21 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from dwpose.models.checkpoint import describe_state_dict, pose_state_dict_from_file, save_state_dict
+    from dwpose.models.checkpoint import check_pose_state_dict, pose_state_dict_from_file, save_state_dict
 
     state = pose_state_dict_from_file(args.src, weights=args.weights, distill_stage=args.stage)
-    save_state_dict(state, args.dst, meta={"converted_from": str(args.src)})
-    print(f"wrote {args.dst}: {len(state)} tensors, {describe_state_dict(state)}")
+    name = check_pose_state_dict(state, source=str(args.src))  # nothing is written for anything else
+    save_state_dict(state, args.dst, meta={"converted_from": str(args.src), "model": name})
+    print(f"wrote {args.dst}: {len(state)} tensors, {name}")
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from dwpose.models import create_model
-    from dwpose.models.onnx_io import INPUT_NAME, OUTPUT_NAMES, YOLOX_IO_NAMES, export_onnx
+    from dwpose.models.onnx_io import INPUT_NAME, OUTPUT_NAMES, YOLOX_IO_NAMES, check_opset, export_onnx
     from dwpose.models.yolox import create_yolox
 
+    check_opset(args.opset, "detector" if args.model.startswith("yolox") else "pose")  # before loading weights
     if args.model.startswith("yolox"):
         model = create_yolox(args.model, args.checkpoint)
         input_name, output_names = YOLOX_IO_NAMES
@@ -120,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", required=True, help=".pth or .onnx weights")
     p.add_argument("--out", required=True, help="output .onnx path")
     p.add_argument("--static-batch", action="store_true", help="fixed batch 1 instead of a dynamic batch axis")
-    p.add_argument("--opset", type=int, default=11)
+    p.add_argument("--opset", type=int, default=11,
+                   help="ONNX opset (default 11, as the official files; an unsupported one is refused, naming the range)")
     p.add_argument("--weights", choices=("default", "ema", "raw"), default="default")
     p.set_defaults(func=cmd_export)
 

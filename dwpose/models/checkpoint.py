@@ -237,6 +237,9 @@ def describe_state_dict(state_dict: Mapping[str, torch.Tensor]) -> str:
     if stem is None or cls_x is None:
         if is_distiller_state_dict(state_dict):
             return "a distiller (teacher/student) checkpoint"
+        if stem is not None:
+            size = RTMPOSE_STEM_WIDTHS.get(int(stem.shape[0]), "?")
+            return f"a CSPNeXt-{size} backbone without the RTMPose head (no head.cls_x weights)"
         return "not an RTMPose model (no backbone.stem / head.cls_x weights)"
     size = RTMPOSE_STEM_WIDTHS.get(int(stem.shape[0]), f"?(stem width {int(stem.shape[0])})")
     input_name = _BINS_TO_INPUT.get(int(cls_x.shape[0]), f"?({int(cls_x.shape[0])} x-bins)")
@@ -249,9 +252,8 @@ def _first(items: list[str], n: int = 5) -> str:
     return shown + (f", ... ({len(items)} in all)" if len(items) > n else "")
 
 
-def load_state_dict_strict(model: nn.Module, state_dict: Mapping[str, torch.Tensor], source: str = "") -> None:
-    """`load_state_dict(strict=True)` with one readable error instead of PyTorch's dump."""
-    expected = model.state_dict()
+def _fit_problems(expected: Mapping[str, torch.Tensor], state_dict: Mapping[str, torch.Tensor]) -> list[str]:
+    """Missing, unexpected and wrongly shaped keys of `state_dict` against `expected`."""
     missing = [k for k in expected if k not in state_dict]
     unexpected = [k for k in state_dict if k not in expected]
     wrong_shape = [
@@ -259,17 +261,41 @@ def load_state_dict_strict(model: nn.Module, state_dict: Mapping[str, torch.Tens
         for k, v in expected.items()
         if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)
     ]
-    if missing or unexpected or wrong_shape:
+    lines = []
+    if missing:
+        lines.append(f"missing keys: {_first(missing)}")
+    if unexpected:
+        lines.append(f"unexpected keys: {_first(unexpected)}")
+    if wrong_shape:
+        lines.append(f"shape mismatch (checkpoint vs model): {_first(wrong_shape, 3)}")
+    return lines
+
+
+def load_state_dict_strict(model: nn.Module, state_dict: Mapping[str, torch.Tensor], source: str = "") -> None:
+    """`load_state_dict(strict=True)` with one readable error instead of PyTorch's dump."""
+    problems = _fit_problems(model.state_dict(), state_dict)
+    if problems:
         name = getattr(getattr(model, "config", None), "name", type(model).__name__)
         lines = [f"checkpoint {source or ''} does not fit {name}: it looks like {describe_state_dict(state_dict)}."]
-        if missing:
-            lines.append(f"missing keys: {_first(missing)}")
-        if unexpected:
-            lines.append(f"unexpected keys: {_first(unexpected)}")
-        if wrong_shape:
-            lines.append(f"shape mismatch (checkpoint vs model): {_first(wrong_shape, 3)}")
-        raise CheckpointError("\n".join(lines).replace("checkpoint  does", "checkpoint does"))
+        raise CheckpointError("\n".join(lines + problems).replace("checkpoint  does", "checkpoint does"))
     model.load_state_dict(state_dict, strict=True)
+
+
+def check_pose_state_dict(state_dict: Mapping[str, torch.Tensor], source: str = "") -> str:
+    """The registry name of the complete RTMPose model `state_dict` holds (every key, every
+    shape); else one CheckpointError saying what it looks like instead (a YOLOX detector, a
+    backbone without its head, ...)."""
+    from .registry import MODEL_CONFIGS, create_model
+
+    description = describe_state_dict(state_dict)
+    name = description.split(",")[0]
+    if name not in MODEL_CONFIGS:
+        raise CheckpointError(f"{source or 'the checkpoint'} is not a complete pose model of a known architecture: "
+                              f"it looks like {description}")
+    problems = _fit_problems(create_model(name).state_dict(), state_dict)
+    if problems:
+        raise CheckpointError(f"{source or 'the checkpoint'} is not a complete {name}: " + "; ".join(problems))
+    return name
 
 
 def load_weights(

@@ -12,6 +12,7 @@ import json
 import os
 import random
 import signal
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -26,9 +27,11 @@ from ..data.dataset import epoch_indices
 from ..data.teacher_logits import StoredLogits
 from ..distillation import PoseDistiller
 from ..distillation.losses import KLDiscretLoss
+from ..errors import InputError
 from ..fileio import save_torch_atomic
 from ..models import RTMPose, create_model
-from ..models.checkpoint import load_state_dict_strict, read_checkpoint_file
+from ..models.checkpoint import (CheckpointError, describe_state_dict, extract_state_dict, load_state_dict_strict,
+                                 read_checkpoint_file)
 from ..models.rtmpose import RGB_MEAN, RGB_STD
 from .config import TrainConfig
 from .optim import ExpMomentumEMA, lr_factor, param_groups
@@ -101,6 +104,8 @@ class Trainer:
                  progress: bool = True) -> None:
         self.config = config
         self.work_dir = Path(work_dir)
+        if self.work_dir.exists() and not self.work_dir.is_dir():
+            raise InputError(f"work dir {self.work_dir} is a file, not a folder; pass another --work-dir")
         self.rank, self.local_rank, self.world = _distributed()
         if self.world > 1 and not dist.is_initialized():
             dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
@@ -185,9 +190,23 @@ class Trainer:
         save_torch_atomic(self.state(), path or self.checkpoint_path)
 
     def resume(self, path: str | os.PathLike) -> None:
-        state = torch.load(path, map_location=self.device, weights_only=False)
-        self.module.load_state_dict(state["model"])
-        self.ema.module.load_state_dict(state["ema"])
+        """Continue from a checkpoint written by `save` (read with the package's allow-listed
+        reader, never a free unpickler); anything else is one CheckpointError saying what the
+        file is and what resuming needs."""
+        state = read_checkpoint_file(path)
+        missing = [key for key in RESUME_KEYS if not isinstance(state, Mapping) or key not in state]
+        if missing:
+            raise CheckpointError(f"cannot resume from {path}: it is {_what_checkpoint(state)}; --resume needs the "
+                                  "training checkpoint that `dwpose train` writes (work_dirs/<name>/last.pth, with "
+                                  "the optimiser, EMA, RNG states and position)")
+        meta = state.get("meta") if isinstance(state.get("meta"), Mapping) else {}
+        stage = self.config.distill.stage if self.config.distill else None
+        if meta.get("model", self.config.model) != self.config.model or meta.get("distill_stage", stage) != stage:
+            written = f"{meta.get('model')}" + (f" (distillation stage {meta['distill_stage']})" if meta.get("distill_stage") else "")
+            wanted = self.config.model + (f" (distillation stage {stage})" if stage else "")
+            raise CheckpointError(f"cannot resume from {path}: it was written by a run of {written}, this recipe trains {wanted}")
+        load_state_dict_strict(self.module, state["model"], source=str(path))
+        load_state_dict_strict(self.ema.module, state["ema"], source=str(path))
         self.ema.steps = state["ema_steps"]
         self.optimizer.load_state_dict(state["optimizer"])
         self.scaler.load_state_dict(state["scaler"])
@@ -284,12 +303,13 @@ class Trainer:
                 self.save()
             self.save()
             if self.stop_requested and self.rank == 0:
-                print(f"interrupted: checkpoint saved at iteration {self.global_iter} in {self.checkpoint_path}")
+                print(f"interrupted: checkpoint saved at iteration {self.global_iter} in {self.checkpoint_path} "
+                      "(continue with --resume; final_pose.pth is written when a run completes)")
         finally:
             bar.close()
             for s, h in handlers.items():
                 signal.signal(s, h)
-        if self.rank == 0:
+        if self.rank == 0 and not self.stop_requested:  # an interrupted run leaves only last.pth
             self.export_final()
         return last
 
@@ -327,6 +347,20 @@ class Trainer:
         save_torch_atomic({"state_dict": self.module.deploy_state_dict(self.ema.module.state_dict()),
                       "meta": {"model": self.config.model, "iterations": self.global_iter}}, path)
         return path
+
+
+# What a checkpoint written by `Trainer.save` holds (and `resume` needs).
+RESUME_KEYS = ("model", "ema", "ema_steps", "optimizer", "scaler", "epoch", "iter_in_epoch", "global_iter", "rng")
+
+
+def _what_checkpoint(content: object) -> str:
+    """A short description of a checkpoint that is not a trainer checkpoint."""
+    try:
+        state = extract_state_dict(content)
+    except CheckpointError:
+        keys = list(content)[:6] if isinstance(content, Mapping) else []
+        return f"not a dwpose training checkpoint (it holds {', '.join(map(str, keys)) or type(content).__name__})"
+    return f"a plain pose checkpoint ({describe_state_dict(state)}: weights only)"
 
 
 def _main_thread() -> bool:

@@ -66,7 +66,6 @@ def export_random_models(cache: Path, pose_name: str, yolox_name: str) -> tuple[
 
     from dwpose.models import create_model
     from dwpose.models.onnx_io import YOLOX_IO_NAMES, export_onnx
-    from dwpose.models.yolox import create_yolox
 
     pose_path, yolox_path = cache / f"{pose_name}_random.onnx", cache / f"{yolox_name}_random.onnx"
     if not pose_path.exists():
@@ -74,7 +73,7 @@ def export_random_models(cache: Path, pose_name: str, yolox_name: str) -> tuple[
         export_onnx(create_model(pose_name), pose_path, dynamic_batch=False)
     if not yolox_path.exists():
         torch.manual_seed(1)
-        export_onnx(create_yolox(yolox_name), yolox_path, dynamic_batch=False, input_name=YOLOX_IO_NAMES[0],
+        export_onnx(create_model(yolox_name), yolox_path, dynamic_batch=False, input_name=YOLOX_IO_NAMES[0],
                     output_names=YOLOX_IO_NAMES[1])
     return pose_path, yolox_path
 
@@ -159,7 +158,6 @@ def correctness(args: argparse.Namespace, report: "Report", pose_file: Path, yol
     from dwpose.inference.pose import PoseEstimator, crop_geometry, crop_persons
     from dwpose.models import create_model
     from dwpose.models.registry import detect_model_name
-    from dwpose.models.yolox import create_yolox
 
     device = args.device
     samples = sample_images(args.data, args.images)
@@ -172,7 +170,7 @@ def correctness(args: argparse.Namespace, report: "Report", pose_file: Path, yol
 
     # Each file is imported into PyTorch once; the device runs get copies (a runner moves its module).
     pose_module = create_model(detect_model_name(pose_file), checkpoint=pose_file)
-    yolox_module = create_yolox(None, yolox_file)
+    yolox_module = create_model(detect_model_name(yolox_file), checkpoint=yolox_file)
     device_module = copy.deepcopy(pose_module)
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cuda.matmul.allow_tf32 = False

@@ -39,7 +39,6 @@ from dwpose.fileio import write_text_atomic  # noqa: E402
 from dwpose.inference.pose import PoseEstimator, crop_geometry  # noqa: E402
 from dwpose.inference.video import iter_frame_batches  # noqa: E402
 from dwpose.models import create_model  # noqa: E402
-from dwpose.models.yolox import create_yolox  # noqa: E402
 from dwpose.training.optim import param_groups  # noqa: E402
 
 PLACEHOLDER = "\n## GPU\n\nNot measured yet"
@@ -183,7 +182,7 @@ def run(args: argparse.Namespace) -> str:
         for i in range(frames):
             writer.write(np.roll(frame, i * 4, axis=1))
         writer.release()
-        detector_model = create_yolox("yolox-s" if quick else "yolox-l")
+        detector_model = create_model("yolox-s" if quick else "yolox-l")
         with torch.no_grad():
             for pred in detector_model.head.cls_preds:
                 pred.bias.fill_(-10.0)

@@ -33,10 +33,10 @@ def yolox_s_onnx(tmp_path_factory) -> Path:
     import torch
 
     from dwpose.models.onnx_io import YOLOX_IO_NAMES, export_onnx
-    from dwpose.models.yolox import create_yolox
+    from dwpose.models import create_model
 
     torch.manual_seed(0)
-    model = create_yolox("yolox-s")
+    model = create_model("yolox-s")
     path = tmp_path_factory.mktemp("yolox") / "yolox_s_random.onnx"
     export_onnx(model, path, dynamic_batch=False, input_name=YOLOX_IO_NAMES[0], output_names=YOLOX_IO_NAMES[1])
     return path
@@ -48,9 +48,9 @@ def nobody_onnx(tmp_path_factory) -> Path:
     import torch
 
     from dwpose.models.onnx_io import YOLOX_IO_NAMES, export_onnx
-    from dwpose.models.yolox import create_yolox
+    from dwpose.models import create_model
 
-    model = create_yolox("yolox-s")
+    model = create_model("yolox-s")
     with torch.no_grad():
         for pred in model.head.cls_preds:
             pred.weight.zero_()

@@ -168,10 +168,8 @@ def test_numpy_values_in_meta_are_fine(tmp_path, plain_state):
 
 
 def test_convert_refuses_what_is_not_a_complete_pose_model(tmp_path, capsys, plain_state):
-    from dwpose.models.yolox import create_yolox
-
     cases = {
-        "yolox.pth": ({"state_dict": create_yolox("yolox-s").state_dict()}, "it looks like yolox-s"),
+        "yolox.pth": ({"state_dict": dwpose.create_model("yolox-s").state_dict()}, "it looks like yolox-s"),
         "headless.pth": ({k: v for k, v in plain_state.items() if not k.startswith("head.")},
                          "a CSPNeXt-t backbone without the RTMPose head"),
         "partial.pth": ({k: v for k, v in plain_state.items() if k != "head.gau.o.weight"},

@@ -130,7 +130,7 @@ def test_other_supported_opset_exports_a_file_onnxruntime_runs(tmp_path, t_check
 def test_export_that_onnxruntime_does_not_reproduce_leaves_nothing(tmp_path, monkeypatch):
     from dwpose.models import onnx_io
 
-    monkeypatch.setattr(onnx_io, "_onnxruntime_mismatch", lambda model, path, batch=1: "simcc_x: max |diff| 3")
+    monkeypatch.setattr(onnx_io, "onnxruntime_mismatch", lambda model, path, batch=1: "simcc_x: max |diff| 3")
     previous = tmp_path / "t.onnx"
     previous.write_bytes(b"an earlier export")
     with pytest.raises(ExportError, match=r"does not reproduce the model in onnxruntime \(simcc_x: max \|diff\| 3\); nothing was written"):
@@ -140,7 +140,7 @@ def test_export_that_onnxruntime_does_not_reproduce_leaves_nothing(tmp_path, mon
     def unloadable(model, path, batch=1):
         raise RuntimeError("[ONNXRuntimeError] : 10 : INVALID_GRAPH : bad node\nmore")
 
-    monkeypatch.setattr(onnx_io, "_onnxruntime_mismatch", unloadable)
+    monkeypatch.setattr(onnx_io, "onnxruntime_mismatch", unloadable)
     with pytest.raises(ExportError, match=r"onnxruntime cannot run the opset-11 export \(\[ONNXRuntimeError\] : 10 : INVALID_GRAPH : bad node\)"):
         export_onnx(dwpose.create_model("rtmpose-t-256x192"), tmp_path / "u.onnx")
     assert sorted(tmp_path.iterdir()) == [previous]

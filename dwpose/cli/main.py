@@ -20,12 +20,15 @@ def _sample_image() -> Path:
 # --------------------------------------------------------------------------- commands
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from dwpose.models import MODEL_CONFIGS, list_models
+    from dwpose.models.registry import canonical_name, get_config, get_family, list_models
 
-    for name in list_models():
-        config = MODEL_CONFIGS.get(name)
-        note = f"input {config.input_size[1]}x{config.input_size[0]}" if config else "alias"
-        print(f"{name:24s} {note}")
+    print(f"{'name':20s} {'family':8s} {'kind':8s} input (HxW)")
+    for name in list_models(family=args.family, kind=args.kind):
+        family, config = get_family(name), get_config(name)
+        width, height = config.input_size
+        alias = canonical_name(name)
+        note = f"  (alias of {alias})" if alias != name else ""
+        print(f"{name:20s} {family.name:8s} {family.kind:8s} {height}x{width}{note}")
     return 0
 
 
@@ -40,17 +43,13 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from dwpose.models import create_model
-    from dwpose.models.onnx_io import INPUT_NAME, OUTPUT_NAMES, YOLOX_IO_NAMES, check_opset, export_onnx
-    from dwpose.models.yolox import create_yolox
+    from dwpose.models import create_model, get_family
+    from dwpose.models.onnx_io import check_opset, export_onnx
 
-    check_opset(args.opset, "detector" if args.model.startswith("yolox") else "pose")  # before loading weights
-    if args.model.startswith("yolox"):
-        model = create_yolox(args.model, args.checkpoint)
-        input_name, output_names = YOLOX_IO_NAMES
-    else:
-        model = create_model(args.model, checkpoint=args.checkpoint, weights=args.weights)
-        input_name, output_names = INPUT_NAME, OUTPUT_NAMES
+    family = get_family(args.model)
+    check_opset(args.opset, family.kind)  # before loading weights
+    input_name, output_names = family.onnx_io_names
+    model = create_model(args.model, checkpoint=args.checkpoint, weights=args.weights)
     path = export_onnx(model, args.out, dynamic_batch=not args.static_batch, opset=args.opset,
                        input_name=input_name, output_names=output_names)
     batch = "batch" if not args.static_batch else 1
@@ -105,7 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dwpose", description="DWPose whole-body pose estimation")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("models", help="list model names")
+    p = sub.add_parser("models", help="list model names with their family and input size")
+    p.add_argument("--family", default=None, help="only this family (rtmpose, rtmw, yolox)")
+    p.add_argument("--kind", choices=("pose", "detector"), default=None, help="only pose models or detectors")
     p.set_defaults(func=cmd_models)
 
     p = sub.add_parser("convert", help="turn a distiller/training checkpoint into a plain pose checkpoint")
@@ -118,7 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("export", help="export a model to ONNX with the official I/O names")
-    p.add_argument("model", help="model name, e.g. rtmpose-l-384x288 (see `dwpose models`) or yolox-l")
+    p.add_argument("model", help="model name of any family, e.g. rtmpose-l-384x288, rtmw-l-384x288, yolox-l "
+                                 "(see `dwpose models`)")
     p.add_argument("--checkpoint", required=True, help=".pth or .onnx weights")
     p.add_argument("--out", required=True, help="output .onnx path")
     p.add_argument("--static-batch", action="store_true", help="fixed batch 1 instead of a dynamic batch axis")

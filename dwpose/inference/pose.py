@@ -97,11 +97,12 @@ def _concat(parts: list[Batch]) -> Batch:
 
 
 class PoseEstimator:
-    """RTMPose/DWPose on person boxes of a BGR uint8 image.
+    """A top-down SimCC pose model (RTMPose/DWPose, RTMW) on person boxes of a BGR uint8 image.
 
     `model`: an official-signature ONNX path (backend "onnxruntime"), a `.pth`/`.onnx` path for
-    backend "torch" (architecture detected from the file, or named by `arch`), or an RTMPose
-    module. The network always receives RGB, normalised as in training.
+    backend "torch" (architecture detected from the file, or named by `arch`), or a pose
+    module (`dwpose.models.TopdownPoseModel`: RTMPose, RTMW). The network always receives RGB,
+    normalised as in training.
 
     `placement`: where crops, normalisation, flip test, decoding and the mapping back run:
     "host" (NumPy/OpenCV) or "device" (torch tensors on `device`; backend "torch" only).
@@ -145,11 +146,13 @@ class PoseEstimator:
             self.input_size = (width, height)
             placement = "host"
         elif backend == "torch":
-            from ..models import create_model
-            from ..models.registry import detect_model_name
-
             if not isinstance(model, nn.Module):
-                model = create_model(arch or detect_model_name(model), checkpoint=model)
+                from ..models import create_model, detect_model_name, get_family
+
+                name = arch or detect_model_name(model)
+                if get_family(name).kind != "pose":
+                    raise InputError(f"{name} is not a pose model (see `dwpose models --kind pose`)")
+                model = create_model(name, checkpoint=model)
             self.runner = TorchRunner(model, device, dtype, compile=compile, max_batch=max_batch_size)
             self.input_size = tuple(model.input_size)
             if placement is None:

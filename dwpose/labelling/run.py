@@ -60,10 +60,12 @@ def pose_input_size(pose_model: Path, pose_arch: str | None) -> tuple[int, int]:
     if pose_arch:
         return tuple(get_config(pose_arch).input_size)
     if pose_model.suffix.lower() == ".onnx":
-        from ..models.onnx_io import onnx_input_and_stem
+        from ..models.onnx_probe import probe_onnx
 
-        dims, _ = onnx_input_and_stem(pose_model)
-        return int(dims[3]), int(dims[2])
+        input_hw = probe_onnx(pose_model).input_hw
+        if input_hw is None:
+            raise InputError(f"{pose_model}: the pose model's input has no fixed height and width; pass --model")
+        return input_hw[1], input_hw[0]
     return tuple(get_config(detect_model_name(pose_model)).input_size)
 
 

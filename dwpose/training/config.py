@@ -322,14 +322,17 @@ def load_config(path: str | os.PathLike, overrides: dict[str, Any] | None = None
     config = _build(TrainConfig, values, str(path))
     _check_consistency(config, str(path))
     _check_sources(config, str(path))
-    from ..models.registry import get_config
+    from ..models.registry import get_family
 
-    try:
-        get_config(config.model)
-        if config.distill:
-            get_config(config.distill.teacher_model)
-    except ValueError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    for name in (config.model, config.distill.teacher_model if config.distill else None):
+        if name is None:
+            continue
+        try:
+            kind = get_family(name).kind
+        except ValueError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+        if kind != "pose":
+            raise ConfigError(f"{path}: {name} is a {kind}, not a pose model")
     return config
 
 

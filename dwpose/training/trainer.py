@@ -29,27 +29,29 @@ from ..distillation import PoseDistiller
 from ..distillation.losses import KLDiscretLoss
 from ..errors import InputError
 from ..fileio import save_torch_atomic
-from ..models import RTMPose, create_model
+from ..models import RGB_MEAN, RGB_STD, TopdownPoseModel, create_model
 from ..models.checkpoint import (CheckpointError, describe_state_dict, extract_state_dict, load_state_dict_strict,
                                  read_checkpoint_file)
-from ..models.rtmpose import RGB_MEAN, RGB_STD
 from .config import TrainConfig
 from .optim import ExpMomentumEMA, lr_factor, param_groups
 
 
 class PoseTrainer(nn.Module):
-    """Plain RTMPose training (GT SimCC loss only). Holds the model's backbone and head under
-    their own names, so its state dict is a plain pose state dict."""
+    """Plain pose training (GT SimCC loss only). Holds the model's children (backbone, neck
+    where there is one, head) under their own names, so its state dict is a plain pose state
+    dict; the model's forward runs on those same modules."""
 
-    def __init__(self, model: RTMPose) -> None:
+    def __init__(self, model: TopdownPoseModel) -> None:
         super().__init__()
-        self.backbone = model.backbone
-        self.head = model.head
+        for name, child in model.named_children():
+            self.add_module(name, child)
+        # A bound method, not a submodule: registering the model would duplicate every key.
+        self.network = model.forward
         self.input_size = model.input_size
         self.gt_loss = KLDiscretLoss()
 
     def forward(self, images, labels, weights, epoch, max_epochs):
-        return {"loss_kpt": self.gt_loss(self.head(self.backbone(images)), labels, weights)}
+        return {"loss_kpt": self.gt_loss(self.network(images), labels, weights)}
 
     def deploy_state_dict(self, state_dict=None):
         return dict(state_dict if state_dict is not None else self.state_dict())
@@ -159,7 +161,7 @@ class Trainer:
         return distiller
 
     @staticmethod
-    def _load_backbone(model: RTMPose, path: str) -> None:
+    def _load_backbone(model: TopdownPoseModel, path: str) -> None:
         content = read_checkpoint_file(path)
         state = content.get("state_dict", content) if isinstance(content, dict) else content
         backbone = {k[len("backbone."):]: v for k, v in state.items() if k.startswith("backbone.")}

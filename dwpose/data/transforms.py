@@ -167,6 +167,7 @@ class TrainTransform:
         center, scale = random_half_body(center, scale, keypoints, visible, rng, self.config.half_body_prob)
         center, scale, rotation = random_bbox_transform(center, scale, rng, self.config)
         crop, _, keypoints = affine_crop(image, center, scale, rotation, self.input_size, keypoints)
-        crop = hsv_jitter(crop, rng, self.config.hsv_delta)
+        if any(self.config.hsv_delta):  # no lossy RGB-HSV round trip when colour jitter is off
+            crop = hsv_jitter(crop, rng, self.config.hsv_delta)
         crop = self.pixel(crop, rng)
         return crop, keypoints, visible

@@ -69,13 +69,14 @@ class YOLOXDetector:
         input_size: tuple[int, int] | None = None,
         dtype: str = "float32",
         max_detections: int | None = None,
+        threads: int | None = None,
     ) -> None:
         self.max_detections = max_detections  # keep only the best k persons (None: all)
         self.score_threshold = score_threshold
         self.nms_threshold = nms_threshold
         self.candidate_threshold = candidate_threshold
         if backend == "onnxruntime":
-            self.runner = OnnxRuntimeRunner(model, device, expect="detector")  # type: ignore[arg-type]
+            self.runner = OnnxRuntimeRunner(model, device, threads, expect="detector")  # type: ignore[arg-type]
             input_size = (self.runner.input_hw[1], self.runner.input_hw[0])
         elif backend == "torch":
             if isinstance(model, (str, os.PathLike)):

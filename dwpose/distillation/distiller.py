@@ -26,20 +26,30 @@ def decay_factor(epoch: int, max_epochs: int) -> float:
 
 
 class PoseDistiller(nn.Module):
+    """Stage 1 options beyond the reference: `gt_loss=False` drops the ground-truth term (the
+    paper's "teacher logits only" setting: label-free distillation), `feature_loss=False` the
+    feature term, `decay=False` the r(t) factor. `teacher=None` (stage 1 only) distils from
+    logits handed to `forward` (`teacher_logits`, e.g. stored by `dwpose label`)."""
+
     def __init__(
         self,
-        teacher: TopdownPoseModel,
+        teacher: TopdownPoseModel | None,
         student: TopdownPoseModel,
         stage: Literal[1, 2],
         alpha_fea: float = 0.00007,
         kd_weight: float | None = None,
         beta: float = 10.0,
         teacher_bn_mode: Literal["train", "eval"] = "train",
+        gt_loss: bool = True,
+        feature_loss: bool = True,
+        decay: bool = True,
     ) -> None:
         super().__init__()
         if stage not in (1, 2):
             raise InputError(f"distillation stage must be 1 or 2, got {stage}")
-        if teacher.input_size != student.input_size:
+        if teacher is None and (stage != 1 or feature_loss):
+            raise InputError("without a teacher model (stored logits) only stage 1 without the feature loss works")
+        if teacher is not None and teacher.input_size != student.input_size:
             raise InputError(f"teacher input {teacher.input_size} and student input {student.input_size} differ")
         if teacher_bn_mode not in ("train", "eval"):
             raise InputError("teacher_bn_mode must be 'train' (reference) or 'eval'")
@@ -48,11 +58,14 @@ class PoseDistiller(nn.Module):
         self.student = student
         # Reference: teacher BN follows model.train() (batch statistics); "eval" freezes them.
         self.teacher_bn_mode = teacher_bn_mode
-        for p in self.teacher.parameters():
+        self.use_gt_loss = gt_loss
+        self.decay = decay
+        for p in self.teacher.parameters() if teacher is not None else ():
             p.requires_grad_(False)
         losses: dict[str, nn.Module] = {}
         if stage == 1:
-            losses["loss_fea"] = FeatureLoss(student.feature_channels, teacher.feature_channels, alpha_fea)
+            if feature_loss:
+                losses["loss_fea"] = FeatureLoss(student.feature_channels, teacher.feature_channels, alpha_fea)
         else:  # the student's own backbone (and neck) is never run in stage 2
             for name, p in self.student.named_parameters():
                 if not name.startswith("head."):
@@ -62,15 +75,17 @@ class PoseDistiller(nn.Module):
         self.gt_loss = KLDiscretLoss(beta)
 
     @classmethod
-    def build(cls, stage: int, student_arch: str, teacher_arch: str, teacher_checkpoint: str | None,
+    def build(cls, stage: int, student_arch: str, teacher_arch: str | None, teacher_checkpoint: str | None,
               **kwargs) -> "PoseDistiller":
-        teacher = create_model(teacher_arch, checkpoint=teacher_checkpoint, eval_mode=False)
+        """`teacher_arch=None`: no teacher model (logits come with every batch)."""
+        teacher = None if teacher_arch is None else create_model(teacher_arch, checkpoint=teacher_checkpoint,
+                                                                  eval_mode=False)
         student = create_model(student_arch, eval_mode=False)
         return cls(teacher, student, stage, **kwargs)
 
     def train(self, mode: bool = True) -> "PoseDistiller":
         super().train(mode)
-        if self.teacher_bn_mode == "eval":
+        if self.teacher_bn_mode == "eval" and self.teacher is not None:
             self.teacher.eval()
         return self
 
@@ -79,19 +94,24 @@ class PoseDistiller(nn.Module):
         return self.student.input_size
 
     def forward(self, images: torch.Tensor, labels: tuple[torch.Tensor, torch.Tensor], weights: torch.Tensor,
-                epoch: int, max_epochs: int) -> dict[str, torch.Tensor]:
-        with torch.no_grad():
-            teacher_features = self.teacher.extract_features(images)
-            teacher_logits = self.teacher.forward_head(teacher_features)
+                epoch: int, max_epochs: int, teacher_logits: tuple[torch.Tensor, torch.Tensor] | None = None
+                ) -> dict[str, torch.Tensor]:
+        teacher_features = None
+        if teacher_logits is None:
+            if self.teacher is None:
+                raise InputError("this distiller has no teacher model: pass the stored teacher_logits")
+            with torch.no_grad():
+                teacher_features = self.teacher.extract_features(images)
+                teacher_logits = self.teacher.forward_head(teacher_features)
         if self.stage == 1:
-            r = decay_factor(epoch, max_epochs)
+            r = decay_factor(epoch, max_epochs) if self.decay else 1.0
             student_features = self.student.extract_features(images)
             student_logits = self.student.forward_head(student_features)
-            return {
-                "loss_kpt": self.gt_loss(student_logits, labels, weights),
-                "loss_fea": r * self.distill_losses["loss_fea"](student_features[-1], teacher_features[-1]),
-                "loss_logit": r * self.distill_losses["loss_logit"](student_logits, teacher_logits),
-            }
+            losses = {"loss_kpt": self.gt_loss(student_logits, labels, weights)} if self.use_gt_loss else {}
+            if "loss_fea" in self.distill_losses:
+                losses["loss_fea"] = r * self.distill_losses["loss_fea"](student_features[-1], teacher_features[-1])
+            losses["loss_logit"] = r * self.distill_losses["loss_logit"](student_logits, teacher_logits)
+            return losses
         student_logits = self.student.forward_head(teacher_features)
         with torch.no_grad():  # logged, not trained on (reference behaviour)
             gt = self.gt_loss(student_logits, labels, weights)

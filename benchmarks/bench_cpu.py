@@ -150,10 +150,10 @@ def main() -> int:
     report = render(rows, parity, machine())
     print(report)
     out = Path(args.out)
-    # Keep the GPU sections that benchmarks/gpu.py appended.
+    # Keep the sections other benchmarks wrote (gpu.py, label_throughput.py): every "## " section.
     previous = out.read_text() if out.exists() else ""
-    gpu_sections = previous[previous.index("\n## GPU"):] if "\n## GPU" in previous else ""
-    out.write_text(report + gpu_sections)
+    sections = previous[previous.index("\n## "):] if "\n## " in previous else ""
+    out.write_text(report + sections)
     return 0
 
 

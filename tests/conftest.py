@@ -70,3 +70,18 @@ def sample_bgr() -> np.ndarray:
     import cv2
 
     return cv2.imread(str(DATA / "media" / "human-pose.jpeg"))
+
+
+@pytest.fixture(scope="session")
+def clip(tmp_path_factory) -> Path:
+    """A 7-frame 10 fps video whose bright block moves: a detector's boxes change from frame to frame."""
+    import cv2
+
+    from tests.media import write_video
+
+    frames = []
+    for i in range(7):
+        frame = np.full((96, 128, 3), 40, np.uint8)
+        cv2.rectangle(frame, (10 + 8 * i, 20), (60 + 8 * i, 90), (200, 180, 160), -1)
+        frames.append(frame)
+    return write_video(tmp_path_factory.mktemp("clip") / "clip.avi", frames)

@@ -185,3 +185,17 @@ def test_device_crops_trace_as_one_graph(image):
         np.testing.assert_array_equal(out.numpy(), crop_persons(image, boxes, (192, 256))[0])
     estimator = PoseEstimator(dwpose.create_model("rtmpose-t-256x192"), backend="torch", placement="device", compile=True)
     assert estimator.runner.compiled and estimator.warp_crops is not device_stage.warp_crops
+
+
+def test_logits_are_kept_per_image_on_both_placements(model, image):
+    """`keep_logits`: the SimCC logits of each image's persons (what `dwpose label --save-logits`
+    stores), the same on both placements; an image without boxes gets empty arrays."""
+    outputs = {placement: PoseEstimator(model, backend="torch", placement=placement).predict_many(
+        [image, image], [BOXES[:3], BOXES[:0]], keep_logits=True) for placement in ("host", "device")}
+    for (keypoints, _, (simcc_x, simcc_y)), (empty, _, (empty_x, empty_y)) in outputs.values():
+        assert simcc_x.shape == (3, 133, 384) and simcc_y.shape == (3, 133, 512) and keypoints.shape == (3, 133, 2)
+        assert empty_x.shape == (0, 133, 384) and empty_y.shape == (0, 133, 512) and empty.shape == (0, 133, 2)
+    np.testing.assert_array_equal(outputs["host"][0][2][0], outputs["device"][0][2][0])
+    np.testing.assert_array_equal(outputs["host"][0][2][1], outputs["device"][0][2][1])
+    plain = PoseEstimator(model, backend="torch").predict_many([image], [BOXES[:3]])[0]
+    assert len(plain) == 2 and np.array_equal(plain[0], outputs["host"][0][0])  # without it: as before

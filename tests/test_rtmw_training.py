@@ -176,13 +176,13 @@ def test_resume_of_an_rtmw_distillation_with_rtmw_augmentation_is_exact(tmp_path
         assert torch.equal(value, resumed.ema.module.state_dict()[name]), name
 
 
-def test_stage2_needs_one_architecture_and_gt_weight_zero_needs_no_labels():
+def test_stage2_needs_one_architecture_and_no_gt_loss_needs_no_labels():
     with pytest.raises(InputError, match="must be the same architecture, got rtmw-t-128x96 and rtmw-p-128x96"):
         PoseDistiller.build(2, NARROW.name, TINY.name, None)
     with pytest.raises(InputError, match="same architecture"):
         PoseDistiller.build(2, RTMPOSE_NARROW.name, NARROW.name, None)
     torch.manual_seed(0)
-    distiller = PoseDistiller.build(1, NARROW.name, TINY.name, None, gt_weight=0.0)
+    distiller = PoseDistiller.build(1, NARROW.name, TINY.name, None, gt_loss=False)
     images = torch.randn(2, 3, 128, 96)
     losses = distiller(images, None, None, epoch=0, max_epochs=10)  # teacher online, no labels at all
     assert set(losses) == {"loss_fea", "loss_logit"}

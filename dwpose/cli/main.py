@@ -63,6 +63,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return run_predict(args)
 
 
+def cmd_label(args: argparse.Namespace) -> int:
+    from .label import run_label
+
+    return run_label(args)
+
+
 def _train(args: argparse.Namespace, stage: int | None) -> int:
     from .train import run_train
 
@@ -128,6 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="whole-body poses for images, folders, globs and videos")
     add_arguments(p)
     p.set_defaults(func=cmd_predict)
+
+    from .label import add_label_arguments
+
+    p = sub.add_parser("label", help="teacher labels (COCO-WholeBody, Parquet, logits) for many images and videos, "
+                                     "resumable, in-process or on Ray")
+    add_label_arguments(p)
+    p.set_defaults(func=cmd_label)
 
     from .train import add_eval_arguments, add_train_arguments
 

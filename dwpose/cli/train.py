@@ -69,7 +69,8 @@ def add_eval_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None, help="architecture (default: detected from the checkpoint)")
     p.add_argument("--checkpoint", default=None, help=".pth (plain, training or distiller) or .onnx")
     p.add_argument("--results", default=None,
-                   help="evaluate an existing COCO-WholeBody results file against --ann instead of a model")
+                   help="score a COCO-WholeBody results file (or annotation file, e.g. `dwpose label`'s "
+                        "annotations.json, images matched by file name) against --ann instead of a model")
     p.add_argument("--ann", help="COCO-WholeBody annotation file (ground truth)")
     p.add_argument("--images", help="image folder of --ann")
     p.add_argument("--dets", default=None, help="person detection results (COCO format); default: GT boxes")
@@ -97,8 +98,12 @@ def run_eval(args: argparse.Namespace) -> int:
         if not args.ann:
             raise InputError("--results needs --ann (the ground truth)")
         records = read_json(args.results, "results file")
+        if isinstance(records, dict) and "annotations" in records:  # e.g. `dwpose label`'s annotations.json
+            from ..evaluation import results_from_annotations
+
+            records = results_from_annotations(records, args.ann)
         if not isinstance(records, list):
-            raise InputError(f"{args.results}: expected a list of result records")
+            raise InputError(f"{args.results}: expected a list of result records or a COCO-style annotation file")
         ground_truth = load_coco(args.ann)
         try:
             validate_results(records, ground_truth.getImgIds(), ground_truth.getCatIds())

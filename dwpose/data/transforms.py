@@ -233,7 +233,8 @@ class TrainTransform:
         center, scale = random_half_body(center, scale, keypoints, visible, rng, self.config.half_body_prob)
         center, scale, rotation = random_bbox_transform(center, scale, rng, self.config)
         crop, _, keypoints = affine_crop(image, center, scale, rotation, self.input_size, keypoints)
-        if self.config.color == "hsv":
+        # (No lossy RGB-HSV round trip when the jitter is off.)
+        if self.config.color == "hsv" and any(self.config.hsv_delta):
             crop = hsv_jitter(crop, rng, self.config.hsv_delta)
         elif self.config.color == "photometric":
             crop = photometric_distortion(crop, rng)

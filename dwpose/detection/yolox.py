@@ -73,6 +73,7 @@ class YOLOXDetector:
         input_size: tuple[int, int] | None = None,
         dtype: str = "float32",
         max_detections: int | None = None,
+        threads: int | None = None,
     ) -> None:
         self.max_detections = max_detections  # keep only the best k persons (None: all)
         self.score_threshold = score_threshold
@@ -80,7 +81,7 @@ class YOLOXDetector:
         self.candidate_threshold = candidate_threshold
         self.with_nms = False
         if backend == "onnxruntime":
-            self.runner = OnnxRuntimeRunner(model, device, expect="detector")  # type: ignore[arg-type]
+            self.runner = OnnxRuntimeRunner(model, device, threads, expect="detector")  # type: ignore[arg-type]
             self.with_nms = self.runner.signature == "detector-nms"
             file_hw = self.runner.input_hw
             input_size = (file_hw[1], file_hw[0]) if file_hw is not None else (input_size or (640, 640))

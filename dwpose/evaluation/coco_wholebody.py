@@ -189,6 +189,30 @@ def evaluate_coco_wholebody(
     return WholebodyStats(parts)
 
 
+def results_from_annotations(dataset: dict, ground_truth: str | os.PathLike | dict) -> list[dict]:
+    """Results records from a COCO-WholeBody annotation file of predictions (what `dwpose label`
+    writes) for scoring against `ground_truth`: images are matched by file name (the last path
+    component), each annotation becomes a record with its `score` (1.0 when absent) and its
+    keypoint triples as they are (unlabelled points stay at 0, 0)."""
+    if not isinstance(dataset, dict) or not {"images", "annotations"} <= dataset.keys():
+        raise EvaluationError("expected a COCO-style file with 'images' and 'annotations'")
+    truth = load_coco(ground_truth).dataset
+    gt_ids = {Path(image["file_name"]).name: int(image["id"]) for image in truth["images"]}
+    to_gt = {int(image["id"]): gt_ids.get(Path(image["file_name"]).name) for image in dataset["images"]}
+    if not any(v is not None for v in to_gt.values()):
+        raise EvaluationError("none of the file names of the results' images is in the ground truth")
+    records = []
+    for ann in dataset["annotations"]:
+        image_id = to_gt.get(int(ann["image_id"]))
+        if image_id is None:
+            continue
+        record = {"image_id": image_id, "category_id": 1, "score": float(ann.get("score", 1.0))}
+        for key in PART_ANNOTATION_FIELDS.values():
+            record[key] = [float(v) for v in ann[key]]
+        records.append(record)
+    return records
+
+
 def rescore_and_nms(
     image_ids: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, box_scores: np.ndarray,
     areas: np.ndarray, nms_threshold: float = OKS_NMS_THRESHOLD,

@@ -109,7 +109,8 @@ class PoseEstimator:
     Default: "device" for the torch backend on a GPU, else "host". `dtype` (torch backend):
     a name of `backends.TORCH_DTYPES`. `compile` (torch backend): torch.compile of the network,
     with power-of-two batch buckets (CUDA graphs on GPUs), and of the device crops. At most
-    `max_batch_size` persons go through the network at once.
+    `max_batch_size` persons go through the network at once. `threads`: onnxruntime intra-op
+    threads (None: one per core).
     """
 
     def __init__(
@@ -124,6 +125,7 @@ class PoseEstimator:
         max_batch_size: int = MAX_BATCH_SIZE,
         placement: str | None = None,
         compile: bool = False,
+        threads: int | None = None,
     ) -> None:
         is_float32 = torch_dtype(dtype) == torch.float32
         if not isinstance(max_batch_size, int) or max_batch_size < 1:
@@ -139,7 +141,7 @@ class PoseEstimator:
                 raise InputError("compile=True needs backend='torch'")
             if not is_float32:
                 raise InputError(f"dtype {dtype!r} needs backend='torch' (onnxruntime runs the file's float32 graph)")
-            self.runner: OnnxRuntimeRunner | TorchRunner = OnnxRuntimeRunner(model, device, expect="pose")
+            self.runner: OnnxRuntimeRunner | TorchRunner = OnnxRuntimeRunner(model, device, threads, expect="pose")
             height, width = self.runner.input_hw
             self.input_size = (width, height)
             placement = "host"
@@ -213,9 +215,11 @@ class PoseEstimator:
 
     @torch.inference_mode()
     def predict_many(
-        self, images_bgr: list[np.ndarray], boxes: list[np.ndarray]
-    ) -> list[tuple[np.ndarray, np.ndarray]]:
-        """All persons of all images in network batches of at most `max_batch_size`."""
+        self, images_bgr: list[np.ndarray], boxes: list[np.ndarray], keep_logits: bool = False
+    ) -> list[tuple]:
+        """All persons of all images in network batches of at most `max_batch_size`:
+        (keypoints, scores) per image, and with `keep_logits` a third item, the raw SimCC logits
+        (simcc_x, simcc_y) of its persons as NumPy arrays."""
         if len(images_bgr) != len(boxes):
             raise InputError(f"{len(boxes)} box lists for {len(images_bgr)} images")
         boxes = [np.asarray(b, np.float32).reshape(-1, 4) for b in boxes]
@@ -223,8 +227,7 @@ class PoseEstimator:
         counts = [len(b) for b in boxes]
         total = sum(counts)
         if total == 0:
-            empty = (np.zeros((0, 133, 2), np.float32), np.zeros((0, 133), np.float32))
-            return [empty for _ in images_bgr]
+            return [self._empty(keep_logits) for _ in images_bgr]
         # Crops, normalisation and network run per chunk of persons: the limit bounds memory on
         # both placements (a chunk may span images).
         owner = np.repeat(np.arange(len(images_bgr)), counts)
@@ -235,11 +238,25 @@ class PoseEstimator:
             in_chunk = np.unique(owner[chunk])
             crops = self.crops([images_bgr[k] for k in in_chunk], [matrices[chunk][owner[chunk] == k] for k in in_chunk])
             parts.append(self.infer_crops(self.normalize(crops)))
-        keypoints, scores = self.codec.decode(_concat([p[0] for p in parts]), _concat([p[1] for p in parts]))
+        simcc_x, simcc_y = _concat([p[0] for p in parts]), _concat([p[1] for p in parts])
+        keypoints, scores = self.codec.decode(simcc_x, simcc_y)
         centers, scales = np.concatenate([g[0] for g in geometry]), np.concatenate([g[1] for g in geometry])
         keypoints = crop_to_image(keypoints, centers, scales, self.input_size)
         if isinstance(keypoints, torch.Tensor):  # one transfer back
             both = torch.cat([keypoints, scores[..., None].to(torch.float32)], -1).cpu().numpy()
             keypoints, scores = np.ascontiguousarray(both[..., :2]), np.ascontiguousarray(both[..., 2])
         splits = np.cumsum(counts)[:-1]
-        return list(zip(np.split(keypoints, splits), np.split(scores.astype(np.float32), splits)))
+        per_image = [np.split(keypoints, splits), np.split(scores.astype(np.float32), splits)]
+        if keep_logits:
+            if isinstance(simcc_x, torch.Tensor):
+                simcc_x, simcc_y = simcc_x.float().cpu().numpy(), simcc_y.float().cpu().numpy()
+            per_image.append(list(zip(np.split(simcc_x, splits), np.split(simcc_y, splits))))
+        return list(zip(*per_image))
+
+    def _empty(self, keep_logits: bool) -> tuple:
+        """The output of an image with no person."""
+        empty = (np.zeros((0, 133, 2), np.float32), np.zeros((0, 133), np.float32))
+        if not keep_logits:
+            return empty
+        bins_x, bins_y = self.codec.bins
+        return (*empty, (np.zeros((0, 133, bins_x), np.float32), np.zeros((0, 133, bins_y), np.float32)))

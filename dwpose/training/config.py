@@ -31,17 +31,39 @@ COCKTAIL14 = ("COCO-WholeBody", "Halpe", "UBody", "AI Challenger", "CrowdPose", 
 
 
 @dataclass
+class SourceConfig:
+    """One more training source (`[[data.extra]]`): a COCO-WholeBody style annotation file, such
+    as `dwpose label`'s annotations.json (its run folder is the image root).
+
+    `weight`: samples of this source drawn per epoch = round(weight x its instances) (the
+    COCO-WholeBody and UBody instances count once each); a fraction draws a fresh subset every
+    epoch, more than 1 repeats. `keypoints = false` uses the boxes only (every non-crowd box;
+    the keypoints, if any, are ignored): for label-free distillation. `logits`: a `dwpose label
+    --save-logits` run folder whose stored teacher logits replace the online teacher
+    (`distill.teacher_logits = "offline"`)."""
+
+    ann: str
+    images: str
+    weight: float = 1.0
+    keypoints: bool = True
+    logits: str | None = None
+    name: str | None = None
+
+
+@dataclass
 class DataConfig:
     """Training sources. COCO-WholeBody: `coco_ann` + `coco_images`; UBody: `ubody_root`
-    (+ `ubody_split` to exclude the intra-scene test videos). `lacks` documents the datasets of
-    the reference recipe that this one trains without (names from `COCKTAIL14`; checked, not
-    loaded)."""
+    (+ `ubody_split` to exclude the intra-scene test videos); `extra`: more sources
+    (`[[data.extra]]` tables, see SourceConfig), e.g. pseudo-labelled or unlabelled data. `lacks`
+    documents the datasets of the reference recipe that this one trains without (names from
+    `COCKTAIL14`; checked, not loaded)."""
 
     coco_ann: str | None = None
     coco_images: str | None = None
     ubody_root: str | None = None
     ubody_split: str | None = None
     ubody_scenes: list[str] | None = None
+    extra: list[SourceConfig] = field(default_factory=list)
     lacks: list[str] | None = None
 
 
@@ -62,8 +84,15 @@ class DistillConfig:
     teacher_checkpoint: str | None
     alpha_fea: float = 0.00007
     kd_weight: float | None = None          # default 0.1 (stage 1), 1.0 (stage 2)
-    gt_weight: float = 1.0                  # stage 1 GT loss weight; 0 trains on the teacher alone
     teacher_bn_mode: Literal["train", "eval"] = "train"
+    # Stage 1 loss terms. gt_loss = false with only the logit KD left is the paper's "teacher
+    # logits only" setting: label-free distillation on boxes alone.
+    gt_loss: bool = True
+    feature_loss: bool = True
+    decay: bool = True                      # r = 1 - epoch/max_epochs on the distillation terms
+    # "online": the teacher runs on every batch; "offline": its logits come from the sources'
+    # `logits` (a `dwpose label --save-logits` run; no teacher weights, no augmentation).
+    teacher_logits: Literal["online", "offline"] = "online"
 
 
 @dataclass
@@ -148,7 +177,8 @@ _RANGES: dict[str, dict[str, _Range]] = {
         "checkpoint_every_iters": _AT_LEAST_1, "max_iters": _AT_LEAST_1, "log_every": _AT_LEAST_1,
     },
     "ValConfig": {"batch_size": _AT_LEAST_1},
-    "DistillConfig": {"alpha_fea": _AT_LEAST_0, "kd_weight": _AT_LEAST_0, "gt_weight": _AT_LEAST_0},
+    "DistillConfig": {"alpha_fea": _AT_LEAST_0, "kd_weight": _AT_LEAST_0},
+    "SourceConfig": {"weight": _POSITIVE},
 }
 
 
@@ -312,6 +342,7 @@ def load_config(path: str | os.PathLike, overrides: dict[str, Any] | None = None
     values.setdefault("name", path.stem)
     config = _build(TrainConfig, values, str(path))
     _check_consistency(config, str(path))
+    _check_sources(config, str(path))
     from ..models.registry import canonical_name, get_family
 
     for name in (config.model, config.distill.teacher_model if config.distill else None):
@@ -328,3 +359,28 @@ def load_config(path: str | os.PathLike, overrides: dict[str, Any] | None = None
         raise ConfigError(f"{path}: distill.teacher_model = {_shown(distill.teacher_model)}: stage 2 trains a head on "
                           f"the teacher's own features, so the teacher must be the model itself ({config.model})")
     return config
+
+
+def _check_sources(config: TrainConfig, where: str) -> None:
+    """What the sources and the distillation settings must agree on (types and ranges are
+    checked by `_build`)."""
+    distill = config.distill
+    if distill is None:
+        if any(not s.keypoints for s in config.data.extra):
+            raise ConfigError(f"{where}: a source with keypoints = false has no labels to train on; "
+                              "it needs a [distill] section (teacher logits)")
+        return
+    if not distill.gt_loss and distill.stage != 1:
+        raise ConfigError(f"{where}: distill.gt_loss = false is a stage-1 setting (stage 2 has no GT loss anyway)")
+    if distill.teacher_logits == "offline":
+        if distill.stage != 1 or distill.feature_loss or distill.gt_loss:
+            raise ConfigError(f"{where}: offline teacher logits need stage = 1, feature_loss = false and "
+                              "gt_loss = false (stored logits are the only signal)")
+        if config.data.coco_ann or config.data.ubody_root or not config.data.extra \
+                or any(s.logits is None for s in config.data.extra):
+            raise ConfigError(f"{where}: offline teacher logits need every source to be a [[data.extra]] "
+                              "with its `logits` run folder")
+        if config.augment:
+            raise ConfigError(f"{where}: offline teacher logits were computed on the plain crops: set augment = false")
+    elif not distill.gt_loss and not distill.feature_loss and distill.kd_weight == 0:
+        raise ConfigError(f"{where}: every loss term is off")

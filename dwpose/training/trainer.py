@@ -21,9 +21,11 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, Subset
 
-from ..data import AugmentConfig, TopDownTrainDataset, load_annotations, load_ubody
+from ..data import AugmentConfig, Sample, TopDownTrainDataset, load_annotations, load_boxes, load_ubody
 from ..data.transforms import pipeline_stages
 from ..data.coco_wholebody import UBODY_SCENES, DatasetError
+from ..data.dataset import epoch_indices
+from ..data.teacher_logits import StoredLogits
 from ..distillation import PoseDistiller
 from ..distillation.losses import KLDiscretLoss
 from ..errors import InputError
@@ -61,9 +63,13 @@ def _distributed() -> tuple[int, int, int]:
     return int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0")), world
 
 
-def build_samples(config: TrainConfig):
+def build_samples(config: TrainConfig, input_size: tuple[int, int] | None = None
+                  ) -> tuple[list[Sample], list[tuple[int, float]]]:
+    """The training samples, source after source, and (samples, sampling weight) of each
+    source: COCO-WholeBody + UBody together (weight 1), then each `data.extra` source. With
+    offline teacher logits each sample carries its source's stored logits."""
     data = config.data
-    samples = []
+    samples: list[Sample] = []
     if data.coco_ann:
         if not data.coco_images:
             raise DatasetError("data.coco_images is required with data.coco_ann")
@@ -72,9 +78,28 @@ def build_samples(config: TrainConfig):
         samples += load_annotations(data.coco_ann, data.coco_images, train=True)
     if data.ubody_root:
         samples += load_ubody(data.ubody_root, data.ubody_scenes or UBODY_SCENES, train=True, split_list=data.ubody_split)
-    if not data.coco_ann and not data.ubody_root:
-        raise DatasetError("no training data: set data.coco_ann/coco_images and/or data.ubody_root")
-    return samples
+    if not data.coco_ann and not data.ubody_root and not data.extra:
+        raise DatasetError("no training data: set data.coco_ann/coco_images, data.ubody_root or [[data.extra]] sources")
+    groups = [(len(samples), 1.0)] if samples else []
+    offline = config.distill is not None and config.distill.teacher_logits == "offline"
+    for number, source in enumerate(data.extra):
+        name = source.name or f"data.extra[{number}]"
+        if not Path(source.images).is_dir():
+            raise DatasetError(f"{name}: image folder not found: {source.images}")
+        part = (load_annotations(source.ann, source.images, train=True) if source.keypoints
+                else load_boxes(source.ann, source.images))
+        if offline:
+            stored = StoredLogits(source.logits)
+            if input_size is not None:
+                stored.check_input_size(input_size)
+            for sample in part:
+                if sample.meta["annotation_id"] not in stored:
+                    raise DatasetError(f"{name}: annotation id {sample.meta['annotation_id']} has no stored logits in "
+                                       f"{source.logits} (not the run that wrote {source.ann}?)")
+                sample.meta["teacher_logits"] = stored
+        samples += part
+        groups.append((len(part), float(source.weight)))
+    return samples, groups
 
 
 class Trainer:
@@ -106,12 +131,14 @@ class Trainer:
         self.net = (nn.parallel.DistributedDataParallel(self.module, device_ids=[self.device.index] if self.device.type == "cuda" else None)
                     if self.world > 1 else self.module)
 
-        samples = build_samples(config)
+        samples, self.source_groups = build_samples(config, self.module.input_size)
         first, second = (pipeline_stages(config.pipeline, tuple(config.scale_factor), config.rotate_factor)
                          if config.augment else (AugmentConfig.none(), AugmentConfig.none()))
         self.dataset = TopDownTrainDataset(samples, self.module.input_size, first, seed=config.seed,
                                            switch_epoch=config.effective_switch_epoch, stage_b=second)
-        self.iters_per_epoch = max(1, -(-len(self.dataset) // (config.batch_size * self.world)))
+        # Every epoch draws the same number of samples (the sources' weights fix it).
+        self.epoch_length = len(epoch_indices(self.source_groups, config.seed, 0))
+        self.iters_per_epoch = max(1, -(-self.epoch_length // (config.batch_size * self.world)))
         self.epoch, self.iter_in_epoch, self.global_iter = 0, 0, 0
         self.best_ap = -1.0
         self.mean = torch.tensor(RGB_MEAN, device=self.device).view(1, 3, 1, 1)
@@ -126,9 +153,10 @@ class Trainer:
                 self._load_backbone(model, c.pretrained_backbone)
             return PoseTrainer(model)
         d = c.distill
-        distiller = PoseDistiller.build(d.stage, c.model, d.teacher_model, d.teacher_checkpoint, alpha_fea=d.alpha_fea,
-                                        kd_weight=d.kd_weight, teacher_bn_mode=d.teacher_bn_mode,
-                                        gt_weight=d.gt_weight)
+        offline = d.teacher_logits == "offline"  # no teacher model: its logits come with the batches
+        distiller = PoseDistiller.build(d.stage, c.model, None if offline else d.teacher_model, d.teacher_checkpoint,
+                                        alpha_fea=d.alpha_fea, kd_weight=d.kd_weight, teacher_bn_mode=d.teacher_bn_mode,
+                                        gt_loss=d.gt_loss, feature_loss=d.feature_loss, decay=d.decay)
         if c.pretrained_backbone and d.stage == 1:
             self._load_backbone(distiller.student, c.pretrained_backbone)
         return distiller
@@ -194,7 +222,9 @@ class Trainer:
     # ------------------------------------------------------------------ loop
     def _loader(self, epoch: int, start_iter: int) -> DataLoader:
         self.dataset.set_epoch(epoch)
-        order = torch.randperm(len(self.dataset), generator=torch.Generator().manual_seed(self.config.seed + epoch)).tolist()
+        indices = epoch_indices(self.source_groups, self.config.seed, epoch)  # all samples once, unless weighted
+        permutation = torch.randperm(len(indices), generator=torch.Generator().manual_seed(self.config.seed + epoch))
+        order = indices[permutation.numpy()].tolist()
         # Every process must run the same number of steps (DDP would hang): pad like DistributedSampler.
         padded = -(-len(order) // self.world) * self.world
         order += order[: padded - len(order)]
@@ -219,8 +249,11 @@ class Trainer:
         weights = batch["weights"].to(self.device)
         lr = self._set_lr()
         amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(c.amp)
+        extra = {}
+        if "teacher_x" in batch:  # offline distillation: the teacher's stored logits
+            extra["teacher_logits"] = (batch["teacher_x"].to(self.device), batch["teacher_y"].to(self.device))
         with torch.autocast(self.device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
-            losses = self.net(images, labels, weights, self.epoch, c.epochs)
+            losses = self.net(images, labels, weights, self.epoch, c.epochs, **extra)
         total = sum(v for k, v in losses.items() if k.startswith("loss"))
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(total).backward()

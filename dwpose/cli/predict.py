@@ -194,7 +194,7 @@ def pipeline_options(args: argparse.Namespace) -> dict:
     return dict(backend=args.backend, device=args.device, dtype=args.dtype, detector_arch=args.det_arch,
                 score_threshold=args.score_threshold, nms_threshold=args.nms_threshold, max_persons=args.max_persons,
                 compile=args.compile, pose_arch=getattr(args, "pose_arch", None),
-                detector_input_size=tuple(det_input_size) if det_input_size else _preset(args).det_input_size)
+                detector_input_size=list(det_input_size or _preset(args).det_input_size or []) or None)
 
 
 class Predictor:

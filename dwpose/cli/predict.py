@@ -10,6 +10,7 @@ from pathlib import Path
 
 import cv2
 
+from ..backends import BACKENDS
 from ..drawing import DEFAULT_STYLE, list_styles, output_size_for, overlay, render as draw_style
 from ..errors import InputError
 from ..formats import PoseResult
@@ -29,9 +30,11 @@ def add_arguments(p: argparse.ArgumentParser, inputs: bool = True) -> None:
     p.add_argument("--no-detector", action="store_true", help="no detector: the whole image is one person")
     p.add_argument("--boxes", default=None,
                    help='JSON {"<file name or stem>": [[x1, y1, x2, y2], ...]}: your own person boxes for images')
-    p.add_argument("--backend", choices=("onnxruntime", "torch"), default="onnxruntime")
+    p.add_argument("--backend", choices=BACKENDS, default="onnxruntime",
+                   help="onnxruntime (default), openvino (pip install 'dwpose[openvino]') or torch")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32", help="torch backend precision")
+    p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32",
+                   help="precision: torch backend; openvino takes bfloat16 as its inference precision hint")
     p.add_argument("--compile", action="store_true", help="torch backend: torch.compile (CUDA graphs on GPUs)")
     p.add_argument("--score-threshold", type=float, default=0.3, help="person score threshold")
     p.add_argument("--nms-threshold", type=float, default=0.45)

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..backends import OnnxRuntimeRunner, TorchRunner
+from ..backends import BACKENDS, FILE_BACKENDS, TorchRunner, file_runner
 from ..errors import InputError
 from .nms import nms
 
@@ -74,8 +74,8 @@ class YOLOXDetector:
         self.score_threshold = score_threshold
         self.nms_threshold = nms_threshold
         self.candidate_threshold = candidate_threshold
-        if backend == "onnxruntime":
-            self.runner = OnnxRuntimeRunner(model, device)  # type: ignore[arg-type]
+        if backend in FILE_BACKENDS:
+            self.runner = file_runner(backend, model, device, dtype)  # type: ignore[arg-type]
             input_size = (self.runner.input_hw[1], self.runner.input_hw[0])
         elif backend == "torch":
             from ..models.yolox import create_yolox
@@ -83,7 +83,7 @@ class YOLOXDetector:
             module = create_yolox(arch, model) if isinstance(model, (str, Path)) else model
             self.runner = TorchRunner(module, device, dtype)  # type: ignore[arg-type]
         else:
-            raise InputError(f"unknown backend {backend!r}; use 'onnxruntime' or 'torch'")
+            raise InputError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
         self.input_size = input_size
         self._grid, self._stride = _grids(input_size)
 

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 from torch import nn
 
-from ..backends import OnnxRuntimeRunner, TorchRunner
+from ..backends import BACKENDS, FILE_BACKENDS, TorchRunner, file_runner
 from ..codec import SimCCCodec, flip_simcc_back
 from ..errors import InputError
 from ..geometry import bbox_xyxy_to_center_scale, crop_to_image, fix_aspect_ratio, get_warp_matrix
@@ -49,7 +49,7 @@ class Normalizer:
 class PoseEstimator:
     """RTMPose/DWPose on person boxes of a BGR uint8 image.
 
-    `model`: an official-signature ONNX path (backend "onnxruntime"), a `.pth`/`.onnx` path for
+    `model`: an official-signature ONNX path (backend "onnxruntime" or "openvino"), a `.pth`/`.onnx` path for
     backend "torch" (architecture detected from the file, or named by `arch`), or an RTMPose
     module. The network always receives RGB, normalised as in training.
     """
@@ -67,10 +67,10 @@ class PoseEstimator:
         device_pipeline: bool | None = None,
         compile: bool = False,
     ) -> None:
-        if backend == "onnxruntime":
+        if backend in FILE_BACKENDS:
             if isinstance(model, nn.Module):
-                raise InputError("backend 'onnxruntime' needs an ONNX file, not a PyTorch module")
-            self.runner = OnnxRuntimeRunner(model, device)
+                raise InputError(f"backend {backend!r} needs an ONNX file, not a PyTorch module")
+            self.runner = file_runner(backend, model, device, dtype)
             height, width = self.runner.input_hw
             self.input_size = (width, height)
         elif backend == "torch":
@@ -89,7 +89,7 @@ class PoseEstimator:
 
                 self.device_stage = DevicePoseStage(model, device, dtype, compile=compile, padding=padding)
         else:
-            raise InputError(f"unknown backend {backend!r}; use 'onnxruntime' or 'torch'")
+            raise InputError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
         self.device_stage = getattr(self, "device_stage", None)
         self.codec = SimCCCodec.for_input_size(self.input_size, for_training=False)
         self.normalize = Normalizer()

@@ -151,10 +151,10 @@ def main() -> int:
     report = render(rows, parity, machine())
     print(report)
     out = Path(args.out)
-    # Keep the GPU sections that benchmarks/gpu.py appended.
+    # Keep the sections the other benchmarks wrote (gpu.py, openvino_bf16.py): every "## " one.
     previous = out.read_text() if out.exists() else ""
-    gpu_sections = previous[previous.index("\n## GPU"):] if "\n## GPU" in previous else ""
-    out.write_text(report + gpu_sections)
+    other_sections = previous[previous.index("\n## "):] if "\n## " in previous else ""
+    out.write_text(report + other_sections)
     return 0
 
 

@@ -190,8 +190,9 @@ def main() -> int:
         out = Path(args.out)
         previous = out.read_text() if out.exists() else ""
         placeholder = previous.find("\n## GPU\n\nNot measured yet")
-        if placeholder >= 0:
-            previous = previous[:placeholder]
+        if placeholder >= 0:  # drop the placeholder section only: later sections (OpenVINO) stay
+            end = previous.find("\n## ", placeholder + 1)
+            previous = previous[:placeholder] + (previous[end:] if end >= 0 else "")
         out.write_text(previous.rstrip() + "\n\n" + report)
     return 0
 

@@ -12,6 +12,7 @@ uses the small RTMPose-t test file and prints without writing (a smoke run)."""
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -65,6 +66,7 @@ def main() -> int:
     pipelines = {"onnxruntime float32": ort, "openvino float32": f32, "openvino bfloat16 (hint)": bf16}
     rows: list[tuple[str, str, float]] = []
     differences = []
+    loads = [os.getloadavg()[0]]
     for n in [int(v) for v in args.persons.split(",")]:
         boxes = person_boxes(n, image)
         compare(f"{n} person(s)", {name: (lambda p=p: p(image, boxes)) for name, p in pipelines.items()}, repeats, rows)
@@ -73,6 +75,7 @@ def main() -> int:
         differences.append((n, np.abs(half.keypoints - reference.keypoints), np.abs(half.scores - reference.scores),
                             np.abs(other.keypoints - reference.keypoints), proxy))
 
+    loads.append(os.getloadavg()[0])
     really = bf16.pose.runner.precision
     baseline = {case: ms for case, name, ms in rows if name == "openvino float32"}
     lines = [SECTION, "",
@@ -82,7 +85,8 @@ def main() -> int:
              + (f" ({caught[0].message})." if caught else "."), "",
              f"Pose stage (crops, network, decode) with user boxes on a 654x1038 photo, "
              f"{'RTMPose-t 256x192 (quick run)' if args.quick else 'random-weight DWPose-l 384x288'}; "
-             f"median of {repeats}.", "",
+             f"median of {repeats}; 1-minute load average {loads[0]:.1f} at the start, {loads[1]:.1f} at the "
+             f"end (on {os.cpu_count()} cores: above that, other work shared the CPU and the timings scatter).", "",
              "| case | backend | ms | vs openvino float32 |", "|---|---|---:|---:|"]
     lines += [f"| {case} | {name} | {ms * 1000:.1f} | {ms / baseline[case]:.3f} |" for case, name, ms in rows]
     lines += ["", "Keypoint difference (pixels of the photo): openvino bfloat16 request from openvino float32; "

@@ -16,7 +16,7 @@ from PIL import Image
 
 import dwpose
 from dwpose.adapters import comfyui, controlnet_aux, easy_dwpose, rtmlib
-from dwpose.drawing import controlnet_size, render
+from dwpose.drawing import render
 from dwpose.drawing.comfyui import draw_comfyui
 from dwpose.errors import DWPoseError, InputError
 from dwpose.formats import PoseResult, from_openpose134, to_openpose134
@@ -362,8 +362,10 @@ def test_openpose134_neck_score_options_and_inverse():
         result.to_openpose134("mean")
 
 
-def test_no_warnings_on_the_plain_paths(pose_onnx, sample_rgb):
+def test_no_warnings_on_the_plain_paths(pose_onnx, weights_folder, sample_rgb):
+    """Deprecation and fallback warnings come only from the calls that earn them."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         controlnet_aux.DWposeDetector(det_model=None, pose_model=pose_onnx)(sample_rgb, 256, 256)
-        assert controlnet_size((218, 346), 256) == (256, 384)
+        easy_dwpose.DWposeDetector(det_model=None, pose_model=pose_onnx)(sample_rgb, 256)
+        comfyui.DwposeDetector.from_pretrained(weights_folder)(sample_rgb, 256, include_hand=True)

@@ -34,35 +34,66 @@ _OPENVINO_DTYPE_NAMES = {"f32": "float32", "bf16": "bfloat16", "f16": "float16"}
 FILE_BACKENDS = ("onnxruntime", "openvino")
 BACKENDS = FILE_BACKENDS + ("torch",)
 
+# What the ONNX file of each model kind looks like: one image input N x 3 x H x W (H and W
+# fixed) and this many outputs of rank 3. Checked at load, so a detector given as the pose model
+# (or the reverse) fails there with one line instead of on every image.
+ONNX_SIGNATURES = {  # kind: (number of outputs, what it is, its official inputs -> outputs)
+    "pose": (2, "a pose model", "input Nx3xHxW -> simcc_x, simcc_y"),
+    "detector": (1, "a YOLOX detector", "images Nx3xHxW -> output"),
+}
+_TORCH_SUFFIXES = {".pth", ".pt", ".ckpt", ".tar"}
 
-def _onnx_file(path: str | os.PathLike) -> Path:
-    path = Path(path)
-    if not path.is_file():
-        raise BackendError(f"ONNX file not found: {path}")
-    return path
 
-
-def _check_nchw(path: Path, shape: Sequence[object]) -> None:
-    """The networks here take one NCHW image batch with a fixed height and width."""
-    if len(shape) != 4 or not all(isinstance(v, int) and v > 0 for v in shape[2:]):
-        raise BackendError(f"{path}: expected an NCHW image input with a fixed height and width, got shape "
-                           f"{list(shape)}")
+def file_runner(backend: str, path: str | os.PathLike, device: str = "cpu", dtype: str = "float32",
+                expect: str | None = None) -> "_FileRunner":
+    """The runner of a file backend ("onnxruntime" or "openvino") for an ONNX file; `expect`
+    ("pose" or "detector") checks its signature at load. `dtype` is OpenVINO's inference
+    precision; onnxruntime always runs the file's float32."""
+    if backend == "onnxruntime":
+        return OnnxRuntimeRunner(path, device, expect=expect)
+    if backend == "openvino":
+        return OpenVINORunner(path, device, dtype=dtype, expect=expect)
+    raise BackendError(f"unknown file backend {backend!r}; use one of {', '.join(FILE_BACKENDS)}")
 
 
 class _FileRunner:
-    """What every ONNX-file runner shares: the input's (H, W), and files exported with a fixed
-    batch of 1 (like the official ones) are run one item at a time."""
+    """What every ONNX-file runner shares: the signature check, the input's (H, W), and files
+    exported with a fixed batch of 1 (like the official ones) run one item at a time. A runner
+    describes its inputs and outputs as (name, shape) pairs, symbolic dimensions not as ints."""
 
     input_shape: list
     fixed_batch: int | None
     output_names: list[str]
 
-    @property
-    def input_hw(self) -> tuple[int, int]:
-        return int(self.input_shape[2]), int(self.input_shape[3])
+    def _io(self) -> tuple[list[tuple[str, list]], list[tuple[str, list]]]:
+        raise NotImplementedError
 
     def _run(self, batch: np.ndarray) -> list[np.ndarray]:
         raise NotImplementedError
+
+    def _fits(self, kind: str) -> bool:
+        inputs, outputs = self._io()
+        if len(inputs) != 1 or len(inputs[0][1]) != 4:
+            return False
+        channels, height, width = inputs[0][1][1:]
+        if isinstance(channels, int) and channels != 3:
+            return False
+        fixed_size = all(isinstance(d, int) and d > 0 for d in (height, width))
+        return fixed_size and len(outputs) == ONNX_SIGNATURES[kind][0] and all(len(s) == 3 for _, s in outputs)
+
+    def _check_signature(self, path: Path, expect: str) -> None:
+        if self._fits(expect):
+            return
+        inputs, outputs = self._io()
+        seen = f"{_describe(inputs)} -> {_describe(outputs)}"
+        guess = next((f", which looks like {ONNX_SIGNATURES[kind][1]}" for kind in ONNX_SIGNATURES
+                      if kind != expect and self._fits(kind)), "")
+        _, what, official = ONNX_SIGNATURES[expect]
+        raise BackendError(f"{path} is not {what} ({official}): it has {seen}{guess}")
+
+    @property
+    def input_hw(self) -> tuple[int, int]:
+        return int(self.input_shape[2]), int(self.input_shape[3])
 
     def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
         batch = np.ascontiguousarray(batch, dtype=np.float32)
@@ -72,20 +103,12 @@ class _FileRunner:
         return [np.concatenate([p[j] for p in parts]) for j in range(len(self.output_names))]
 
 
-def file_runner(backend: str, path: str | os.PathLike, device: str = "cpu", dtype: str = "float32") -> _FileRunner:
-    """The runner of a file backend ("onnxruntime" or "openvino") for an ONNX file. `dtype`
-    is OpenVINO's inference precision; onnxruntime always runs the file's float32."""
-    if backend == "onnxruntime":
-        return OnnxRuntimeRunner(path, device)
-    if backend == "openvino":
-        return OpenVINORunner(path, device, dtype=dtype)
-    raise BackendError(f"unknown file backend {backend!r}; use one of {', '.join(FILE_BACKENDS)}")
-
-
 class OnnxRuntimeRunner(_FileRunner):
-    """An onnxruntime session. `device` is "cpu", "cuda" or "cuda:N"."""
+    """An onnxruntime session. `device` is "cpu", "cuda" or "cuda:N"; `expect` ("pose" or
+    "detector") checks the file's inputs and outputs at load (see ONNX_SIGNATURES)."""
 
-    def __init__(self, path: str | os.PathLike, device: str = "cpu", threads: int | None = None) -> None:
+    def __init__(self, path: str | os.PathLike, device: str = "cpu", threads: int | None = None,
+                 expect: str | None = None) -> None:
         import onnxruntime as ort
 
         path = _onnx_file(path)
@@ -107,18 +130,23 @@ class OnnxRuntimeRunner(_FileRunner):
         try:
             self.session = ort.InferenceSession(str(path), options, providers=providers)
         except Exception as exc:
-            raise BackendError(f"onnxruntime cannot load {path}: {exc}") from None
+            raise BackendError(f"onnxruntime cannot load {path}: {exc}{_torch_hint(path)}") from None
+        if expect is not None:
+            self._check_signature(path, expect)
         self.provider = self.session.get_providers()[0]
         if device.startswith("cuda") and self.provider != "CUDAExecutionProvider":
             raise BackendError(f"onnxruntime fell back to {self.provider} although CUDA was asked for")
         inputs = self.session.get_inputs()
         self.input_name = inputs[0].name
         self.input_shape = list(inputs[0].shape)
-        _check_nchw(path, self.input_shape)
         batch = self.input_shape[0]
         self.fixed_batch = batch if isinstance(batch, int) and batch > 0 else None
         self.output_names = [o.name for o in self.session.get_outputs()]
         self.device_info = f"onnxruntime {ort.__version__} ({self.provider})"
+
+    def _io(self) -> tuple[list[tuple[str, list]], list[tuple[str, list]]]:
+        return ([(i.name, list(i.shape)) for i in self.session.get_inputs()],
+                [(o.name, list(o.shape)) for o in self.session.get_outputs()])
 
     def _run(self, batch: np.ndarray) -> list[np.ndarray]:
         return self.session.run(self.output_names, {self.input_name: batch})
@@ -129,10 +157,11 @@ class OpenVINORunner(_FileRunner):
     OpenVINO device ("gpu", "npu", "gpu.1"). `dtype` "float32" (default) or, opt-in,
     "bfloat16" (or "float16"), passed as OpenVINO's inference precision hint: the plugin runs
     it where the hardware supports it (bf16 on CPUs with AVX512-BF16 or AMX) and float32
-    elsewhere. `precision` and `device_info` say what the compiled model really uses."""
+    elsewhere. `precision` and `device_info` say what the compiled model really uses; `expect`
+    checks the signature as for onnxruntime."""
 
     def __init__(self, path: str | os.PathLike, device: str = "cpu", threads: int | None = None,
-                 dtype: str = "float32") -> None:
+                 dtype: str = "float32", expect: str | None = None) -> None:
         try:
             import openvino as ov
         except ImportError:
@@ -144,21 +173,21 @@ class OpenVINORunner(_FileRunner):
         core = ov.Core()
         device_name = self._device_name(device, core.available_devices)
         try:
-            model = core.read_model(str(path))
+            self.model = core.read_model(str(path))
         except Exception as exc:
-            raise BackendError(f"openvino cannot load {path}: {exc}") from None
-        shape = [d.get_length() if d.is_static else "?" for d in model.inputs[0].get_partial_shape()]
-        _check_nchw(path, shape)
+            raise BackendError(f"openvino cannot load {path}: {exc}{_torch_hint(path)}") from None
+        if expect is not None:
+            self._check_signature(path, expect)
         config: dict = {"INFERENCE_PRECISION_HINT": _OPENVINO_PRECISIONS[dtype], "PERFORMANCE_HINT": "LATENCY"}
         if threads:
             config["INFERENCE_NUM_THREADS"] = int(threads)
         try:
-            self.compiled = core.compile_model(model, device_name, config)
+            self.compiled = core.compile_model(self.model, device_name, config)
         except Exception as exc:
             raise BackendError(f"openvino cannot compile {path} for {device_name}: {exc}") from None
-        self.input_name = model.inputs[0].get_any_name()
-        self.input_shape = shape
-        self.fixed_batch = shape[0] if isinstance(shape[0], int) else None
+        inputs, _ = self._io()
+        self.input_name, self.input_shape = inputs[0]
+        self.fixed_batch = self.input_shape[0] if isinstance(self.input_shape[0], int) else None
         self.output_names = [o.get_any_name() for o in self.compiled.outputs]
         self.device = device_name
         actual = str(self.compiled.get_property("INFERENCE_PRECISION_HINT"))
@@ -171,6 +200,12 @@ class OpenVINORunner(_FileRunner):
                           f"supported there (bf16 needs a CPU with AVX512-BF16 or AMX)", stacklevel=2)
         full_name = core.get_property(device_name, "FULL_DEVICE_NAME")
         self.device_info = f"openvino {ov.__version__.split('-')[0]} ({device_name}: {full_name}, {self.precision})"
+
+    def _io(self) -> tuple[list[tuple[str, list]], list[tuple[str, list]]]:
+        def described(nodes: list) -> list[tuple[str, list]]:
+            return [(node.get_any_name(), [d.get_length() if d.is_static else "?" for d in node.get_partial_shape()])
+                    for node in nodes]
+        return described(self.model.inputs), described(self.model.outputs)
 
     @staticmethod
     def _device_name(device: str, available: Sequence[str]) -> str:
@@ -185,6 +220,33 @@ class OpenVINORunner(_FileRunner):
     def _run(self, batch: np.ndarray) -> list[np.ndarray]:
         outputs = self.compiled(batch)
         return [np.asarray(outputs[o]) for o in self.compiled.outputs]
+
+
+def _onnx_file(path: str | os.PathLike) -> Path:
+    """An existing file that is not a PyTorch checkpoint."""
+    path = Path(path)
+    if not path.is_file():
+        raise BackendError(f"ONNX file not found: {path}")
+    if _is_torch_file(path):
+        raise BackendError(f"{path} is a PyTorch checkpoint, not an ONNX file: use the torch backend "
+                           "(--backend torch), or turn it into ONNX with `dwpose export`")
+    return path
+
+
+def _torch_hint(path: Path) -> str:
+    return "; for PyTorch weights use --backend torch" if path.suffix.lower() in _TORCH_SUFFIXES else ""
+
+
+def _describe(nodes: list[tuple[str, list]]) -> str:
+    """ONNX inputs or outputs as `name[1x3x256x192], ...` (symbolic dimensions by name)."""
+    return ", ".join(f"{name}[{'x'.join(str(d) for d in shape)}]" for name, shape in nodes)
+
+
+def _is_torch_file(path: Path) -> bool:
+    """torch.save writes a zip archive (or, before PyTorch 1.6, a pickle); ONNX is protobuf."""
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    return head == b"PK\x03\x04" or head[:1] == b"\x80"
 
 
 class TorchRunner:

@@ -298,7 +298,7 @@ def test_rtmlib_pose_tracker(pose_onnx, sample_bgr):
     # Frame 2 is not a detection frame: the person's box follows the keypoints of frame 1.
     follow_box = rtmlib.pose_to_bbox(first_keypoints[0])
     second_keypoints, _ = tracker(sample_bgr)
-    np.testing.assert_array_equal(second_keypoints, tracker.model(sample_bgr, follow_box[None])[0])
+    np.testing.assert_array_equal(second_keypoints, tracker.model.predict(sample_bgr, follow_box[None], clip=False).keypoints)
     assert list(tracker.track_ids) == [0]
     third_keypoints, _ = tracker(sample_bgr)  # a detection frame again: the whole image
     np.testing.assert_array_equal(third_keypoints, first_keypoints)

@@ -88,3 +88,14 @@ def test_predict_cli_backend_openvino(tmp_path, pose_onnx):
     assert main(args) == 0
     people = json.loads((tmp_path / "human-pose.json").read_text())["people"]
     assert len(people) == 1 and (tmp_path / "human-pose_pose.png").is_file()
+
+
+def test_openvino_checks_signatures_as_onnxruntime_does(pose_onnx, nobody_onnx, t_checkpoint):
+    for runner in (OnnxRuntimeRunner, OpenVINORunner):
+        with pytest.raises(BackendError, match="is not a pose model .*which looks like a YOLOX detector"):
+            runner(nobody_onnx, expect="pose")
+        with pytest.raises(BackendError, match="is not a YOLOX detector .*which looks like a pose model"):
+            runner(pose_onnx, expect="detector")
+        with pytest.raises(BackendError, match="PyTorch checkpoint"):
+            runner(t_checkpoint)
+    assert OpenVINORunner(nobody_onnx, expect="detector").input_hw == (640, 640)

@@ -57,12 +57,14 @@ class Wholebody(PipelineHolder):
         self.whole_image_fallback = whole_image_fallback
         self._build(det, DEFAULT_POSE if pose is None else pose, backend, device, det_arch, dtype)
 
-    def predict(self, image: np.ndarray, bboxes: np.ndarray | None = None) -> PoseResult:
-        """The poses of a BGR frame (in `bboxes` when given), with the whole-image fallback."""
+    def predict(self, image: np.ndarray, bboxes: np.ndarray | None = None, *, clip: bool = True) -> PoseResult:
+        """The poses of a BGR frame (in `bboxes` when given: clipped to the frame unless
+        `clip=False`, for boxes that follow earlier results), with the whole-image fallback."""
         bgr = image_to_bgr(image, "image", channel_order="bgr")
         if bboxes is not None:
-            boxes = xyxy_boxes(bboxes)
-            return self.pipeline(bgr, boxes) if bgr.size else PoseResult.empty((bgr.shape[1], bgr.shape[0]))
+            if not bgr.size:
+                return PoseResult.empty((bgr.shape[1], bgr.shape[0]))
+            return self.pipeline.predict_batch([bgr], [xyxy_boxes(bboxes)], clip=clip)[0]
         result = self.detect_bgr(bgr)
         if len(result) == 0 and self.whole_image_fallback and bgr.size:
             height, width = bgr.shape[:2]
@@ -135,7 +137,7 @@ class PoseTracker:
 
     def __call__(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         detect = self.frame_cnt % self.det_frequency == 0 or len(self.bboxes_last_frame) == 0
-        result = self.model.predict(image, None if detect else self.bboxes_last_frame)
+        result = self.model.predict(image, None if detect else self.bboxes_last_frame, clip=False)
         boxes = np.array([pose_to_bbox(k) for k in result.keypoints], np.float32).reshape(-1, 4)
         if self.tracking:
             ids = self._tracker.update(boxes)

@@ -81,10 +81,13 @@ def _ubody_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """The whole pipeline on the bundled sample photo (official weights unless given)."""
+    """The whole pipeline on the bundled sample photo, or `--image` (official weights unless
+    given; `--checkpoint` runs your pose weights with the torch backend)."""
     from .predict import run_predict
 
-    args.inputs = [str(_sample_image())]
+    args.inputs = [args.image or str(_sample_image())]
+    if args.checkpoint:
+        args.pose_model, args.backend = args.checkpoint, "torch"
     return run_predict(args)
 
 
@@ -146,6 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="run the whole pipeline on the bundled sample photo")
     add_arguments(p, inputs=False)
+    p.add_argument("--image", default=None, help="run on this photo instead of the bundled one")
+    p.add_argument("--checkpoint", default=None,
+                   help="pose weights (.pth or .onnx) run with the torch backend (replaces --pose-model)")
+    p.add_argument("--model", dest="pose_arch", default=None,
+                   help="architecture of --checkpoint, e.g. rtmpose-t-256x192 (default: detected from the file)")
     p.set_defaults(func=cmd_demo)
     return parser
 

@@ -75,7 +75,7 @@ class YOLOXDetector:
         self.nms_threshold = nms_threshold
         self.candidate_threshold = candidate_threshold
         if backend in FILE_BACKENDS:
-            self.runner = file_runner(backend, model, device, dtype)  # type: ignore[arg-type]
+            self.runner = file_runner(backend, model, device, dtype, expect="detector")  # type: ignore[arg-type]
             input_size = (self.runner.input_hw[1], self.runner.input_hw[0])
         elif backend == "torch":
             from ..models.yolox import create_yolox

@@ -70,7 +70,7 @@ class PoseEstimator:
         if backend in FILE_BACKENDS:
             if isinstance(model, nn.Module):
                 raise InputError(f"backend {backend!r} needs an ONNX file, not a PyTorch module")
-            self.runner = file_runner(backend, model, device, dtype)
+            self.runner = file_runner(backend, model, device, dtype, expect="pose")
             height, width = self.runner.input_hw
             self.input_size = (width, height)
         elif backend == "torch":

@@ -74,7 +74,12 @@ def onnx_input_and_stem(path: str | os.PathLike) -> tuple[list[int], int | None]
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"ONNX file not found: {path}")
-    graph = onnx.load(str(path), load_external_data=False).graph
+    try:
+        graph = onnx.load(str(path), load_external_data=False).graph
+    except Exception as exc:  # protobuf's DecodeError and friends: a corrupt or non-ONNX file
+        raise _fail(path, f"not a readable ONNX file ({exc})") from None
+    if not graph.input:
+        raise _fail(path, "the graph has no input")
     shapes = {t.name: tuple(t.dims) for t in graph.initializer}
     dims = [d.dim_value for d in graph.input[0].type.tensor_type.shape.dim]
     first_conv = next((n for n in graph.node if n.op_type == "Conv"), None)

@@ -7,6 +7,7 @@ available fails loudly instead of silently falling back to the CPU."""
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from pathlib import Path
@@ -170,7 +171,7 @@ class OpenVINORunner(_FileRunner):
         path = _onnx_file(path)
         if dtype not in _OPENVINO_PRECISIONS:
             raise BackendError(f"unknown dtype {dtype!r} for openvino; choose float32 or bfloat16")
-        core = ov.Core()
+        core = _openvino_core()
         device_name = self._device_name(device, core.available_devices)
         try:
             self.model = core.read_model(str(path))
@@ -220,6 +221,16 @@ class OpenVINORunner(_FileRunner):
     def _run(self, batch: np.ndarray) -> list[np.ndarray]:
         outputs = self.compiled(batch)
         return [np.asarray(outputs[o]) for o in self.compiled.outputs]
+
+
+@functools.lru_cache(maxsize=1)
+def _openvino_core() -> object:
+    """One OpenVINO Core for the process, as OpenVINO advises. With a Core per runner, Ctrl-C
+    (SIGINT) after a detector's and a pose runner's Cores were gone crashed the process
+    (segfault, OpenVINO 2026.4); with one Core kept for the process it does not."""
+    import openvino as ov
+
+    return ov.Core()
 
 
 def _onnx_file(path: str | os.PathLike) -> Path:

@@ -99,3 +99,29 @@ def test_openvino_checks_signatures_as_onnxruntime_does(pose_onnx, nobody_onnx, 
         with pytest.raises(BackendError, match="PyTorch checkpoint"):
             runner(t_checkpoint)
     assert OpenVINORunner(nobody_onnx, expect="detector").input_hw == (640, 640)
+
+
+def test_ctrl_c_after_openvino_runners_are_gone_does_not_crash(pose_onnx, nobody_onnx, sample_bgr):
+    """A regression: with one OpenVINO Core per runner, SIGINT after a detector and a pose
+    runner had been dropped killed the process with a segfault (so this runs in a subprocess)."""
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    script = f"""
+import gc, signal
+import numpy as np
+from dwpose.inference.pipeline import WholebodyPipeline
+pipeline = WholebodyPipeline.from_files({str(pose_onnx)!r}, {str(nobody_onnx)!r}, backend="openvino")
+pipeline(np.zeros((64, 48, 3), np.uint8))
+del pipeline
+gc.collect()
+caught = []
+signal.signal(signal.SIGINT, lambda *args: caught.append(args[0]))
+signal.raise_signal(signal.SIGINT)
+print("caught", caught)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=ROOT,
+                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    assert "caught [2]" in done.stdout

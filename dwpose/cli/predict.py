@@ -17,6 +17,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..backends import BACKENDS
 from ..drawing import DEFAULT_STYLE, list_styles, output_size_for, overlay, render as draw_style
 from ..errors import InputError
 from ..fileio import is_temporary, temporary_sibling
@@ -63,8 +64,8 @@ def fraction(allow_zero: bool) -> Callable[[str], float]:
 
 
 def device_name(text: str) -> str:
-    if not re.fullmatch(r"cpu|cuda(:\d+)?", text):
-        raise argparse.ArgumentTypeError(f"expected cpu, cuda or cuda:N, got {text!r}")
+    if not re.fullmatch(r"cpu|cuda(:\d+)?|gpu(\.\d+)?|npu", text):
+        raise argparse.ArgumentTypeError(f"expected cpu, cuda or cuda:N (openvino: also gpu, gpu.N, npu), got {text!r}")
     return text
 
 
@@ -102,9 +103,11 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-detector", action="store_true", help="no detector: the whole image is one person")
     p.add_argument("--boxes", default=None,
                    help='JSON {"<file name or stem>": [[x1, y1, x2, y2], ...]}: your own person boxes for images')
-    p.add_argument("--backend", choices=("onnxruntime", "torch"), default="onnxruntime")
-    p.add_argument("--device", type=device_name, default="cpu", help="cpu, cuda or cuda:N")
-    p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32", help="torch backend precision")
+    p.add_argument("--backend", choices=BACKENDS, default="onnxruntime",
+                   help="onnxruntime (default), openvino (pip install 'dwpose[openvino]') or torch")
+    p.add_argument("--device", type=device_name, default="cpu", help="cpu, cuda or cuda:N (openvino: also gpu[.N], npu)")
+    p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32",
+                   help="precision: torch backend; openvino takes bfloat16 as its inference precision hint")
     p.add_argument("--compile", action="store_true", help="torch backend: torch.compile (CUDA graphs on GPUs)")
     p.add_argument("--score-threshold", type=fraction(allow_zero=True), default=0.3,
                    help="person score threshold, in [0, 1]")

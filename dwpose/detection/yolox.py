@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..backends import OnnxRuntimeRunner, TorchRunner
+from ..backends import BACKENDS, FILE_BACKENDS, TorchRunner, file_runner
 from ..errors import InputError
 from .nms import nms
 
@@ -75,8 +75,9 @@ class YOLOXDetector:
         self.score_threshold = score_threshold
         self.nms_threshold = nms_threshold
         self.candidate_threshold = candidate_threshold
-        if backend == "onnxruntime":
-            self.runner = OnnxRuntimeRunner(model, device, threads, expect="detector")  # type: ignore[arg-type]
+        if backend in FILE_BACKENDS:
+            self.runner = file_runner(backend, model, device, dtype, expect="detector",  # type: ignore[arg-type]
+                                      threads=threads)
             input_size = (self.runner.input_hw[1], self.runner.input_hw[0])
         elif backend == "torch":
             if isinstance(model, (str, os.PathLike)):
@@ -90,7 +91,7 @@ class YOLOXDetector:
             self.runner = TorchRunner(model, device, dtype)  # type: ignore[arg-type]
             input_size = input_size or tuple(getattr(model, "input_size", (640, 640)))
         else:
-            raise InputError(f"unknown backend {backend!r}; use 'onnxruntime' or 'torch'")
+            raise InputError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
         self.input_size = tuple(input_size)
         self._grid, self._stride = _grids(input_size)
 

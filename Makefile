@@ -11,7 +11,8 @@ $(STAMP): pyproject.toml constraints.txt
 	# xtcocotools' wheels are built against NumPy 1: build it against the NumPy we install.
 	$(BIN)/python -m pip install -q -c constraints.txt numpy cython wheel setuptools
 	$(BIN)/python -m pip install -q --no-binary xtcocotools --no-build-isolation xtcocotools==1.14.3
-	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
+	# openvino (~180 MB) is optional for users; the tests of its backend need it.
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test,openvino]'
 	touch $(STAMP)
 
 demo: $(STAMP)

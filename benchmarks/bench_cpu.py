@@ -150,7 +150,7 @@ def main() -> int:
     report = render(rows, parity, machine())
     print(report)
     out = Path(args.out)
-    # Keep the sections other benchmarks wrote (gpu.py, label_throughput.py): every "## " section.
+    # Keep the sections other benchmarks wrote (gpu.py, label_throughput.py, openvino_bf16.py): every "## " section.
     previous = out.read_text() if out.exists() else ""
     sections = previous[previous.index("\n## "):] if "\n## " in previous else ""
     out.write_text(report + sections)

@@ -94,12 +94,16 @@ def card_name(device: torch.device) -> str:
 
 
 def with_gpu_section(previous: str, section: str) -> str:
-    """RESULTS.md text with a GPU section appended: the "not measured" placeholder goes, the CPU
-    section and earlier GPU sections stay."""
+    """RESULTS.md text with a GPU section: it takes the place of the "not measured" placeholder
+    section, or is appended; every other section (CPU, earlier GPU runs, OpenVINO, labelling)
+    stays."""
+    section = section.strip() + "\n"
     placeholder = previous.find(PLACEHOLDER)
-    if placeholder >= 0:
-        previous = previous[:placeholder]
-    return previous.rstrip() + "\n\n" + section.strip() + "\n"
+    if placeholder < 0:
+        return previous.rstrip() + "\n\n" + section
+    end = previous.find("\n## ", placeholder + 1)
+    rest = previous[end:] if end >= 0 else ""
+    return previous[:placeholder].rstrip() + "\n\n" + section + rest
 
 
 def run(args: argparse.Namespace) -> str:

@@ -1,14 +1,16 @@
 """Runtime adapters that run a network on a float32 NCHW batch and return NumPy outputs:
-ONNX Runtime (CPU or CUDA) and PyTorch (CPU or CUDA, optional fp16/bf16, optional
-torch.compile).
+ONNX Runtime (CPU or CUDA), OpenVINO (CPU by default; optional bf16 inference precision) and
+PyTorch (CPU or CUDA, optional fp16/bf16, optional torch.compile).
 
-Both report what they really run on (`device_info`), and asking for CUDA where it is not
+All report what they really run on (`device_info`), and asking for CUDA where it is not
 available fails loudly instead of silently falling back to the CPU."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -29,6 +31,10 @@ TORCH_DTYPES: dict[str, torch.dtype] = {
     "float16": torch.float16, "fp16": torch.float16,
     "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
 }
+# OpenVINO's inference precision hints, by the dtype names used everywhere here.
+_OPENVINO_PRECISIONS = {"float32": "f32", "fp32": "f32", "bfloat16": "bf16", "bf16": "bf16",
+                        "float16": "f16", "fp16": "f16"}
+_OPENVINO_DTYPE_NAMES = {"f32": "float32", "bf16": "bfloat16", "f16": "float16"}
 
 
 def torch_dtype(name: str) -> torch.dtype:
@@ -46,6 +52,10 @@ def bucket_size(n: int, limit: int | None = None) -> int:
     return max(n, min(bucket, limit)) if limit else bucket
 
 
+# Backends that run an ONNX file (official signature) as it is; "torch" builds the PyTorch model.
+FILE_BACKENDS = ("onnxruntime", "openvino")
+BACKENDS = FILE_BACKENDS + ("torch",)
+
 # What the ONNX file of each model kind looks like: one image input N x 3 x H x W (H and W
 # fixed, except for a detector with NMS, whose size the caller gives) and outputs of these ranks.
 # Checked at load, so a detector given as the pose model (or the reverse) fails there with one
@@ -60,7 +70,73 @@ _ACCEPTED = {"pose": ("pose",), "detector": ("detector", "detector-nms")}
 _TORCH_SUFFIXES = {".pth", ".pt", ".ckpt", ".tar"}
 
 
-class OnnxRuntimeRunner:
+def file_runner(backend: str, path: str | os.PathLike, device: str = "cpu", dtype: str = "float32",
+                expect: str | None = None, threads: int | None = None) -> "FileRunner":
+    """The runner of a file backend ("onnxruntime" or "openvino") for an ONNX file; `expect`
+    ("pose" or "detector") checks its signature at load. `dtype` is OpenVINO's inference
+    precision; onnxruntime always runs the file's float32. `threads` caps the intra-op threads
+    (None: the runtime's default)."""
+    if backend == "onnxruntime":
+        return OnnxRuntimeRunner(path, device, threads, expect=expect)
+    if backend == "openvino":
+        return OpenVINORunner(path, device, threads, dtype=dtype, expect=expect)
+    raise BackendError(f"unknown file backend {backend!r}; use one of {', '.join(FILE_BACKENDS)}")
+
+
+class FileRunner:
+    """What every ONNX-file runner shares: the signature check, the input's (H, W), and files
+    exported with a fixed batch of 1 (like the official ones) run one item at a time. A runner
+    describes its inputs and outputs as (name, shape) pairs, symbolic dimensions not as ints."""
+
+    input_shape: list
+    fixed_batch: int | None
+    output_names: list[str]
+    signature: str | None = None  # which ONNX_SIGNATURES kind the file is (when checked)
+
+    def _io(self) -> tuple[list[tuple[str, list]], list[tuple[str, list]]]:
+        raise NotImplementedError
+
+    def _run(self, batch: np.ndarray) -> list[np.ndarray]:
+        raise NotImplementedError
+
+    def _fits(self, kind: str) -> bool:
+        inputs, outputs = self._io()
+        if len(inputs) != 1 or len(inputs[0][1]) != 4:
+            return False
+        channels, height, width = inputs[0][1][1:]
+        if isinstance(channels, int) and channels != 3:
+            return False
+        fixed_size = all(isinstance(d, int) and d > 0 for d in (height, width))
+        ranks = tuple(len(shape) for _, shape in outputs)
+        return (fixed_size or kind == "detector-nms") and ranks == ONNX_SIGNATURES[kind][0]
+
+    def _check_signature(self, path: Path, expect: str) -> None:
+        accepted = _ACCEPTED.get(expect, (expect,))
+        self.signature = next((kind for kind in accepted if self._fits(kind)), None)
+        if self.signature is not None:
+            return
+        inputs, outputs = self._io()
+        seen = f"{_describe(inputs)} -> {_describe(outputs)}"
+        guess = next((f", which looks like {ONNX_SIGNATURES[kind][1]}" for kind in ONNX_SIGNATURES
+                      if kind not in accepted and self._fits(kind)), "")
+        _, what, official = ONNX_SIGNATURES[expect]
+        raise BackendError(f"{path} is not {what} ({official}): it has {seen}{guess}")
+
+    @property
+    def input_hw(self) -> tuple[int, int] | None:
+        """(H, W) of the input, None where the file leaves them free."""
+        height, width = self.input_shape[2:4]
+        return (height, width) if isinstance(height, int) and isinstance(width, int) else None
+
+    def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        if self.fixed_batch is None or batch.shape[0] == self.fixed_batch:
+            return self._run(batch)
+        parts = [self._run(batch[i:i + 1]) for i in range(batch.shape[0])]
+        return [np.concatenate([p[j] for p in parts]) for j in range(len(self.output_names))]
+
+
+class OnnxRuntimeRunner(FileRunner):
     """An onnxruntime session. `device` is "cpu", "cuda" or "cuda:N"; `expect` ("pose" or
     "detector") checks the file's inputs and outputs at load (see ONNX_SIGNATURES)."""
 
@@ -68,12 +144,7 @@ class OnnxRuntimeRunner:
                  expect: str | None = None) -> None:
         import onnxruntime as ort
 
-        path = Path(path)
-        if not path.is_file():
-            raise BackendError(f"ONNX file not found: {path}")
-        if _is_torch_file(path):
-            raise BackendError(f"{path} is a PyTorch checkpoint, not an ONNX file: use the torch backend "
-                               "(--backend torch), or turn it into ONNX with `dwpose export`")
+        path = _onnx_file(path)
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
@@ -92,9 +163,7 @@ class OnnxRuntimeRunner:
         try:
             self.session = ort.InferenceSession(str(path), options, providers=providers)
         except Exception as exc:
-            hint = "; for PyTorch weights use --backend torch" if path.suffix.lower() in _TORCH_SUFFIXES else ""
-            raise BackendError(f"onnxruntime cannot load {path}: {exc}{hint}") from None
-        self.signature: str | None = None  # which ONNX_SIGNATURES kind the file is (when `expect` is given)
+            raise BackendError(f"onnxruntime cannot load {path}: {exc}{_torch_hint(path)}") from None
         if expect is not None:
             self._check_signature(path, expect)
         self.provider = self.session.get_providers()[0]
@@ -104,51 +173,116 @@ class OnnxRuntimeRunner:
         self.input_name = inputs[0].name
         self.input_shape = list(inputs[0].shape)
         batch = self.input_shape[0]
-        self.fixed_batch: int | None = batch if isinstance(batch, int) and batch > 0 else None
+        self.fixed_batch = batch if isinstance(batch, int) and batch > 0 else None
         self.output_names = [o.name for o in self.session.get_outputs()]
         self.device_info = f"onnxruntime {ort.__version__} ({self.provider})"
 
-    def _fits(self, kind: str) -> bool:
-        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
-        if len(inputs) != 1 or len(inputs[0].shape) != 4:
-            return False
-        channels, height, width = inputs[0].shape[1:]
-        if isinstance(channels, int) and channels != 3:
-            return False
-        fixed_size = all(isinstance(d, int) and d > 0 for d in (height, width))
-        ranks = tuple(len(o.shape) for o in outputs)
-        return (fixed_size or kind == "detector-nms") and ranks == ONNX_SIGNATURES[kind][0]
+    def _io(self) -> tuple[list[tuple[str, list]], list[tuple[str, list]]]:
+        return ([(i.name, list(i.shape)) for i in self.session.get_inputs()],
+                [(o.name, list(o.shape)) for o in self.session.get_outputs()])
 
-    def _check_signature(self, path: Path, expect: str) -> None:
-        accepted = _ACCEPTED.get(expect, (expect,))
-        self.signature = next((kind for kind in accepted if self._fits(kind)), None)
-        if self.signature is not None:
-            return
-        seen = f"{_describe(self.session.get_inputs())} -> {_describe(self.session.get_outputs())}"
-        guess = next((f", which looks like {ONNX_SIGNATURES[kind][1]}" for kind in ONNX_SIGNATURES
-                      if kind not in accepted and self._fits(kind)), "")
-        _, what, official = ONNX_SIGNATURES[expect]
-        raise BackendError(f"{path} is not {what} ({official}): it has {seen}{guess}")
-
-    @property
-    def input_hw(self) -> tuple[int, int] | None:
-        """(H, W) of the input, None where the file leaves them free."""
-        height, width = self.input_shape[2:4]
-        return (height, width) if isinstance(height, int) and isinstance(width, int) else None
-
-    def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
-        batch = np.ascontiguousarray(batch, dtype=np.float32)
-        if self.fixed_batch is None or batch.shape[0] == self.fixed_batch:
-            return self.session.run(self.output_names, {self.input_name: batch})
-        # A file exported with a fixed batch of 1 (like the official ones): one call per item.
-        parts = [self.session.run(self.output_names, {self.input_name: batch[i:i + 1]})
-                 for i in range(batch.shape[0])]
-        return [np.concatenate([p[j] for p in parts]) for j in range(len(self.output_names))]
+    def _run(self, batch: np.ndarray) -> list[np.ndarray]:
+        return self.session.run(self.output_names, {self.input_name: batch})
 
 
-def _describe(nodes: list) -> str:
+class OpenVINORunner(FileRunner):
+    """An OpenVINO compiled model of an ONNX file. `device` is "cpu" (default) or another
+    OpenVINO device ("gpu", "npu", "gpu.1"). `dtype` "float32" (default) or, opt-in,
+    "bfloat16" (or "float16"), passed as OpenVINO's inference precision hint: the plugin runs
+    it where the hardware supports it (bf16 on CPUs with AVX512-BF16 or AMX) and float32
+    elsewhere. `precision` and `device_info` say what the compiled model really uses; `expect`
+    checks the signature as for onnxruntime."""
+
+    def __init__(self, path: str | os.PathLike, device: str = "cpu", threads: int | None = None,
+                 dtype: str = "float32", expect: str | None = None) -> None:
+        try:
+            import openvino as ov
+        except ImportError:
+            raise BackendError("backend 'openvino' needs the openvino package: pip install 'dwpose[openvino]' "
+                               "(or use backend='onnxruntime')") from None
+        path = _onnx_file(path)
+        if dtype not in _OPENVINO_PRECISIONS:
+            raise BackendError(f"unknown dtype {dtype!r} for openvino; choose float32 or bfloat16")
+        core = _openvino_core()
+        device_name = self._device_name(device, core.available_devices)
+        try:
+            self.model = core.read_model(str(path))
+        except Exception as exc:
+            raise BackendError(f"openvino cannot load {path}: {exc}{_torch_hint(path)}") from None
+        if expect is not None:
+            self._check_signature(path, expect)
+        config: dict = {"INFERENCE_PRECISION_HINT": _OPENVINO_PRECISIONS[dtype], "PERFORMANCE_HINT": "LATENCY"}
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = int(threads)
+        try:
+            self.compiled = core.compile_model(self.model, device_name, config)
+        except Exception as exc:
+            raise BackendError(f"openvino cannot compile {path} for {device_name}: {exc}") from None
+        inputs, _ = self._io()
+        self.input_name, self.input_shape = inputs[0]
+        self.fixed_batch = self.input_shape[0] if isinstance(self.input_shape[0], int) else None
+        self.output_names = [o.get_any_name() for o in self.compiled.outputs]
+        self.device = device_name
+        actual = str(self.compiled.get_property("INFERENCE_PRECISION_HINT"))
+        # Type prints as e.g. "<Type: 'float32'>" or "bf16" depending on the version.
+        self.precision = next((name for hint, name in _OPENVINO_DTYPE_NAMES.items()
+                               if hint in actual or name in actual), actual)
+        wanted = _OPENVINO_DTYPE_NAMES[_OPENVINO_PRECISIONS[dtype]]
+        if self.precision != wanted:
+            warnings.warn(f"openvino runs {path.name} in {self.precision} on {device_name}: {wanted} is not "
+                          f"supported there (bf16 needs a CPU with AVX512-BF16 or AMX)", stacklevel=2)
+        full_name = core.get_property(device_name, "FULL_DEVICE_NAME")
+        self.device_info = f"openvino {ov.__version__.split('-')[0]} ({device_name}: {full_name}, {self.precision})"
+
+    def _io(self) -> tuple[list[tuple[str, list]], list[tuple[str, list]]]:
+        def described(nodes: list) -> list[tuple[str, list]]:
+            return [(node.get_any_name(), [d.get_length() if d.is_static else "?" for d in node.get_partial_shape()])
+                    for node in nodes]
+        return described(self.model.inputs), described(self.model.outputs)
+
+    @staticmethod
+    def _device_name(device: str, available: Sequence[str]) -> str:
+        if not isinstance(device, str) or device.startswith("cuda"):
+            raise BackendError(f"device {device!r} is not an OpenVINO device (use 'cpu', 'gpu' or 'npu'; for CUDA "
+                               "use backend 'torch' or 'onnxruntime')")
+        name = device.upper().replace(":", ".")
+        if name not in available and name.split(".")[0] not in {d.split(".")[0] for d in available}:
+            raise BackendError(f"openvino has no device {device!r} here (available: {', '.join(available) or 'none'})")
+        return name
+
+    def _run(self, batch: np.ndarray) -> list[np.ndarray]:
+        outputs = self.compiled(batch)
+        return [np.asarray(outputs[o]) for o in self.compiled.outputs]
+
+
+@functools.lru_cache(maxsize=1)
+def _openvino_core() -> object:
+    """One OpenVINO Core for the process, as OpenVINO advises. With a Core per runner, Ctrl-C
+    (SIGINT) after a detector's and a pose runner's Cores were gone crashed the process
+    (segfault, OpenVINO 2026.4); with one Core kept for the process it does not."""
+    import openvino as ov
+
+    return ov.Core()
+
+
+def _onnx_file(path: str | os.PathLike) -> Path:
+    """An existing file that is not a PyTorch checkpoint."""
+    path = Path(path)
+    if not path.is_file():
+        raise BackendError(f"ONNX file not found: {path}")
+    if _is_torch_file(path):
+        raise BackendError(f"{path} is a PyTorch checkpoint, not an ONNX file: use the torch backend "
+                           "(--backend torch), or turn it into ONNX with `dwpose export`")
+    return path
+
+
+def _torch_hint(path: Path) -> str:
+    return "; for PyTorch weights use --backend torch" if path.suffix.lower() in _TORCH_SUFFIXES else ""
+
+
+def _describe(nodes: list[tuple[str, list]]) -> str:
     """ONNX inputs or outputs as `name[1x3x256x192], ...` (symbolic dimensions by name)."""
-    return ", ".join(f"{node.name}[{'x'.join(str(d) for d in node.shape)}]" for node in nodes)
+    return ", ".join(f"{name}[{'x'.join(str(d) for d in shape)}]" for name, shape in nodes)
 
 
 def _is_torch_file(path: Path) -> bool:

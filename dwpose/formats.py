@@ -18,6 +18,8 @@ from .skeleton import KEYPOINT_NAMES, PART_ANNOTATION_FIELDS, PARTS, SKELETON_LI
 _OPENPOSE_DST = [1, 2, 3, 4, 6, 7, 8, 9, 10, 12, 13, 14, 15, 16, 17]
 _OPENPOSE_SRC = [17, 6, 8, 10, 7, 9, 12, 14, 16, 13, 15, 2, 1, 4, 3]
 VISIBILITY_THRESHOLD = 0.3
+# The 134 layout's neck score: DWPose's 0/1 flag (both shoulders > 0.3) or rtmlib's weaker shoulder.
+NECK_SCORES = ("flag", "min")
 KEYPOINT_SCORE_THRESHOLD = 0.2  # instance rescoring of the COCO-WholeBody evaluation
 
 
@@ -73,10 +75,12 @@ class PoseResult:
                                           visibility_threshold)
                 for i in range(len(self))]
 
-    def to_openpose134(self) -> np.ndarray:
-        """(N, 134, 3) x, y, score in the OpenPose order: 18 body points (neck inserted, binary
-        neck score), 6 feet, 68 face, 21 left hand, 21 right hand."""
-        return to_openpose134(self.keypoints, self.scores)
+    def to_openpose134(self, neck_score: str = "flag") -> np.ndarray:
+        """(N, 134, 3) x, y, score in the OpenPose order: 18 body points (neck inserted), 6 feet,
+        68 face, 21 left hand, 21 right hand. The neck's score is DWPose's 0/1 flag
+        (`neck_score="flag"`, what the ControlNet tool chains draw with) or rtmlib's weaker
+        shoulder score (`"min"`)."""
+        return to_openpose134(self.keypoints, self.scores, neck_score)
 
     def to_openpose_json(
         self,
@@ -153,16 +157,32 @@ def coco_wholebody_record(image_id: int, triples: np.ndarray, score: float) -> d
     return record
 
 
-def to_openpose134(keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
+def to_openpose134(keypoints: np.ndarray, scores: np.ndarray, neck_score: str = "flag") -> np.ndarray:
+    """(N, 134, 3) OpenPose-ordered x, y, score of COCO-WholeBody keypoints (N, 133, 2) and
+    scores (N, 133); the inserted neck's score is the `"flag"` or `"min"` rule (`NECK_SCORES`)."""
+    if neck_score not in NECK_SCORES:
+        raise InputError(f"neck_score must be one of {', '.join(NECK_SCORES)}, got {neck_score!r}")
     # Keeps the caller's float type: the drawing's int(x / W * W) rounding depends on it.
     info = np.concatenate([keypoints, scores[..., None]], axis=-1)
     if not np.issubdtype(info.dtype, np.floating):
         info = info.astype(np.float32)
     neck = info[:, [5, 6]].mean(axis=1)
-    neck[:, 2] = ((info[:, 5, 2] > VISIBILITY_THRESHOLD) & (info[:, 6, 2] > VISIBILITY_THRESHOLD)).astype(np.float32)
+    if neck_score == "flag":
+        neck[:, 2] = ((info[:, 5, 2] > VISIBILITY_THRESHOLD) & (info[:, 6, 2] > VISIBILITY_THRESHOLD))
+    else:
+        neck[:, 2] = np.minimum(info[:, 5, 2], info[:, 6, 2])
     info = np.insert(info, 17, neck, axis=1)
     info[:, _OPENPOSE_DST] = info[:, _OPENPOSE_SRC]
     return info
+
+
+def from_openpose134(keypoints: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """COCO-WholeBody keypoints (N, 133, 2) and scores (N, 133) of the 134-point layout
+    (N, 134, 2), (N, 134): the reorder undone and the neck dropped."""
+    info = np.concatenate([keypoints, scores[..., None]], axis=-1)
+    info[:, _OPENPOSE_SRC] = info[:, _OPENPOSE_DST]
+    info = np.delete(info, 17, axis=1)
+    return info[..., :2], info[..., 2]
 
 
 # --------------------------------------------------------------------------- COCO-WholeBody annotations

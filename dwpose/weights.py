@@ -109,6 +109,35 @@ DEFAULT_POSE = "dw-ll_ucoco_384.onnx"
 DEFAULT_DETECTOR = "yolox_l.onnx"
 
 
+@dataclass(frozen=True)
+class Preset:
+    """A pose model and detector that go together (registry file names)."""
+
+    pose: str
+    det: str
+    det_input_size: tuple[int, int] | None  # (width, height) for a detector file that leaves it free
+
+
+DWPOSE_PRESET = Preset(DEFAULT_POSE, DEFAULT_DETECTOR, None)
+# rtmlib's `Wholebody.MODE` (rtmlib/tools/solution/wholebody.py): the same ONNX SDK builds and
+# detector input sizes (the pose input size is the file's own: 384x288 or 256x192).
+RTMLIB_MODES: dict[str, Preset] = {
+    "performance": Preset("rtmw-dw-x-l_simcc-cocktail14_270e-384x288_20231122.onnx",
+                          "yolox_m_8xb8-300e_humanart-c2c7a14a.onnx", (640, 640)),
+    "lightweight": Preset("rtmw-dw-l-m_simcc-cocktail14_270e-256x192_20231122.onnx",
+                          "yolox_tiny_8xb8-300e_humanart-6f3252f9.onnx", (416, 416)),
+    "balanced": Preset("rtmw-dw-x-l_simcc-cocktail14_270e-256x192_20231122.onnx",
+                       "yolox_m_8xb8-300e_humanart-c2c7a14a.onnx", (640, 640)),
+}
+
+
+def registry_name(download_name: str) -> str | None:
+    """The registry file served under `download_name` (a file name, or the zip holding it)."""
+    if download_name in REGISTRY:
+        return download_name
+    return next((w.filename for w in REGISTRY.values() if w.archive == download_name), None)
+
+
 def released_weights(model: str, backend: str = "onnxruntime") -> str:
     """The registry file of a model name (`rtmw-l-384x288`, `dwpose-l-384x288`, ...): its ONNX
     build for onnxruntime (preferred for torch too), else its PyTorch checkpoint for torch."""

@@ -9,11 +9,12 @@ from tests.conftest import ROOT
 
 CPU_SECTION = "# CPU benchmark (2026-01-01)\n\n| case | ms |\n|---|---:|\n| 1 person | 100.0 |\n"
 PLACEHOLDER = "\n## GPU\n\nNot measured yet: no GPU was lent to the session that wrote `benchmarks/gpu.py`.\n"
+LATER_SECTION = "\n## Labelling throughput (dwpose label)\n\n| case | images/s |\n|---|---:|\n| in-process | 2.5 |\n"
 
 
 def test_device_check_quick_run_on_cpu(tmp_path):
     results = tmp_path / "RESULTS.md"
-    results.write_text(CPU_SECTION + PLACEHOLDER)
+    results.write_text(CPU_SECTION + PLACEHOLDER + LATER_SECTION)
     out = tmp_path / "out"
     # Through the one-line wrapper the device session calls, with this interpreter.
     done = subprocess.run([str(ROOT / "benchmarks" / "device_check"), "--quick", "--device", "cpu",
@@ -21,8 +22,10 @@ def test_device_check_quick_run_on_cpu(tmp_path):
                           capture_output=True, text=True, timeout=900, env={**os.environ, "PYTHON": sys.executable})
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     text = results.read_text()
-    # The CPU section stays, the placeholder goes, the GPU section follows it.
+    # The CPU section stays, the placeholder goes, the GPU section takes its place; later
+    # sections (other benchmarks') stay after it.
     assert text.startswith(CPU_SECTION) and "Not measured yet" not in text and "## GPU (" in text
+    assert text.endswith(LATER_SECTION) and text.index("## GPU (") < text.index(LATER_SECTION)
     # Correctness: the device placement (forced on the CPU) equals the CPU path exactly, crops too,
     # with tqdm, PIL, albumentations and xtcocotools unimportable.
     assert "tqdm, PIL, albumentations, xtcocotools blocked" in text

@@ -379,13 +379,13 @@ def test_rtmw_by_model_name_and_rtmlib_mode(monkeypatch, tmp_path, reference):
     the cache holds stand-ins under the official names (the tiny RTMW; an end2end detector)."""
     import shutil
 
-    from dwpose.solutions import MODES
+    from dwpose.weights import RTMLIB_MODES
     from tests.test_detection import export_end2end
 
     cache = tmp_path / "cache"
     cache.mkdir()
     monkeypatch.setenv("DWPOSE_HOME", str(cache))
-    lightweight = MODES["lightweight"]
+    lightweight = RTMLIB_MODES["lightweight"]
     shutil.copy(reference / "rtmw_t_256x192_random.onnx", cache / lightweight.pose)
     export_end2end(cache / lightweight.det)
     image = str(DATA / "media" / "human-pose.jpeg")

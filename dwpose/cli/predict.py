@@ -17,6 +17,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..backends import BACKENDS
 from ..drawing import DEFAULT_STYLE, list_styles, output_size_for, overlay, render as draw_style
 from ..errors import InputError
 from ..fileio import is_temporary, temporary_sibling
@@ -26,8 +27,7 @@ from ..inference.outputs import Interruption, StemNames, remove_stale_temporarie
 from ..inference.pipeline import WholebodyPipeline
 from ..inference.user_boxes import boxes_for, read_boxes
 from ..inference.video import VideoReadError, process_video
-from ..solutions import MODES, Preset
-from ..weights import DEFAULT_DETECTOR, DEFAULT_POSE, resolve_weights
+from ..weights import DEFAULT_DETECTOR, DEFAULT_POSE, DWPOSE_PRESET, RTMLIB_MODES, Preset, resolve_weights
 
 MAX_RESOLUTION = 16384  # a larger skeleton canvas is a typo, and would take tens of GB
 
@@ -64,8 +64,8 @@ def fraction(allow_zero: bool) -> Callable[[str], float]:
 
 
 def device_name(text: str) -> str:
-    if not re.fullmatch(r"cpu|cuda(:\d+)?", text):
-        raise argparse.ArgumentTypeError(f"expected cpu, cuda or cuda:N, got {text!r}")
+    if not re.fullmatch(r"cpu|cuda(:\d+)?|gpu(\.\d+)?|npu", text):
+        raise argparse.ArgumentTypeError(f"expected cpu, cuda or cuda:N (openvino: also gpu, gpu.N, npu), got {text!r}")
     return text
 
 
@@ -97,7 +97,7 @@ def add_input_argument(p: argparse.ArgumentParser) -> None:
 
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
     """The pose model, detector and backend options (shared by `predict` and `label`)."""
-    p.add_argument("--mode", choices=tuple(MODES), default=None,
+    p.add_argument("--mode", choices=tuple(RTMLIB_MODES), default=None,
                    help="rtmlib's Wholebody preset (RTMW + Human-Art YOLOX); --pose-model/--det-model override it")
     p.add_argument("--pose-model", default=None,
                    help="pose weights: path, official file name or model name with released weights, e.g. "
@@ -110,9 +110,11 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-detector", action="store_true", help="no detector: the whole image is one person")
     p.add_argument("--boxes", default=None,
                    help='JSON {"<file name or stem>": [[x1, y1, x2, y2], ...]}: your own person boxes for images')
-    p.add_argument("--backend", choices=("onnxruntime", "torch"), default="onnxruntime")
-    p.add_argument("--device", type=device_name, default="cpu", help="cpu, cuda or cuda:N")
-    p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32", help="torch backend precision")
+    p.add_argument("--backend", choices=BACKENDS, default="onnxruntime",
+                   help="onnxruntime (default), openvino (pip install 'dwpose[openvino]') or torch")
+    p.add_argument("--device", type=device_name, default="cpu", help="cpu, cuda or cuda:N (openvino: also gpu[.N], npu)")
+    p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32",
+                   help="precision: torch backend; openvino takes bfloat16 as its inference precision hint")
     p.add_argument("--compile", action="store_true", help="torch backend: torch.compile (CUDA graphs on GPUs)")
     p.add_argument("--score-threshold", type=fraction(allow_zero=True), default=0.3,
                    help="person score threshold, in [0, 1]")
@@ -184,7 +186,7 @@ def resolve_model_files(args: argparse.Namespace) -> tuple[Path, Path | None]:
 def _preset(args: argparse.Namespace) -> Preset:
     """`--mode`'s files and detector size, or DWPose's (no mode)."""
     mode = getattr(args, "mode", None)
-    return MODES[mode] if mode else Preset(DEFAULT_POSE, DEFAULT_DETECTOR, None)
+    return RTMLIB_MODES[mode] if mode else DWPOSE_PRESET
 
 
 def pipeline_options(args: argparse.Namespace) -> dict:

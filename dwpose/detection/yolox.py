@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..backends import OnnxRuntimeRunner, TorchRunner
+from ..backends import BACKENDS, FILE_BACKENDS, TorchRunner, file_runner
 from ..errors import InputError
 from .nms import nms
 
@@ -80,8 +80,9 @@ class YOLOXDetector:
         self.nms_threshold = nms_threshold
         self.candidate_threshold = candidate_threshold
         self.with_nms = False
-        if backend == "onnxruntime":
-            self.runner = OnnxRuntimeRunner(model, device, threads, expect="detector")  # type: ignore[arg-type]
+        if backend in FILE_BACKENDS:
+            self.runner = file_runner(backend, model, device, dtype, expect="detector",  # type: ignore[arg-type]
+                                      threads=threads)
             self.with_nms = self.runner.signature == "detector-nms"
             file_hw = self.runner.input_hw
             input_size = (file_hw[1], file_hw[0]) if file_hw is not None else (input_size or (640, 640))
@@ -97,7 +98,7 @@ class YOLOXDetector:
             self.runner = TorchRunner(model, device, dtype)  # type: ignore[arg-type]
             input_size = input_size or tuple(getattr(model, "input_size", (640, 640)))
         else:
-            raise InputError(f"unknown backend {backend!r}; use 'onnxruntime' or 'torch'")
+            raise InputError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
         self.input_size = tuple(input_size)
         self._grid, self._stride = _grids(input_size)
 

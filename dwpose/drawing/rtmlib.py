@@ -67,9 +67,7 @@ OPENPOSE134_POINT_COLORS = BODY_COLORS + ((0, 0, 0),) * 6 + (_WHITE,) * 68 + ((0
 def rtmlib_openpose134(keypoints: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """rtmlib's `convert_coco_to_openpose`: the 134-point OpenPose layout (N, 134, 2), (N, 134)
     with the neck's score = the weaker shoulder's score (DWPose's is a 0/1 flag)."""
-    info = to_openpose134(keypoints, scores)
-    left, right = scores[:, 5], scores[:, 6]
-    info[:, 1, 2] = np.where(left > right, right, left)
+    info = to_openpose134(keypoints, scores, neck_score="min")
     return info[..., :2], info[..., 2]
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..backends import OnnxRuntimeRunner, TorchRunner, torch_dtype
+from ..backends import BACKENDS, FILE_BACKENDS, FileRunner, TorchRunner, file_runner, torch_dtype
 from ..codec import SimCCCodec, flip_simcc_back
 from ..errors import InputError
 from ..geometry import bbox_xyxy_to_center_scale, crop_to_image, fix_aspect_ratio, get_warp_matrix
@@ -99,18 +99,18 @@ def _concat(parts: list[Batch]) -> Batch:
 class PoseEstimator:
     """A top-down SimCC pose model (RTMPose/DWPose, RTMW) on person boxes of a BGR uint8 image.
 
-    `model`: an official-signature ONNX path (backend "onnxruntime"), a `.pth`/`.onnx` path for
-    backend "torch" (architecture detected from the file, or named by `arch`), or a pose
-    module (`dwpose.models.TopdownPoseModel`: RTMPose, RTMW). The network always receives RGB,
-    normalised as in training.
+    `model`: an official-signature ONNX path (backend "onnxruntime" or "openvino"), a
+    `.pth`/`.onnx` path for backend "torch" (architecture detected from the file, or named by
+    `arch`), or a pose module (`dwpose.models.TopdownPoseModel`: RTMPose, RTMW). The network
+    always receives RGB, normalised as in training.
 
     `placement`: where crops, normalisation, flip test, decoding and the mapping back run:
     "host" (NumPy/OpenCV) or "device" (torch tensors on `device`; backend "torch" only).
-    Default: "device" for the torch backend on a GPU, else "host". `dtype` (torch backend):
-    a name of `backends.TORCH_DTYPES`. `compile` (torch backend): torch.compile of the network,
-    with power-of-two batch buckets (CUDA graphs on GPUs), and of the device crops. At most
-    `max_batch_size` persons go through the network at once. `threads`: onnxruntime intra-op
-    threads (None: one per core).
+    Default: "device" for the torch backend on a GPU, else "host". `dtype`: a name of
+    `backends.TORCH_DTYPES` (torch backend; openvino: its inference precision hint).
+    `compile` (torch backend): torch.compile of the network, with power-of-two batch buckets
+    (CUDA graphs on GPUs), and of the device crops. At most `max_batch_size` persons go through
+    the network at once. `threads`: onnxruntime/openvino intra-op threads (None: one per core).
     """
 
     def __init__(
@@ -132,16 +132,18 @@ class PoseEstimator:
             raise InputError(f"max_batch_size must be a positive integer, got {max_batch_size!r}")
         if placement not in (None, *PLACEMENTS):
             raise InputError(f"unknown placement {placement!r}; use 'host' or 'device'")
-        if backend == "onnxruntime":
+        if backend in FILE_BACKENDS:
             if isinstance(model, nn.Module):
-                raise InputError("backend 'onnxruntime' needs an ONNX file, not a PyTorch module")
+                raise InputError(f"backend {backend!r} needs an ONNX file, not a PyTorch module")
             if placement == "device":
                 raise InputError("placement='device' runs the steps as torch tensors: it needs backend='torch'")
             if compile:
                 raise InputError("compile=True needs backend='torch'")
-            if not is_float32:
-                raise InputError(f"dtype {dtype!r} needs backend='torch' (onnxruntime runs the file's float32 graph)")
-            self.runner: OnnxRuntimeRunner | TorchRunner = OnnxRuntimeRunner(model, device, threads, expect="pose")
+            if backend == "onnxruntime" and not is_float32:
+                raise InputError(f"dtype {dtype!r} needs backend='torch' or 'openvino' (onnxruntime runs the "
+                                 "file's float32 graph)")
+            self.runner: FileRunner | TorchRunner = file_runner(backend, model, device, dtype, expect="pose",
+                                                                 threads=threads)
             height, width = self.runner.input_hw
             self.input_size = (width, height)
             placement = "host"
@@ -158,7 +160,7 @@ class PoseEstimator:
             if placement is None:
                 placement = "device" if self.runner.device.type == "cuda" else "host"
         else:
-            raise InputError(f"unknown backend {backend!r}; use 'onnxruntime' or 'torch'")
+            raise InputError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
         self.placement = placement
         # Compiled, the device crops fuse into a kernel or two instead of some forty elementwise
         # passes (dynamic shapes: window sizes and person counts vary).

@@ -20,7 +20,7 @@ from dwpose.models.registry import get_family
 from dwpose.training import ConfigError, Trainer, load_config
 from dwpose.training.config import COCKTAIL14
 from tests.conftest import ROOT
-from tests.test_training import fixed_batch, write_config
+from tests.test_training import assert_same_weights, fixed_batch, write_config
 
 INPUT = (96, 128)  # (width, height)
 TINY = RTMWConfig("rtmw-t-128x96", deepen_factor=0.167, widen_factor=0.375, input_size=INPUT)    # n5: 384
@@ -170,10 +170,7 @@ def test_resume_of_an_rtmw_distillation_with_rtmw_augmentation_is_exact(tmp_path
     resumed.resume(tmp_path / "split" / "last.pth")
     resumed.train()
     assert resumed.global_iter == full.global_iter == 3
-    for name, value in full.module.state_dict().items():
-        assert torch.equal(value, resumed.module.state_dict()[name]), name
-    for name, value in full.ema.module.state_dict().items():
-        assert torch.equal(value, resumed.ema.module.state_dict()[name]), name
+    assert_same_weights(full, resumed)
 
 
 def test_stage2_needs_one_architecture_and_no_gt_loss_needs_no_labels():

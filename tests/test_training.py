@@ -57,6 +57,14 @@ def gt_loss(state_dict, batch):
         return KLDiscretLoss()(model(model.normalize(images)), labels, weights).item()
 
 
+def assert_same_weights(full: Trainer, resumed: Trainer) -> None:
+    """Model and EMA weights of two trainers are bit-identical."""
+    for name, value in full.module.state_dict().items():
+        assert torch.equal(value, resumed.module.state_dict()[name]), name
+    for name, value in full.ema.module.state_dict().items():
+        assert torch.equal(value, resumed.ema.module.state_dict()[name]), name
+
+
 @pytest.fixture(scope="module")
 def batch():
     return fixed_batch()
@@ -93,10 +101,7 @@ def test_resume_after_interruption_reaches_the_same_weights(tmp_path):
     resumed.resume(tmp_path / "split" / "last.pth")
     resumed.train()
     assert resumed.global_iter == full.global_iter == 5
-    for name, value in full.module.state_dict().items():
-        assert torch.equal(value, resumed.module.state_dict()[name]), name
-    for name, value in full.ema.module.state_dict().items():
-        assert torch.equal(value, resumed.ema.module.state_dict()[name]), name
+    assert_same_weights(full, resumed)
 
 
 def test_interrupt_signal_saves_a_checkpoint(tmp_path):

@@ -92,7 +92,7 @@ class PoseDemo:
         size = path.stat().st_size
         if size > self.limits.max_upload_bytes:
             raise InputError(f"{path.name} is {size / 2**20:.1f} MB; this server takes up to "
-                             f"{self.limits.max_upload_bytes / 2**20:.0f} MB (--max-upload-mb)")
+                             f"{self.limits.max_upload_bytes / 2**20:.3g} MB (--max-upload-mb)")
         return path
 
     def process(self, upload: str | None, style: str, parts: dict, controlnet_compat: bool,

@@ -69,7 +69,7 @@ def run_serve(args: argparse.Namespace) -> int:
         try:
             app.launch(server_name=args.host, server_port=args.port, share=False, inbrowser=False,
                        max_file_size=limits.max_upload_bytes, ssr_mode=False, mcp_server=False,
-                       footer_links=[], show_error=False, quiet=False)
+                       show_error=False)
         finally:
             signal.signal(signal.SIGTERM, previous)
             app.close()

@@ -1,12 +1,13 @@
 """Runtime adapters that run a network on a float32 NCHW batch and return NumPy outputs:
 ONNX Runtime (CPU or CUDA), OpenVINO (CPU by default; optional bf16 inference precision) and
-PyTorch (CPU or CUDA, optional fp16/bf16).
+PyTorch (CPU or CUDA, optional fp16/bf16, optional torch.compile).
 
 All report what they really run on (`device_info`), and asking for CUDA where it is not
 available fails loudly instead of silently falling back to the CPU."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import warnings
@@ -17,19 +18,39 @@ import numpy as np
 import torch
 from torch import nn
 
-from .errors import DWPoseError
+from .errors import DWPoseError, InputError
 
 
 class BackendError(DWPoseError, RuntimeError):
     """The requested backend/device cannot be used; the message says what to install or change."""
 
 
-_TORCH_DTYPES = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16,
-                 "fp16": torch.float16, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
+# The one precision vocabulary of every torch path (pose stage, detector, CLI, benchmarks).
+TORCH_DTYPES: dict[str, torch.dtype] = {
+    "float32": torch.float32, "fp32": torch.float32,
+    "float16": torch.float16, "fp16": torch.float16,
+    "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
+}
 # OpenVINO's inference precision hints, by the dtype names used everywhere here.
 _OPENVINO_PRECISIONS = {"float32": "f32", "fp32": "f32", "bfloat16": "bf16", "bf16": "bf16",
                         "float16": "f16", "fp16": "f16"}
 _OPENVINO_DTYPE_NAMES = {"f32": "float32", "bf16": "bfloat16", "f16": "float16"}
+
+
+def torch_dtype(name: str) -> torch.dtype:
+    """The torch dtype of a precision name from `TORCH_DTYPES`."""
+    try:
+        return TORCH_DTYPES[name]
+    except (KeyError, TypeError):
+        raise InputError(f"unknown dtype {name!r}; choose one of {', '.join(TORCH_DTYPES)}") from None
+
+
+def bucket_size(n: int, limit: int | None = None) -> int:
+    """Smallest power of two >= n, capped at `limit` (never below n): batches padded to these
+    sizes reuse a few compiled graphs instead of compiling one per person count."""
+    bucket = 1 << (max(n, 1) - 1).bit_length()
+    return max(n, min(bucket, limit)) if limit else bucket
+
 
 # Backends that run an ONNX file (official signature) as it is; "torch" builds the PyTorch model.
 FILE_BACKENDS = ("onnxruntime", "openvino")
@@ -46,18 +67,19 @@ _TORCH_SUFFIXES = {".pth", ".pt", ".ckpt", ".tar"}
 
 
 def file_runner(backend: str, path: str | os.PathLike, device: str = "cpu", dtype: str = "float32",
-                expect: str | None = None) -> "_FileRunner":
+                expect: str | None = None, threads: int | None = None) -> "FileRunner":
     """The runner of a file backend ("onnxruntime" or "openvino") for an ONNX file; `expect`
     ("pose" or "detector") checks its signature at load. `dtype` is OpenVINO's inference
-    precision; onnxruntime always runs the file's float32."""
+    precision; onnxruntime always runs the file's float32. `threads` caps the intra-op threads
+    (None: the runtime's default)."""
     if backend == "onnxruntime":
-        return OnnxRuntimeRunner(path, device, expect=expect)
+        return OnnxRuntimeRunner(path, device, threads, expect=expect)
     if backend == "openvino":
-        return OpenVINORunner(path, device, dtype=dtype, expect=expect)
+        return OpenVINORunner(path, device, threads, dtype=dtype, expect=expect)
     raise BackendError(f"unknown file backend {backend!r}; use one of {', '.join(FILE_BACKENDS)}")
 
 
-class _FileRunner:
+class FileRunner:
     """What every ONNX-file runner shares: the signature check, the input's (H, W), and files
     exported with a fixed batch of 1 (like the official ones) run one item at a time. A runner
     describes its inputs and outputs as (name, shape) pairs, symbolic dimensions not as ints."""
@@ -104,7 +126,7 @@ class _FileRunner:
         return [np.concatenate([p[j] for p in parts]) for j in range(len(self.output_names))]
 
 
-class OnnxRuntimeRunner(_FileRunner):
+class OnnxRuntimeRunner(FileRunner):
     """An onnxruntime session. `device` is "cpu", "cuda" or "cuda:N"; `expect` ("pose" or
     "detector") checks the file's inputs and outputs at load (see ONNX_SIGNATURES)."""
 
@@ -153,7 +175,7 @@ class OnnxRuntimeRunner(_FileRunner):
         return self.session.run(self.output_names, {self.input_name: batch})
 
 
-class OpenVINORunner(_FileRunner):
+class OpenVINORunner(FileRunner):
     """An OpenVINO compiled model of an ONNX file. `device` is "cpu" (default) or another
     OpenVINO device ("gpu", "npu", "gpu.1"). `dtype` "float32" (default) or, opt-in,
     "bfloat16" (or "float16"), passed as OpenVINO's inference precision hint: the plugin runs
@@ -261,36 +283,74 @@ def _is_torch_file(path: Path) -> bool:
 
 
 class TorchRunner:
-    """A PyTorch module on a device, optionally in half precision (autocast)."""
+    """A PyTorch module on a device. Precision has one mechanism: the module keeps its float32
+    weights and runs under autocast for float16/bfloat16 (norms and softmax stay in float32),
+    so a module shared with other runners is never cast in place. Outputs are float32.
 
-    def __init__(self, module: nn.Module, device: str = "cpu", dtype: str = "float32") -> None:
-        if dtype not in _TORCH_DTYPES:
-            raise BackendError(f"unknown dtype {dtype!r}; choose float32, float16 or bfloat16")
+    `compile=True` wraps the module in `torch.compile` ("reduce-overhead", i.e. CUDA graphs, on
+    GPUs) and pads every batch to a power-of-two bucket (at most `max_batch`), so that a few
+    graphs serve every batch size."""
+
+    def __init__(self, module: nn.Module, device: str = "cpu", dtype: str = "float32", compile: bool = False,
+                 max_batch: int | None = None) -> None:
+        self.dtype = torch_dtype(dtype)
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise BackendError("device 'cuda' asked for, but PyTorch sees no CUDA device")
-        self.device = torch.device(device)
-        self.dtype = _TORCH_DTYPES[dtype]
+        try:
+            self.device = torch.device(device)
+        except RuntimeError:
+            raise BackendError(f"unknown device {device!r} for torch (use 'cpu' or 'cuda[:N]')") from None
         if self.dtype == torch.float16 and self.device.type == "cpu":
             raise BackendError("float16 is not supported on the CPU; use bfloat16 or float32")
         self.module = module.eval().to(self.device)
-        if self.device.type == "cuda":
+        on_gpu = self.device.type == "cuda"
+        # The network's preferred layout: channels_last on GPUs (tensor cores), plain NCHW on the CPU.
+        self.memory_format = torch.channels_last if on_gpu else torch.contiguous_format
+        if on_gpu:
             self.module = self.module.to(memory_format=torch.channels_last)
-        name = torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu"
-        self.device_info = f"torch {torch.__version__} ({name}, {str(self.dtype).removeprefix('torch.')})"
+        self.compiled = compile
+        self.max_batch = max_batch
+        self.network: nn.Module = self.module
+        if compile:
+            _allow_recompiles(2 * (bucket_size(max_batch or 256).bit_length() + 1))
+            self.network = torch.compile(self.module, mode="reduce-overhead" if on_gpu else "default", dynamic=False)
+        name = torch.cuda.get_device_name(self.device) if on_gpu else "cpu"
+        extra = ", compiled" if compile else ""
+        self.device_info = f"torch {torch.__version__} ({name}, {str(self.dtype).removeprefix('torch.')}{extra})"
         self.fixed_batch = None
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.dtype == torch.float32:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.dtype)
 
     @torch.inference_mode()
     def run_tensor(self, batch: torch.Tensor) -> Sequence[torch.Tensor]:
-        batch = batch.to(self.device, non_blocking=True)
-        if self.device.type == "cuda":
-            batch = batch.contiguous(memory_format=torch.channels_last)
-        if self.dtype == torch.float32:
-            out = self.module(batch)
-        else:
-            with torch.autocast(self.device.type, dtype=self.dtype):
-                out = self.module(batch)
+        """Float32 outputs (on the device) for a float32 NCHW batch (any device, any layout)."""
+        batch = batch.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
+        n = batch.shape[0]
+        if self.compiled:
+            size = bucket_size(n, self.max_batch)
+            if size > n:
+                batch = torch.cat([batch, batch.new_zeros((size - n, *batch.shape[1:]))])
+                batch = batch.contiguous(memory_format=self.memory_format)
+            if self.device.type == "cuda":
+                torch.compiler.cudagraph_mark_step_begin()
+        with self.autocast():
+            out = self.network(batch)
         outs = out if isinstance(out, (tuple, list)) else (out,)
-        return [o.float() for o in outs]
+        # Copies when compiled: a CUDA-graph replay reuses its output buffers for the next call.
+        return [o[:n].to(torch.float32, copy=self.compiled) for o in outs]
 
     def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
         return [o.cpu().numpy() for o in self.run_tensor(torch.from_numpy(np.ascontiguousarray(batch, np.float32)))]
+
+
+def _allow_recompiles(count: int) -> None:
+    """torch.compile(dynamic=False) compiles one graph per batch bucket; dynamo's default limit
+    (8 per function) would silently fall back to eager after the eighth."""
+    import torch._dynamo.config as dynamo_config
+
+    for name in ("recompile_limit", "cache_size_limit"):  # the second is the pre-2.6 name
+        if hasattr(dynamo_config, name):
+            setattr(dynamo_config, name, max(getattr(dynamo_config, name), count))

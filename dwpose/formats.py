@@ -1,7 +1,9 @@
 """The one home of pose results and their output formats: `PoseResult`, COCO-WholeBody results
-records, the 134-point OpenPose-ordered layout, and OpenPose JSON as the ControlNet tool chains
-read it. A leaf module (NumPy and `skeleton` only), so inference, drawing, evaluation and
-labelling all import it without importing each other."""
+records, COCO-WholeBody annotations (a trainable dataset, as `dwpose label` writes it), the
+Parquet rows of `dwpose label`, the 134-point OpenPose-ordered layout, and OpenPose JSON as the
+ControlNet tool chains read it. A leaf module (NumPy and `skeleton` only; pyarrow only inside
+`parquet_schema`), so inference, drawing, evaluation and labelling all import it without
+importing each other."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import InputError
-from .skeleton import PART_ANNOTATION_FIELDS, PARTS
+from .skeleton import KEYPOINT_NAMES, PART_ANNOTATION_FIELDS, PARTS, SKELETON_LINKS
 
 # OpenPose-18 reorder of the first 18 points after inserting the neck at 17 (DWPose reference).
 _OPENPOSE_DST = [1, 2, 3, 4, 6, 7, 8, 9, 10, 12, 13, 14, 15, 16, 17]
@@ -97,6 +99,16 @@ class PoseResult:
         """COCO-WholeBody results records (what the evaluators read)."""
         triples = np.concatenate([self.keypoints, self.scores[..., None]], axis=-1)
         return [coco_wholebody_record(image_id, t, s) for t, s in zip(triples, self.instance_scores())]
+
+    def to_coco_wholebody_annotations(self, image_id: int, first_annotation_id: int,
+                                      visibility_threshold: float = VISIBILITY_THRESHOLD) -> list[dict]:
+        """COCO-WholeBody ground-truth style annotations (a dataset to train on), ids from
+        `first_annotation_id` on; see `coco_wholebody_annotation`."""
+        instance = self.instance_scores()
+        return [coco_wholebody_annotation(first_annotation_id + i, image_id, self.boxes[i], self.box_scores[i],
+                                          float(instance[i]), self.keypoints[i], self.scores[i], self.image_size,
+                                          visibility_threshold)
+                for i in range(len(self))]
 
     def to_openpose134(self, neck_score: str = "flag") -> np.ndarray:
         """(N, 134, 3) x, y, score in the OpenPose order: 18 body points (neck inserted), 6 feet,
@@ -206,3 +218,113 @@ def from_openpose134(keypoints: np.ndarray, scores: np.ndarray) -> tuple[np.ndar
     info[:, _OPENPOSE_SRC] = info[:, _OPENPOSE_DST]
     info = np.delete(info, 17, axis=1)
     return info[..., :2], info[..., 2]
+
+
+# --------------------------------------------------------------------------- COCO-WholeBody annotations
+
+# Per-part flags and boxes of the COCO-WholeBody annotation format.
+PART_VALID_FIELDS = {"foot": "foot_valid", "face": "face_valid", "left_hand": "lefthand_valid",
+                     "right_hand": "righthand_valid"}
+PART_BOX_FIELDS = {"face": "face_box", "left_hand": "lefthand_box", "right_hand": "righthand_box"}
+COORDINATE_DECIMALS = 2  # 0.01 px: below any annotation's precision, keeps files small
+
+COCO_WHOLEBODY_CATEGORY = {
+    "id": 1, "name": "person", "supercategory": "person",
+    "keypoints": list(KEYPOINT_NAMES[:17]),
+    "skeleton": [[a + 1, b + 1] for a, b in SKELETON_LINKS[:19]],  # COCO's body links, 1-based
+}
+
+
+def _round(values: np.ndarray | float) -> list[float] | float:
+    rounded = np.round(np.asarray(values, np.float64), COORDINATE_DECIMALS)
+    return rounded.tolist()
+
+
+def coco_wholebody_annotation(annotation_id: int, image_id: int, box_xyxy: np.ndarray, box_score: float,
+                              instance_score: float, keypoints: np.ndarray, scores: np.ndarray,
+                              image_size: tuple[int, int], visibility_threshold: float = VISIBILITY_THRESHOLD) -> dict:
+    """One person as a COCO-WholeBody ground-truth annotation, readable by our COCO-WholeBody
+    reader, mmpose and xtcocotools: a keypoint inside the `image_size` (width, height) image
+    whose score is >= `visibility_threshold` is labelled (v = 2), any other is unlabelled
+    (0, 0, 0), as in the human-made annotations. `bbox` is the person box (x, y, w, h)
+    and `area` its w * h; a part is `*_valid` when it has a labelled point, and the face and
+    hand boxes are the extent of their labelled points ([0, 0, 0, 0] when none). `score`
+    (instance score, mmpose rescoring) and `bbox_score` are extra fields the readers ignore."""
+    x1, y1, x2, y2 = (float(v) for v in box_xyxy)
+    points = np.asarray(keypoints, np.float64)
+    inside = (points >= 0).all(1) & (points[:, 0] < image_size[0]) & (points[:, 1] < image_size[1])
+    visible = (np.asarray(scores) >= visibility_threshold) & inside
+    triples = np.zeros((len(keypoints), 3), np.float64)
+    triples[visible, :2] = np.round(points[visible], COORDINATE_DECIMALS)
+    triples[visible, 2] = 2
+    record: dict = {"id": int(annotation_id), "image_id": int(image_id), "category_id": 1, "iscrowd": 0,
+                    "segmentation": [], "bbox": _round([x1, y1, x2 - x1, y2 - y1]),
+                    "area": _round((x2 - x1) * (y2 - y1)),
+                    "num_keypoints": int(visible[slice(*PARTS["body"])].sum())}
+    for part, key in PART_ANNOTATION_FIELDS.items():
+        start, stop = PARTS[part]
+        record[key] = triples[start:stop].reshape(-1).tolist()
+        part_visible = visible[start:stop]
+        if part in PART_BOX_FIELDS:
+            labelled = triples[start:stop, :2][part_visible]
+            extent = [*labelled.min(0), *(labelled.max(0) - labelled.min(0))] if len(labelled) else [0.0] * 4
+            record[PART_BOX_FIELDS[part]] = _round(extent)
+        if part in PART_VALID_FIELDS:
+            record[PART_VALID_FIELDS[part]] = bool(part_visible.any())
+    record["score"] = round(float(instance_score), 4)
+    record["bbox_score"] = round(float(box_score), 4)
+    return record
+
+
+def coco_wholebody_image(image_id: int, file_name: str, width: int, height: int, **extra) -> dict:
+    """An `images` entry; `extra` (e.g. `video`, `frame_index`) is kept as given."""
+    return {"id": int(image_id), "file_name": file_name, "width": int(width), "height": int(height), **extra}
+
+
+def coco_wholebody_dataset(images: list[dict], annotations: list[dict]) -> dict:
+    """A COCO-WholeBody annotation file's content."""
+    return {"images": images, "annotations": annotations, "categories": [COCO_WHOLEBODY_CATEGORY]}
+
+
+# --------------------------------------------------------------------------- a `dwpose label` run folder
+
+LABEL_MANIFEST = "manifest.json"      # the run file: models, settings, inputs, logits layout
+LABEL_SHARD_FOLDER = "shards"         # NNNNNN.json / .parquet / .logits.npy / .done.json
+LABEL_MERGED = "annotations.json"     # all shards in one COCO-WholeBody file
+LABEL_FRAME_FOLDER = "frames"         # frames/<video>/<frame>.jpg (--write-frames)
+LABEL_LOGITS_SUFFIX = ".logits.npy"   # structured records of dwpose.codec.topk
+
+
+# --------------------------------------------------------------------------- Parquet rows
+
+def parquet_row(result: PoseResult, image_id: int, source: str, frame_index: int | None,
+                annotation_ids: list[int]) -> dict:
+    """One image or video frame as a row of `dwpose label`'s Parquet files (`parquet_schema`):
+    everything the pipeline found, unthresholded, in float32 pixels of the image."""
+    return {
+        "image_id": int(image_id), "source": source, "frame_index": frame_index,
+        "width": int(result.image_size[0]), "height": int(result.image_size[1]),
+        "annotation_ids": [int(i) for i in annotation_ids],
+        "boxes": np.asarray(result.boxes, np.float32).reshape(-1, 4).tolist(),
+        "box_scores": np.asarray(result.box_scores, np.float32).tolist(),
+        "keypoints": np.asarray(result.keypoints, np.float32).tolist(),
+        "scores": np.asarray(result.scores, np.float32).tolist(),
+        "track_ids": None if result.track_ids is None else [int(t) for t in result.track_ids],
+    }
+
+
+def parquet_schema(num_keypoints: int = 133):
+    """The pyarrow schema of `parquet_row` (pyarrow is an optional dependency)."""
+    import pyarrow as pa
+
+    f32 = pa.float32()
+    return pa.schema([
+        ("image_id", pa.int64()), ("source", pa.string()), ("frame_index", pa.int64()),
+        ("width", pa.int32()), ("height", pa.int32()),
+        ("annotation_ids", pa.list_(pa.int64())),
+        ("boxes", pa.list_(pa.list_(f32, 4))),                               # xyxy per person
+        ("box_scores", pa.list_(f32)),
+        ("keypoints", pa.list_(pa.list_(pa.list_(f32, 2), num_keypoints))),  # (persons, K, 2)
+        ("scores", pa.list_(pa.list_(f32, num_keypoints))),
+        ("track_ids", pa.list_(pa.int64())),                                 # videos only
+    ])

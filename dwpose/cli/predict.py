@@ -23,8 +23,9 @@ from ..errors import InputError
 from ..fileio import is_temporary, temporary_sibling
 from ..formats import PoseResult
 from ..inference.io import IMAGE_SUFFIXES, VIDEO_SUFFIXES, ImageReadError, encode_png, read_image
-from ..inference.outputs import Interruption, remove_stale_temporaries, staged_outputs, write_synced
-from ..inference.pipeline import WholebodyPipeline, clip_boxes
+from ..inference.outputs import Interruption, StemNames, remove_stale_temporaries, staged_outputs, write_synced
+from ..inference.pipeline import WholebodyPipeline
+from ..inference.user_boxes import boxes_for, read_boxes
 from ..inference.video import VideoReadError, process_video
 from ..weights import DEFAULT_DETECTOR, DEFAULT_POSE, resolve_weights
 
@@ -70,8 +71,32 @@ def device_name(text: str) -> str:
 
 def add_arguments(p: argparse.ArgumentParser, inputs: bool = True) -> None:
     if inputs:
-        p.add_argument("inputs", nargs="+", help="images, videos, folders or glob patterns")
+        add_input_argument(p)
     p.add_argument("--out", default="dwpose_out", help="output folder (default: dwpose_out)")
+    add_model_arguments(p)
+    p.add_argument("--no-body", action="store_true")
+    p.add_argument("--no-hand", action="store_true")
+    p.add_argument("--no-face", action="store_true")
+    p.add_argument("--feet", action="store_true", help="draw and export the 6 foot points")
+    p.add_argument("--style", choices=list_styles(), default=DEFAULT_STYLE,
+                   help=f"how the skeleton is drawn (default {DEFAULT_STYLE}; see README, Drawing styles)")
+    p.add_argument("--resolution", type=int_in_range(1, MAX_RESOLUTION), default=None,
+                   help="short side of the skeleton image (default: input size)")
+    p.add_argument("--overlay", action="store_true", help="also write the skeleton over the photo")
+    p.add_argument("--controlnet-compat", action="store_true", help="JSON confidence 1.0 for present points (ecosystem convention)")
+    p.add_argument("--batch-size", type=int_in_range(1), default=8, help="video frames per batch")
+    p.add_argument("--detect-every", type=int_in_range(1), default=1,
+                   help="video: run the detector every k frames, track in between")
+    p.add_argument("--smooth", action="store_true", help="video: One-Euro smoothing of keypoints")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def add_input_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("inputs", nargs="+", help="images, videos, folders or glob patterns")
+
+
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    """The pose model, detector and backend options (shared by `predict` and `label`)."""
     p.add_argument("--pose-model", default=DEFAULT_POSE, help=f"pose weights: path or official file name (default {DEFAULT_POSE})")
     p.add_argument("--det-model", default=DEFAULT_DETECTOR, help=f"YOLOX weights: path or official file name (default {DEFAULT_DETECTOR})")
     p.add_argument("--det-arch", default=None, help="YOLOX size for the torch backend (default: read from the file)")
@@ -88,21 +113,6 @@ def add_arguments(p: argparse.ArgumentParser, inputs: bool = True) -> None:
                    help="person score threshold, in [0, 1]")
     p.add_argument("--nms-threshold", type=fraction(allow_zero=False), default=0.45, help="NMS IoU, in (0, 1]")
     p.add_argument("--max-persons", type=int_in_range(1), default=None, help="keep only the best k detections per image")
-    p.add_argument("--no-body", action="store_true")
-    p.add_argument("--no-hand", action="store_true")
-    p.add_argument("--no-face", action="store_true")
-    p.add_argument("--feet", action="store_true", help="draw and export the 6 foot points")
-    p.add_argument("--style", choices=list_styles(), default=DEFAULT_STYLE,
-                   help=f"how the skeleton is drawn (default {DEFAULT_STYLE}; see README, Drawing styles)")
-    p.add_argument("--resolution", type=int_in_range(1, MAX_RESOLUTION), default=None,
-                   help="short side of the skeleton image (default: input size)")
-    p.add_argument("--overlay", action="store_true", help="also write the skeleton over the photo")
-    p.add_argument("--controlnet-compat", action="store_true", help="JSON confidence 1.0 for present points (ecosystem convention)")
-    p.add_argument("--batch-size", type=int_in_range(1), default=8, help="video frames per batch")
-    p.add_argument("--detect-every", type=int_in_range(1), default=1,
-                   help="video: run the detector every k frames, track in between")
-    p.add_argument("--smooth", action="store_true", help="video: One-Euro smoothing of keypoints")
-    p.add_argument("--no-progress", action="store_true")
 
 
 # --------------------------------------------------------------------------- inputs and outputs
@@ -149,50 +159,36 @@ def shown(path: str | os.PathLike) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
-def _read_boxes(path: str) -> dict[str, np.ndarray]:
-    try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"cannot read --boxes file {path}: {exc}") from None
-    if not isinstance(data, dict):
-        raise InputError(f"--boxes file {path}: expected an object mapping file names to box lists")
-    out = {}
-    for name, boxes in data.items():
-        shape_error = InputError(f"--boxes file {path}: entry {name!r} is not a list of [x1, y1, x2, y2]")
-        try:
-            array = np.asarray(boxes, dtype=np.float64)
-        except (TypeError, ValueError):  # not numbers, or ragged lists
-            raise shape_error from None
-        if array.size and (array.ndim != 2 or array.shape[1] != 4):
-            raise shape_error
-        finite = np.isfinite(array).all(axis=1) if array.size else np.ones(0, bool)
-        if not finite.all():
-            index = int(np.flatnonzero(~finite)[0])
-            raise InputError(f"--boxes file {path}: entry {name!r} box {index} {array[index].tolist()} "
-                             "has a non-finite coordinate")
-        out[name] = array.reshape(-1, 4)
-    return out
-
-
 # --------------------------------------------------------------------------- the run
+
+def resolve_model_files(args: argparse.Namespace) -> tuple[Path, Path | None]:
+    """The pose and detector weight files the options name (downloaded when official names
+    are not cached); no detector with your own boxes or `--no-detector`."""
+    if getattr(args, "pose_arch", None) and args.backend != "torch":  # `demo --model`
+        raise InputError("a pose architecture (--model) needs the torch backend (--backend torch)")
+    pose = resolve_weights(args.pose_model, progress=not args.no_progress)
+    # With your own boxes (or none wanted) the detector is not loaded at all.
+    det = None if args.no_detector or args.boxes else resolve_weights(args.det_model, progress=not args.no_progress)
+    return Path(pose), None if det is None else Path(det)
+
+
+def pipeline_options(args: argparse.Namespace) -> dict:
+    """`WholebodyPipeline.from_files` keyword arguments of the model options (plain values, so
+    they can be sent to other processes)."""
+    return dict(backend=args.backend, device=args.device, dtype=args.dtype, detector_arch=args.det_arch,
+                score_threshold=args.score_threshold, nms_threshold=args.nms_threshold, max_persons=args.max_persons,
+                compile=args.compile, pose_arch=getattr(args, "pose_arch", None))
+
 
 class Predictor:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.out = Path(args.out)
         prepare_output_folder(self.out)
-        self.boxes = _read_boxes(args.boxes) if args.boxes else None
-        pose_arch = getattr(args, "pose_arch", None)  # `demo --model`
-        if pose_arch and args.backend != "torch":
-            raise InputError("a pose architecture (--model) needs the torch backend (--backend torch)")
-        pose = resolve_weights(args.pose_model, progress=not args.no_progress)
-        # With your own boxes (or none wanted) the detector is not loaded at all.
-        det = None if args.no_detector or args.boxes else resolve_weights(args.det_model, progress=not args.no_progress)
-        self.pipeline = WholebodyPipeline.from_files(
-            pose, det, backend=args.backend, device=args.device, dtype=args.dtype, detector_arch=args.det_arch,
-            score_threshold=args.score_threshold, nms_threshold=args.nms_threshold, max_persons=args.max_persons,
-            compile=args.compile, pose_arch=pose_arch)
-        self.used_stems: set[str] = set()
+        self.boxes = read_boxes(args.boxes) if args.boxes else None
+        pose, det = resolve_model_files(args)
+        self.pipeline = WholebodyPipeline.from_files(pose, det, **pipeline_options(args))
+        self._stem = StemNames()
         self.interruption: Interruption | None = None
 
     def parts(self) -> dict:
@@ -206,34 +202,9 @@ class Predictor:
     def to_json(self, result: PoseResult) -> dict:
         return result.to_openpose_json(**self.parts(), controlnet_compat=self.args.controlnet_compat)
 
-    def _stem(self, path: Path) -> str:
-        """The output name of an input, image or video: its stem, then `<stem>_2`, ... when an
-        earlier input of this run had the same one (case-insensitively, for such file systems)."""
-        stem, n = path.stem, 1
-        while stem.casefold() in self.used_stems:
-            n += 1
-            stem = f"{path.stem}_{n}"
-        self.used_stems.add(stem.casefold())
-        return stem
-
-    def _boxes_for(self, path: Path, image: np.ndarray) -> np.ndarray | None:
-        """This image's --boxes entry, clipped to it; boxes left with no area are dropped with a
-        warning naming the file and entry."""
-        if self.boxes is None:
-            return None
-        name = path.name if path.name in self.boxes else path.stem
-        if name not in self.boxes:
-            raise ImageReadError(f"{path}: no entry in the --boxes file")
-        height, width = image.shape[:2]
-        boxes, kept = clip_boxes(self.boxes[name], width, height)
-        for index in sorted(set(range(len(self.boxes[name]))) - set(kept.tolist())):
-            _note(f"warning: {path}: --boxes entry {name!r} box {index} {self.boxes[name][index].tolist()} "
-                  f"has no area inside the {width}x{height} image; dropped")
-        return boxes
-
     def image(self, path: Path) -> None:
         image = read_image(path)
-        result = self.pipeline(image, self._boxes_for(path, image))
+        result = self.pipeline(image, None if self.boxes is None else boxes_for(self.boxes, path, image, note))
         skeleton = self.render(result)
         stem = self._stem(path)
         files = {f"{stem}_pose.png": encode_png(skeleton[..., ::-1])}
@@ -261,7 +232,8 @@ class IncompleteVideo(VideoReadError):
     """A video that stopped decoding before its announced frame count (outputs were written)."""
 
 
-def _note(message: str) -> None:
+def note(message: str) -> None:
+    """A line on stderr that does not break the progress bar."""
     from tqdm import tqdm
 
     tqdm.write(message, file=sys.stderr)
@@ -277,7 +249,7 @@ def run_predict(args: argparse.Namespace) -> int:
         return 2
     predictor = Predictor(args)
     for message in empty:
-        _note(f"skipped {message}")
+        note(f"skipped {message}")
     total, done, failed, stopped = len(inputs) + len(empty), 0, len(empty), False
     with Interruption() as interruption:
         predictor.interruption = interruption
@@ -291,21 +263,21 @@ def run_predict(args: argparse.Namespace) -> int:
                     predictor.image(path)
                 done += 1
             except KeyboardInterrupt:  # a video abandoned, or a second Ctrl-C
-                _note(f"stopped {path}: interrupted, nothing written for it")
+                note(f"stopped {path}: interrupted, nothing written for it")
                 stopped = True
                 break
             except IncompleteVideo as exc:
                 failed += 1
-                _note(f"incomplete {exc}")
+                note(f"incomplete {exc}")
             except (ImageReadError, VideoReadError) as exc:  # their message starts with the path
                 failed += 1
-                _note(f"skipped {exc}")
+                note(f"skipped {exc}")
             except OSError as exc:
                 failed += 1
-                _note(f"skipped {path}: {exc}")
+                note(f"skipped {path}: {exc}")
             except Exception as exc:  # keep going; name the unexpected error type
                 failed += 1
-                _note(f"skipped {path}: {type(exc).__name__}: {exc}")
+                note(f"skipped {path}: {type(exc).__name__}: {exc}")
         stopped = stopped or interruption.requested
     summary = f"{done} of {total} input(s) done, {failed} failed"
     if stopped:

@@ -119,3 +119,19 @@ def _alive(pid: int) -> bool:
     except OSError:  # exists, owned by someone else
         return True
     return True
+
+
+class StemNames:
+    """Output names of inputs, images or videos: the stem, then `<stem>_2`, ... when an earlier
+    input had the same one (case-insensitively, for such file systems)."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def __call__(self, path: Path) -> str:
+        stem, n = path.stem, 1
+        while stem.casefold() in self.used:
+            n += 1
+            stem = f"{path.stem}_{n}"
+        self.used.add(stem.casefold())
+        return stem

@@ -61,16 +61,17 @@ class WholebodyPipeline:
         max_persons: int | None = None,
         compile: bool = False,
         pose_arch: str | None = None,
+        placement: str | None = None,
+        threads: int | None = None,
     ) -> "WholebodyPipeline":
-        if compile and backend != "torch":
-            raise InputError("compile=True needs backend='torch'")
+        """`threads`: onnxruntime intra-op threads of each network (None: one per core)."""
         pose = PoseEstimator(pose_model, backend=backend, device=device, dtype=dtype, flip_test=flip_test,
-                             compile=compile, arch=pose_arch, device_pipeline=True if compile else None)
+                             compile=compile, arch=pose_arch, placement=placement, threads=threads)
         detector = None
         if detector_model is not None:
             detector = YOLOXDetector(detector_model, backend=backend, device=device, arch=detector_arch,
                                      score_threshold=score_threshold, nms_threshold=nms_threshold, dtype=dtype,
-                                     max_detections=max_persons)
+                                     max_detections=max_persons, threads=threads)
         return cls(pose, detector)
 
     @property
@@ -93,11 +94,13 @@ class WholebodyPipeline:
         return clipped
 
     def predict_batch(
-        self, images_bgr: Sequence[np.ndarray], boxes: Sequence[np.ndarray] | None = None, *, clip: bool = True
+        self, images_bgr: Sequence[np.ndarray], boxes: Sequence[np.ndarray] | None = None, *, clip: bool = True,
+        keep_logits: bool = False,
     ) -> list[PoseResult]:
         """Several images: detection batched, then every person of every image in one pose batch.
         `clip=False` uses `boxes` as they are: for boxes that come from this pipeline's own
-        results (the video tracker), like the detector's, which are not clipped either."""
+        results (the video tracker), like the detector's, which are not clipped either.
+        `keep_logits` puts each result's raw SimCC logits in `meta["simcc"]` ((N, K, Wx), (N, K, Wy))."""
         images = list(images_bgr)
         for image in images:
             if not (isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8):
@@ -117,9 +120,11 @@ class WholebodyPipeline:
         else:
             box_list = [np.array([[0, 0, im.shape[1], im.shape[0]]], np.float32) for im in images]
             score_list = [np.ones(1, np.float32) for _ in images]
-        poses = self.pose.predict_many(images, box_list)
+        poses = self.pose.predict_many(images, box_list, keep_logits=keep_logits)
         results = []
-        for image, image_boxes, image_scores, (keypoints, scores) in zip(images, box_list, score_list, poses):
+        for image, image_boxes, image_scores, (keypoints, scores, *logits) in zip(images, box_list, score_list, poses):
             size = (image.shape[1], image.shape[0])
             results.append(PoseResult(image_boxes, image_scores, keypoints, scores, size))
+            if logits:
+                results[-1].meta["simcc"] = logits[0]
         return results

@@ -127,6 +127,11 @@ class PoseEstimator:
         compile: bool = False,
         threads: int | None = None,
     ) -> None:
+        is_float32 = torch_dtype(dtype) == torch.float32
+        if not isinstance(max_batch_size, int) or max_batch_size < 1:
+            raise InputError(f"max_batch_size must be a positive integer, got {max_batch_size!r}")
+        if placement not in (None, *PLACEMENTS):
+            raise InputError(f"unknown placement {placement!r}; use 'host' or 'device'")
         if backend in FILE_BACKENDS:
             if isinstance(model, nn.Module):
                 raise InputError(f"backend {backend!r} needs an ONNX file, not a PyTorch module")

@@ -99,18 +99,18 @@ def _concat(parts: list[Batch]) -> Batch:
 class PoseEstimator:
     """A top-down SimCC pose model (RTMPose/DWPose, RTMW) on person boxes of a BGR uint8 image.
 
-    `model`: an official-signature ONNX path (backend "onnxruntime" or "openvino"), a `.pth`/`.onnx` path for
-    backend "torch" (architecture detected from the file, or named by `arch`), or a pose
-    module (`dwpose.models.TopdownPoseModel`: RTMPose, RTMW). The network always receives RGB,
-    normalised as in training.
+    `model`: an official-signature ONNX path (backend "onnxruntime" or "openvino"), a
+    `.pth`/`.onnx` path for backend "torch" (architecture detected from the file, or named by
+    `arch`), or a pose module (`dwpose.models.TopdownPoseModel`: RTMPose, RTMW). The network
+    always receives RGB, normalised as in training.
 
     `placement`: where crops, normalisation, flip test, decoding and the mapping back run:
     "host" (NumPy/OpenCV) or "device" (torch tensors on `device`; backend "torch" only).
     Default: "device" for the torch backend on a GPU, else "host". `dtype`: a name of
-    `backends.TORCH_DTYPES` (torch backend; openvino: its inference precision hint). `compile` (torch backend): torch.compile of the network,
-    with power-of-two batch buckets (CUDA graphs on GPUs), and of the device crops. At most
-    `max_batch_size` persons go through the network at once. `threads`: onnxruntime/openvino
-    intra-op threads (None: one per core).
+    `backends.TORCH_DTYPES` (torch backend; openvino: its inference precision hint).
+    `compile` (torch backend): torch.compile of the network, with power-of-two batch buckets
+    (CUDA graphs on GPUs), and of the device crops. At most `max_batch_size` persons go through
+    the network at once. `threads`: onnxruntime/openvino intra-op threads (None: one per core).
     """
 
     def __init__(

@@ -98,6 +98,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_predict(args)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import run_serve
+
+    return run_serve(args)
+
+
+def cmd_comfyui_install(args: argparse.Namespace) -> int:
+    from dwpose.integrations.comfyui.install import install
+
+    path = install(args.comfyui, name=args.name, force=args.force)
+    print(f"wrote {path}; restart ComfyUI to load the dwpose nodes (dwpose must be installed in its Python)")
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 
 def build_parser() -> argparse.ArgumentParser:
@@ -173,6 +187,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", dest="pose_arch", default=None,
                    help="architecture of --checkpoint, e.g. rtmpose-t-256x192 (default: detected from the file)")
     p.set_defaults(func=cmd_demo)
+
+    from .serve import add_arguments as add_serve_arguments
+
+    p = sub.add_parser("serve", help="local web demo (Gradio): upload an image or video, see and download the poses")
+    add_serve_arguments(p)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("comfyui-install", help="add the dwpose nodes to a ComfyUI checkout (custom_nodes/dwpose)")
+    p.add_argument("comfyui", help="the ComfyUI folder (or its custom_nodes folder)")
+    p.add_argument("--name", default="dwpose", help="folder name under custom_nodes (default: dwpose)")
+    p.add_argument("--force", action="store_true", help="overwrite a folder of that name not written by this command")
+    p.set_defaults(func=cmd_comfyui_install)
     return parser
 
 

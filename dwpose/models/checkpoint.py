@@ -239,7 +239,10 @@ def describe_state_dict(state_dict: Mapping[str, torch.Tensor]) -> str:
             return "a distiller (teacher/student) checkpoint"
         return "not an RTMPose model (no backbone.stem / head.cls_x weights)"
     size = RTMPOSE_STEM_WIDTHS.get(int(stem.shape[0]), f"?(stem width {int(stem.shape[0])})")
+    cls_y = state_dict.get("head.cls_y.weight")
     input_name = _BINS_TO_INPUT.get(int(cls_x.shape[0]), f"?({int(cls_x.shape[0])} x-bins)")
+    if cls_y is not None and int(cls_x.shape[0]) % 2 == 0 and int(cls_y.shape[0]) % 2 == 0:
+        input_name = f"{int(cls_y.shape[0]) // 2}x{int(cls_x.shape[0]) // 2}"  # bins = 2 x input pixels
     keypoints = f", {int(final.shape[0])} keypoints" if final is not None else ""
     return f"rtmpose-{size}-{input_name}{keypoints}"
 

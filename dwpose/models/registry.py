@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Literal
 
 from ..errors import InputError
@@ -40,11 +41,23 @@ def list_models() -> list[str]:
     return sorted(MODEL_CONFIGS) + sorted(_ALIASES)
 
 
+_CUSTOM_INPUT = re.compile(r"^(?:rtmpose|dwpose)-([tsmlx])-(\d+)x(\d+)$")
+
+
 def get_config(name: str) -> RTMPoseConfig:
+    """The config of a listed name, or of `rtmpose-<size>-<H>x<W>` with another input size (both
+    sides multiples of 32, e.g. `rtmpose-t-128x96` for small synthetic-data runs). Such custom
+    sizes are built on request and not listed: no official weights exist for them."""
     key = _ALIASES.get(name, name)
-    if key not in MODEL_CONFIGS:
-        raise InputError(f"unknown model {name!r}; choose one of: {', '.join(list_models())}")
-    return MODEL_CONFIGS[key]
+    if key in MODEL_CONFIGS:
+        return MODEL_CONFIGS[key]
+    match = _CUSTOM_INPUT.match(name)
+    if match:
+        size, height, width = match.group(1), int(match.group(2)), int(match.group(3))
+        if height >= 32 and width >= 32 and height % 32 == 0 and width % 32 == 0:
+            return RTMPoseConfig(f"rtmpose-{size}-{height}x{width}", *_SIZES[size], (width, height))
+    raise InputError(f"unknown model {name!r}; choose one of: {', '.join(list_models())} "
+                     "(or rtmpose-<t|s|m|l|x>-<H>x<W> with H and W multiples of 32)")
 
 
 def create_model(
@@ -79,12 +92,14 @@ def detect_model_name(checkpoint: str | os.PathLike) -> str:
     path = Path(checkpoint)
     if path.suffix.lower() == ".onnx":
         dims, stem = onnx_input_and_stem(path)
-        inputs = {(h, w): name for name, (w, h) in _INPUTS.items()}
-        if stem not in RTMPOSE_STEM_WIDTHS or len(dims) != 4 or tuple(dims[2:]) not in inputs:
+        if stem not in RTMPOSE_STEM_WIDTHS or len(dims) != 4 or not all(isinstance(d, int) for d in dims[2:]):
             raise CheckpointError(f"{path} is not an RTMPose ONNX file this package knows (input {dims})")
-        return f"rtmpose-{RTMPOSE_STEM_WIDTHS[stem]}-{inputs[tuple(dims[2:])]}"
-    description = describe_state_dict(pose_state_dict_from_file(path))
-    name = description.split(",")[0]
-    if name not in MODEL_CONFIGS:
-        raise CheckpointError(f"cannot tell the architecture of {path}: {description}")
+        name = f"rtmpose-{RTMPOSE_STEM_WIDTHS[stem]}-{dims[2]}x{dims[3]}"
+    else:
+        description = describe_state_dict(pose_state_dict_from_file(path))
+        name = description.split(",")[0]
+    try:
+        get_config(name)
+    except InputError:
+        raise CheckpointError(f"cannot tell the architecture of {path}: {name}") from None
     return name

@@ -13,7 +13,7 @@ import numpy as np
 
 from ...skeleton import NUM_KEYPOINTS, PARTS
 from .face import HEAD_RADII, frontal_template, on_head_surface
-from .geometry3d import DEG, Capsule, Ellipsoid, Hull, Stroke, cross, rot_x, rot_y, rot_z, rotate_about
+from .geometry3d import DEG, Capsule, Ellipsoid, Hull, Stroke, WeightedChoice, cross, rot_x, rot_y, rot_z, rotate_about
 from .hand import build_hand, sample_curls
 from .parts import SUB
 
@@ -29,8 +29,13 @@ JOINT_LIMITS_DEG: dict[str, tuple[float, float]] = {
     "head_yaw": (-60.0, 60.0), "head_pitch": (-30.0, 30.0), "head_roll": (-20.0, 20.0),
 }
 
-LEG_STYLES = ("stand", "walk", "sit", "crouch", "free")
-ARM_STYLES = ("down", "front", "raised", "akimbo", "free")
+# Level of detail, in pixels: below these a face is drawn without features and a hand as a mitten;
+# the scene does not label faces and hands that small either.
+FACE_DETAIL_PX = 8.0       # face width
+FINGER_DETAIL_PX = 8.0     # hand length
+
+LEG_STYLES = WeightedChoice(("stand", "walk", "sit", "crouch", "free"), (0.35, 0.25, 0.15, 0.1, 0.15))
+ARM_STYLES = WeightedChoice(("down", "front", "raised", "akimbo", "free"), (0.3, 0.25, 0.15, 0.1, 0.2))
 
 
 @dataclass
@@ -102,7 +107,7 @@ def sample_leg_angles(rng: np.random.Generator, style: str, first: bool) -> dict
 
 def sample_arm_angles(rng: np.random.Generator) -> dict[str, float]:
     u = lambda lo, hi, joint: _uniform(rng, lo, hi, joint)  # noqa: E731
-    style = ARM_STYLES[rng.choice(len(ARM_STYLES), p=[0.3, 0.25, 0.15, 0.1, 0.2])]
+    style = ARM_STYLES(rng)
     if style == "down":
         angles = dict(shoulder_flexion=u(-15, 25, "shoulder_flexion"), shoulder_abduction=u(0, 25, "shoulder_abduction"),
                       shoulder_rotation=u(-20, 40, "shoulder_rotation"), elbow_flexion=u(0, 45, "elbow_flexion"))
@@ -140,6 +145,7 @@ def sample_shape(rng: np.random.Generator) -> dict[str, float]:
     )
 
 
+_IDENTITY = np.eye(3)
 _RING = np.stack([np.cos(np.linspace(0.0, 2.0 * np.pi, 10, endpoint=False)), np.zeros(10),
                   np.sin(np.linspace(0.0, 2.0 * np.pi, 10, endpoint=False))], axis=1)
 
@@ -149,9 +155,11 @@ def _ring(centre: np.ndarray, rotation: np.ndarray, half_width: float, half_dept
     return centre + (_RING * [half_width, 0.0, half_depth]) @ rotation.T
 
 
-def sample_person(rng: np.random.Generator, appearance: dict) -> Person3D:
+def sample_person(rng: np.random.Generator, appearance: dict, pixels_per_unit: float = float("inf")) -> Person3D:
     """A random person (proportions, pose) in its own frame; `appearance` (colours, clothing)
-    comes from the renderer and decides e.g. whether hair is long."""
+    comes from the renderer and decides e.g. whether hair is long. `pixels_per_unit` (the body
+    height in pixels) sets the level of detail: face features and separate fingers are only
+    built when they are large enough to be labelled (drawing them smaller is wasted work)."""
     shape = sample_shape(rng)
     g = shape["girth"]
     keypoints = np.zeros((NUM_KEYPOINTS, 3))
@@ -161,7 +169,7 @@ def sample_person(rng: np.random.Generator, appearance: dict) -> Person3D:
     pose: dict = {}
 
     # Torso and pelvis.
-    leg_style = LEG_STYLES[rng.choice(len(LEG_STYLES), p=[0.35, 0.25, 0.15, 0.1, 0.15])]
+    leg_style = LEG_STYLES(rng)
     seated = leg_style in ("sit", "crouch")
     pose["torso_lean"] = _uniform(rng, 0, 40, "torso_lean") if seated else _uniform(rng, -12, 25, "torso_lean")
     pose["torso_twist"] = _uniform(rng, -30, 30, "torso_twist")
@@ -174,7 +182,7 @@ def sample_person(rng: np.random.Generator, appearance: dict) -> Person3D:
         _ring(neck_base + torso_rot @ np.array([0.0, -0.03, 0.0]), torso_rot, shape["shoulder"] + 0.03 * g, depth * 0.85),
         _ring(torso_rot @ np.array([0.0, 0.62 * shape["torso"], 0.0]), torso_rot, (shape["shoulder"] + 0.015) * g ** 0.5, depth),
         _ring(torso_rot @ np.array([0.0, 0.3 * shape["torso"], 0.0]), torso_rot, (shape["hip"] + 0.045) * g, depth),
-        _ring(pelvis + np.array([0.0, -0.02, 0.0]), np.eye(3), shape["hip"] + 0.055 * g, depth * 1.05),
+        _ring(pelvis + np.array([0.0, -0.02, 0.0]), _IDENTITY, shape["hip"] + 0.055 * g, depth * 1.05),
     ]
     primitives.append(Hull(np.concatenate(rings), SUB["torso"]))
 
@@ -217,22 +225,22 @@ def sample_person(rng: np.random.Generator, appearance: dict) -> Person3D:
         normals[k] = head_rot @ np.array([side, 0.0, -0.1])
         primitives.append(Ellipsoid(keypoints[k] + head_rot @ np.array([side * 0.05 * r, 0.0, -0.05 * r]),
                                     head_rot @ np.diag([0.12 * r, 0.24 * r, 0.16 * r]), SUB["left_ear" if side > 0 else "right_ear"]))
-    line = 0.035 * r
-    primitives += [
-        Stroke(face[0:17], line, SUB["jaw_line"], normals=face_normals[0:17]),
-        Stroke(face[17:22], 0.045 * r, SUB["right_brow"], normals=face_normals[17:22]),
-        Stroke(face[22:27], 0.045 * r, SUB["left_brow"], normals=face_normals[22:27]),
-        Stroke(face[36:42], line * 0.6, SUB["right_eye_white"], filled=True, closed=True, normals=face_normals[36:42]),
-        Stroke(face[42:48], line * 0.6, SUB["left_eye_white"], filled=True, closed=True, normals=face_normals[42:48]),
-        Stroke(face[48:60], line * 0.6, SUB["lips"], filled=True, closed=True, normals=face_normals[48:60]),
-        Stroke(face[60:68], line * 0.4, SUB["mouth_inside"], filled=True, closed=True, normals=face_normals[60:68]),
-    ]
-    # The nose is a solid (not a stroke on the surface): in profile it stands out of the head.
-    primitives.append(Hull(face[[27, 31, 33, 35, 30]], SUB["nose"]))
-    for side, eye in (("right", face[36:42]), ("left", face[42:48])):
-        centre = eye.mean(axis=0) + forward * 0.03 * r
-        normal = face_normals[36:42].mean(axis=0) if side == "right" else face_normals[42:48].mean(axis=0)
-        primitives.append(Stroke(centre[None], 0.055 * r, SUB[f"{side}_iris"], normals=normal[None]))
+    if 2.0 * r * pixels_per_unit >= FACE_DETAIL_PX:  # features of a smaller face would not show
+        line = 0.035 * r
+        primitives += [
+            Stroke(face[0:17], line, SUB["jaw_line"], normals=face_normals[0:17]),
+            Stroke(face[17:22], 0.045 * r, SUB["right_brow"], normals=face_normals[17:22]),
+            Stroke(face[22:27], 0.045 * r, SUB["left_brow"], normals=face_normals[22:27]),
+            Stroke(face[36:42], line * 0.6, SUB["right_eye_white"], filled=True, closed=True, normals=face_normals[36:42]),
+            Stroke(face[42:48], line * 0.6, SUB["left_eye_white"], filled=True, closed=True, normals=face_normals[42:48]),
+            Stroke(face[48:60], line * 0.6, SUB["lips"], filled=True, closed=True, normals=face_normals[48:60]),
+            Stroke(face[60:68], line * 0.4, SUB["mouth_inside"], filled=True, closed=True, normals=face_normals[60:68]),
+            # The nose is a solid (not a stroke on the surface): in profile it stands out of the head.
+            Hull(face[[27, 31, 33, 35, 30]], SUB["nose"]),
+        ]
+        for side, eye, normal in (("right", face[36:42], normals[2]), ("left", face[42:48], normals[1])):
+            centre = eye.mean(axis=0) + forward * 0.03 * r
+            primitives.append(Stroke(centre[None], 0.055 * r, SUB[f"{side}_iris"], normals=normal[None]))
 
     # Arms and hands.
     for side_name, side, (s_k, e_k, w_k), hand0 in (("left", 1.0, (5, 7, 9), PARTS["left_hand"][0]),
@@ -260,7 +268,8 @@ def sample_person(rng: np.random.Generator, appearance: dict) -> Person3D:
         primitives += [Capsule(shoulder, elbow, r_shoulder, r_elbow, SUB[f"{side_name}_upper_arm"]),
                        Capsule(elbow, wrist, r_elbow * 0.95, r_wrist, SUB[f"{side_name}_forearm"])]
         curls, spread = sample_curls(rng)
-        hand_points, hand_primitives = build_hand(wrist, axis, palm, thumb_side, shape["hand"], curls, spread, side_name, rng)
+        hand_points, hand_primitives = build_hand(wrist, axis, palm, thumb_side, shape["hand"], curls, spread, side_name, rng,
+                                                  fingers=shape["hand"] * pixels_per_unit >= FINGER_DETAIL_PX)
         keypoints[hand0:hand0 + 21] = hand_points
         primitives += hand_primitives
 

@@ -35,9 +35,7 @@ def _eye(centre_x: float) -> np.ndarray:
     return np.stack([centre_x + xs, ys], axis=1)
 
 
-def frontal_template(rng: np.random.Generator | None = None) -> np.ndarray:
-    """(68, 2) landmark (x, y) on a frontal face; with `rng`, an individual face with an
-    expression (brows, smile, open mouth) and proportions varied."""
+def _neutral_template() -> np.ndarray:
     jaw = _jaw()
     brow_x = np.linspace(-0.78, -0.16, 5)
     brow_y = 0.27 + 0.07 * np.sin(np.linspace(0.2, np.pi - 0.6, 5))
@@ -45,24 +43,31 @@ def frontal_template(rng: np.random.Generator | None = None) -> np.ndarray:
     left_brow = np.stack([-brow_x[::-1], brow_y[::-1]], axis=1)
     bridge = np.stack([np.zeros(4), np.array([0.15, 0.02, -0.11, -0.25])], axis=1)
     nostrils = np.stack([np.array([-0.18, -0.09, 0.0, 0.09, 0.18]), np.array([-0.33, -0.36, -0.37, -0.36, -0.33])], 1)
-    right_eye = _eye(-0.4)
-    left_eye = _eye(0.4)
     outer = np.array([[-0.33, -0.58], [-0.2, -0.52], [-0.08, -0.49], [0.0, -0.505], [0.08, -0.49], [0.2, -0.52],
                       [0.33, -0.58], [0.2, -0.66], [0.08, -0.69], [0.0, -0.70], [-0.08, -0.69], [-0.2, -0.66]])
     inner = np.array([[-0.25, -0.58], [-0.1, -0.565], [0.0, -0.57], [0.1, -0.565], [0.25, -0.58], [0.1, -0.6],
                       [0.0, -0.605], [-0.1, -0.6]])
-    points = np.concatenate([jaw, right_brow, left_brow, bridge, nostrils, right_eye, left_eye, outer, inner])
+    return np.concatenate([jaw, right_brow, left_brow, bridge, nostrils, _eye(-0.4), _eye(0.4), outer, inner])
+
+
+_NEUTRAL = _neutral_template()
+_NEUTRAL.setflags(write=False)
+
+
+def frontal_template(rng: np.random.Generator | None = None) -> np.ndarray:
+    """(68, 2) landmark (x, y) on a frontal face; with `rng`, an individual face with an
+    expression (brows, smile, open mouth) and proportions varied."""
     if rng is None:
-        return points
-    points = points.copy()
-    points[17:27, 1] += rng.uniform(-0.04, 0.08)                      # brows raised / lowered
-    smile = rng.uniform(-0.03, 0.07)
-    points[[48, 54, 60, 64], 1] += smile                              # mouth corners
-    opening = rng.uniform(0.0, 0.14) if rng.random() < 0.4 else 0.0
-    points[[55, 56, 57, 58, 59], 1] -= opening                        # lower lip
-    points[[65, 66, 67], 1] -= opening * 0.9                           # inner lower lip
-    points[:17, 0] *= rng.uniform(0.9, 1.05)                           # jaw width
-    points[5:12, 1] -= rng.uniform(-0.03, 0.06)                        # chin length
+        return _NEUTRAL.copy()
+    points = _NEUTRAL.copy()
+    brows, smile, opening, open_mouth, jaw_width, chin = rng.random(6)
+    points[17:27, 1] += -0.04 + 0.12 * brows                          # brows raised / lowered
+    points[[48, 54, 60, 64], 1] += -0.03 + 0.1 * smile                 # mouth corners
+    opening = 0.14 * opening if open_mouth < 0.4 else 0.0
+    points[55:60, 1] -= opening                                        # lower lip
+    points[65:68, 1] -= opening * 0.9                                  # inner lower lip
+    points[:17, 0] *= 0.9 + 0.15 * jaw_width                           # jaw width
+    points[5:12, 1] -= -0.03 + 0.09 * chin                             # chin length
     return points
 
 

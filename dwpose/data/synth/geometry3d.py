@@ -3,11 +3,26 @@ renderer rasterises (in the person's 3D frame before the camera, in image pixels
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from itertools import accumulate
 
 import numpy as np
 
 DEG = np.pi / 180.0
+
+
+class WeightedChoice:
+    """`rng.choice(options, p=weights)` without its per-call overhead (it runs several times per
+    person): one uniform draw against the cumulative weights."""
+
+    def __init__(self, options, weights) -> None:
+        self.options = tuple(options)
+        total = float(sum(weights))
+        self.cumulative = [w / total for w in accumulate(weights)][:-1]
+
+    def __call__(self, rng: np.random.Generator):
+        return self.options[bisect_right(self.cumulative, rng.random())]
 
 
 def rot_x(angle: float) -> np.ndarray:
@@ -39,10 +54,6 @@ def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
 
 
-def unit(vector: np.ndarray) -> np.ndarray:
-    return vector / max(float(np.linalg.norm(vector)), 1e-9)
-
-
 # --------------------------------------------------------------------------- primitives
 # Every primitive carries `sub`: the sub-part id it paints into the label map (see parts.py).
 
@@ -55,10 +66,10 @@ class Capsule:
     ra: float
     rb: float
     sub: int
+    points: np.ndarray = field(init=False, repr=False)
 
-    @property
-    def points(self) -> np.ndarray:
-        return np.stack([self.a, self.b])
+    def __post_init__(self) -> None:
+        self.points = np.array([self.a, self.b])
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .geometry3d import DEG, Hull, Stroke
+from .geometry3d import DEG, Capsule, Hull, Stroke, WeightedChoice
 from .parts import FINGERS, SUB
 
 # Per finger (thumb first): base joint along the hand axis and towards the thumb side, and the
@@ -23,13 +23,13 @@ _WIDTHS = np.array([0.055, 0.045, 0.047, 0.044, 0.038])
 FINGER_LIMITS_DEG = np.array([[-10.0, 90.0], [0.0, 110.0], [0.0, 80.0]])
 THUMB_LIMITS_DEG = np.array([[0.0, 20.0], [-5.0, 60.0], [-10.0, 80.0]])
 
-HAND_STYLES = ("open", "relaxed", "fist", "point", "random")
+HAND_STYLES = WeightedChoice(("open", "relaxed", "fist", "point", "random"), (0.25, 0.3, 0.15, 0.1, 0.2))
 _FINGER_SUBS = [[SUB[f"{side}_{finger}"] for finger in FINGERS] for side in ("left", "right")]
 
 
 def sample_curls(rng: np.random.Generator) -> tuple[np.ndarray, float]:
     """Per-finger curl in [0, 1] (thumb first) and a spread factor, from a random hand style."""
-    style = HAND_STYLES[rng.choice(len(HAND_STYLES), p=[0.25, 0.3, 0.15, 0.1, 0.2])]
+    style = HAND_STYLES(rng)
     low, high = {"open": (0.0, 0.15), "relaxed": (0.2, 0.55), "fist": (0.75, 1.0), "point": (0.75, 1.0),
                  "random": (0.0, 1.0)}[style]
     curls = rng.uniform(low, high, 5)
@@ -47,9 +47,10 @@ def finger_angles(curls: np.ndarray, jitter: np.ndarray) -> np.ndarray:
 
 
 def build_hand(root: np.ndarray, axis: np.ndarray, palm_normal: np.ndarray, thumb_side: np.ndarray, length: float,
-               curls: np.ndarray, spread: float, side: str, rng: np.random.Generator):
+               curls: np.ndarray, spread: float, side: str, rng: np.random.Generator, fingers: bool = True):
     """(21, 3) keypoints and the hand's primitives. `axis` points from the wrist to the fingers,
-    `palm_normal` out of the palm, `thumb_side` across the palm towards the thumb (all unit)."""
+    `palm_normal` out of the palm, `thumb_side` across the palm towards the thumb (all unit).
+    Without `fingers` (a hand too small to label) the hand is drawn as one mitten."""
     bases = root + length * (_BASE_ALONG[:, None] * axis + _BASE_ACROSS[:, None] * thumb_side)
     bases[0] += 0.04 * length * palm_normal
     splay = (_SPLAY_DEG * (0.6 + 0.5 * spread) + rng.uniform(-4.0, 4.0, 5)) * DEG
@@ -63,13 +64,16 @@ def build_hand(root: np.ndarray, axis: np.ndarray, palm_normal: np.ndarray, thum
     cumulative = np.cumsum(angles, axis=1) * DEG                           # (5, 3)
     steps = (np.cos(cumulative)[..., None] * directions[:, None] + np.sin(cumulative)[..., None] * towards[:, None])
     joints = bases[:, None] + np.cumsum(length * _PHALANGES[..., None] * steps, axis=1)   # (5, 3, 3)
-    fingers = np.concatenate([bases[:, None], joints], axis=1)                             # (5, 4, 3)
-    keypoints = np.concatenate([root[None], fingers.reshape(20, 3)])
+    fingers_xyz = np.concatenate([bases[:, None], joints], axis=1)                         # (5, 4, 3)
+    keypoints = np.concatenate([root[None], fingers_xyz.reshape(20, 3)])
     subs = _FINGER_SUBS[0 if side == "left" else 1]
+    if not fingers:
+        tips = fingers_xyz[1:, 3].mean(axis=0)
+        return keypoints, [Capsule(root, root + 0.7 * (tips - root), 0.18 * length, 0.2 * length, SUB[f"{side}_palm"])]
     primitives = []
     for f in range(5):
         start = root + 0.5 * (bases[0] - root) if f == 0 else bases[f] - 0.1 * length * axis
-        primitives.append(Stroke(np.concatenate([start[None], fingers[f]]), _WIDTHS[f] * length * 0.5, subs[f]))
+        primitives.append(Stroke(np.concatenate([start[None], fingers_xyz[f]]), _WIDTHS[f] * length * 0.5, subs[f]))
     palm_corners = np.array([
         root + 0.05 * length * thumb_side, root - 0.07 * length * thumb_side, keypoints[1],
         keypoints[5] + 0.02 * length * thumb_side, keypoints[9], keypoints[13], keypoints[17] - 0.025 * length * thumb_side,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .geometry3d import Capsule, Ellipsoid, Hull, Stroke
+from .geometry3d import Capsule, Ellipsoid, Hull, Stroke, WeightedChoice
 from .parts import NUM_LABELS, NUM_SUBPARTS, SUBPART_ROLES, person_label
 
 SHIFT = 3                      # sub-pixel bits of OpenCV drawing coordinates
@@ -32,9 +32,11 @@ class Camera:
         return np.asarray(points, dtype=np.float64) @ self.rotation.T
 
     def project(self, points: np.ndarray) -> np.ndarray:
-        """(N, 2) image coordinates (x right, y down) of person-frame points."""
+        """(N, 2) image coordinates (x right, y down) of (N, 3) person-frame points."""
         v = self.view(points)
-        return np.stack([self.offset[0] + self.scale * v[..., 0], self.offset[1] - self.scale * v[..., 1]], axis=-1)
+        image = v[:, :2] * (self.scale, -self.scale)
+        image += self.offset
+        return image
 
     def facing(self, normals: np.ndarray) -> np.ndarray:
         return self.view(normals)[..., 2] > FACING
@@ -95,9 +97,8 @@ def draw_person(labels: np.ndarray, primitives: list, camera: Camera, person: in
     counts = np.array([len(chunk) for chunk in chunks])
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     view = np.concatenate(chunks) @ camera.rotation.T
-    image = np.empty((len(view), 2))
-    image[:, 0] = camera.offset[0] + camera.scale * view[:, 0]
-    image[:, 1] = camera.offset[1] - camera.scale * view[:, 1]
+    image = view[:, :2] * (camera.scale, -camera.scale)
+    image += camera.offset
     depth = -np.add.reduceat(view[:, 2], starts) / counts
     strokes = [i for i, p in enumerate(primitives) if isinstance(p, Stroke) and p.normals is not None]
     facing = {}
@@ -210,10 +211,13 @@ def _colour_map(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return cv2.merge([t * float(b[c] - a[c]) + float(a[c]) for c in range(3)])
 
 
+_BACKGROUNDS = WeightedChoice(range(4), (0.35, 0.25, 0.25, 0.15))
+
+
 def background(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
     """A procedural background: smooth noise, stripes/checks, or a wall-and-floor room; often
     with clutter (boxes, poles, discs) in front."""
-    kind = rng.choice(4, p=[0.35, 0.25, 0.25, 0.15])
+    kind = _BACKGROUNDS(rng)
     if kind == 0:
         image = _colour_map(value_noise(rng, (height, width), octaves=int(rng.integers(3, 6))), rng)
     elif kind == 1:

@@ -16,16 +16,16 @@ import cv2
 import numpy as np
 
 from ...skeleton import NUM_KEYPOINTS, PART_ANNOTATION_FIELDS, PARTS
-from .body import Person3D, sample_person
-from .geometry3d import DEG, rot_x, rot_y, rot_z
+from .body import FACE_DETAIL_PX, FINGER_DETAIL_PX, Person3D, sample_person
+from .geometry3d import DEG, WeightedChoice, rot_x, rot_y, rot_z
 from .parts import (KEYPOINT_OWNERS, LABELS_PER_PERSON, MAX_OCCLUDER_LABELS, MAX_PERSONS, NUM_SUBPARTS,
                     OCCLUDER_BASE, decode_labels, label_owner)
 from .render import Camera, background, compose, draw_occluder, draw_person, empty_palette, finish, person_palette, \
     random_colour, sample_appearance
 
 MIN_PERSON_PX = 40.0       # smallest body height (pixels, standing-equivalent)
-MIN_FACE_PX = 8.0          # face width below which the face is not labelled
-MIN_HAND_PX = 8.0          # hand length below which a hand is not labelled
+MIN_FACE_PX = FACE_DETAIL_PX     # face width below which the face is not labelled (nor drawn with features)
+MIN_HAND_PX = FINGER_DETAIL_PX   # hand length below which a hand is not labelled (nor drawn with fingers)
 MIN_AREA_PX = 16           # a person is annotated when this many pixels and ...
 MIN_SEEN_BODY = 3          # ... this many body/foot keypoints are visible
 
@@ -52,23 +52,31 @@ class Scene:
     annotated: list[int] = field(default_factory=list)       # person index of each annotation
 
 
+_VIEWS = WeightedChoice(((0.0, 20.0), (20.0, 65.0), (65.0, 115.0), (115.0, 180.0)), (0.4, 0.32, 0.12, 0.16))
+
+
 def _view_rotation(rng: np.random.Generator) -> np.ndarray:
     """Front, three-quarter, profile and back views, a little camera pitch and roll (rarely a
     person lying down)."""
-    view = rng.choice(4, p=[0.4, 0.32, 0.12, 0.16])
-    yaw = {0: rng.uniform(-20, 20), 1: rng.choice([-1, 1]) * rng.uniform(20, 65),
-           2: rng.choice([-1, 1]) * rng.uniform(65, 115), 3: rng.uniform(115, 245)}[view]
-    roll = rng.uniform(-15, 15) if rng.random() < 0.9 else rng.choice([-1, 1]) * rng.uniform(30, 95)
+    low, high = _VIEWS(rng)                       # |yaw| range of front, 3/4, side, back views
+    side = 1.0 if rng.random() < 0.5 else -1.0
+    yaw = side * rng.uniform(low, high)
+    roll = rng.uniform(-15, 15) if rng.random() < 0.9 else side * rng.uniform(30, 95)
     return rot_z(roll * DEG) @ rot_x(rng.uniform(-15, 20) * DEG) @ rot_y(yaw * DEG)
 
 
-def _place(rng: np.random.Generator, person: Person3D, rotation: np.ndarray, config: SceneConfig,
+def _person_height(rng: np.random.Generator, config: SceneConfig) -> float:
+    """Body height in pixels: log-uniform from MIN_PERSON_PX to the image height, sometimes a
+    close-up taller than the image (cut by the border)."""
+    h = config.height
+    if rng.random() < 0.85:
+        return float(np.exp(rng.uniform(np.log(MIN_PERSON_PX), np.log(max(MIN_PERSON_PX, 1.0 * h)))))
+    return float(rng.uniform(1.0, 2.2) * h)
+
+
+def _place(rng: np.random.Generator, person: Person3D, rotation: np.ndarray, height_px: float, config: SceneConfig,
            placed: list[Camera]) -> Camera:
     w, h = config.width, config.height
-    if rng.random() < 0.85:
-        height_px = float(np.exp(rng.uniform(np.log(MIN_PERSON_PX), np.log(max(MIN_PERSON_PX, 1.0 * h)))))
-    else:  # close-ups: taller than the image, cut by the border
-        height_px = float(rng.uniform(1.0, 2.2) * h)
     camera = Camera(rotation, height_px, np.zeros(2))
     points = camera.project(person.keypoints)
     lo, hi = points.min(axis=0), points.max(axis=0)
@@ -167,8 +175,9 @@ def render_scene(rng: np.random.Generator, config: SceneConfig = SceneConfig()) 
     people, cameras, depths = [], [], []
     for _ in range(count):
         appearance = sample_appearance(rng)
-        person = sample_person(rng, appearance)
-        camera = _place(rng, person, _view_rotation(rng), config, cameras)
+        height_px = _person_height(rng, config)
+        person = sample_person(rng, appearance, height_px)
+        camera = _place(rng, person, _view_rotation(rng), height_px, config, cameras)
         people.append(person)
         cameras.append(camera)
         depths.append(-np.log(camera.scale) + rng.normal(0.0, 0.3))  # bigger people tend to be nearer

@@ -10,6 +10,7 @@ interrupted run leaves no partial file under a final name (and no annotation fil
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import re
@@ -22,7 +23,7 @@ import cv2
 import numpy as np
 
 from ...errors import InputError
-from ...fileio import is_temporary, write_bytes_atomic, write_json_atomic
+from ...fileio import atomic_path, is_temporary, write_json_atomic
 from ...skeleton import KEYPOINT_NAMES, SKELETON_LINKS
 from .parts import MAX_PERSONS
 from .scene import SceneConfig, render_scene
@@ -112,13 +113,29 @@ def render_image(spec: SynthSpec, index: int):
 def _write_one(job: tuple[SynthSpec, int, str]) -> tuple[int, list[dict]]:
     spec, index, image_dir = job
     scene, data = render_image(spec, index)
-    write_bytes_atomic(Path(image_dir) / image_file_name(index + 1), data)
+    # Atomic (temporary name, then rename) but not fsync'ed: an interrupted run never leaves a
+    # partial image, and a sync per image would cost more than drawing it. The JSON is synced.
+    with atomic_path(Path(image_dir) / image_file_name(index + 1)) as temporary:
+        temporary.write_bytes(data)
     return index, scene.annotations
+
+
+def _keep_freed_memory() -> None:
+    """Ask glibc to keep freed memory instead of unmapping it: every image allocates and frees
+    the same few large arrays, and mapping them afresh costs ~900 page faults (a fifth of the
+    time) per image. No effect where there is no glibc."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 256 << 20)   # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 512 << 20)   # M_TRIM_THRESHOLD
+    except (OSError, AttributeError):
+        pass
 
 
 def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
     cv2.setNumThreads(1)
+    _keep_freed_memory()
 
 
 # --------------------------------------------------------------------------- the dataset
@@ -161,20 +178,16 @@ def generate_dataset(out: str | os.PathLike, spec: SynthSpec, overwrite: bool = 
     pool = None
     try:
         if workers == 1:
-            _worker_init_main = cv2.getNumThreads()
-            cv2.setNumThreads(1)
-            try:
-                for job in jobs:
-                    index, annotations = _write_one(job)
-                    per_image[index] = annotations
-                    bar.update(1)
-            finally:
-                cv2.setNumThreads(_worker_init_main)
+            results = map(_write_one, jobs)
         else:
-            pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_init)
-            for index, annotations in pool.imap_unordered(_write_one, jobs, chunksize=8):
-                per_image[index] = annotations
-                bar.update(1)
+            # fork where there is one: workers inherit the imported modules instead of re-importing.
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            pool = multiprocessing.get_context(method).Pool(workers, initializer=_worker_init)
+            results = pool.imap_unordered(_write_one, jobs, chunksize=max(1, min(8, spec.num // (4 * workers))))
+        for index, annotations in results:
+            per_image[index] = annotations
+            bar.update(1)
+        if pool is not None:
             pool.close()
             pool.join()
     except BaseException:

@@ -31,7 +31,6 @@ from dwpose.inference.pipeline import WholebodyPipeline  # noqa: E402
 from dwpose.inference.pose import PoseEstimator, crop_persons  # noqa: E402
 from dwpose.models import create_model  # noqa: E402
 from dwpose.models.onnx_io import YOLOX_IO_NAMES, export_onnx  # noqa: E402
-from dwpose.models.yolox import create_yolox  # noqa: E402
 
 CACHE = ROOT / "benchmarks" / ".cache"
 BARE = "bare network (onnxruntime, one batch)"
@@ -49,7 +48,7 @@ def make_files() -> dict[str, Path]:
         pose = create_model("rtmpose-l-384x288")
         export_onnx(pose, files["pose_static"], dynamic_batch=False)
         export_onnx(pose, files["pose_dynamic"], dynamic_batch=True)
-        det = create_yolox("yolox-l")
+        det = create_model("yolox-l")
         with torch.no_grad():  # random class logits would give ~8400 boxes; make it find nobody
             for pred in det.head.cls_preds:
                 pred.bias.fill_(-10.0)
@@ -151,10 +150,10 @@ def main() -> int:
     report = render(rows, parity, machine())
     print(report)
     out = Path(args.out)
-    # Keep the GPU sections that benchmarks/gpu.py appended.
+    # Keep the sections other benchmarks wrote (gpu.py, label_throughput.py): every "## " section.
     previous = out.read_text() if out.exists() else ""
-    gpu_sections = previous[previous.index("\n## GPU"):] if "\n## GPU" in previous else ""
-    out.write_text(report + gpu_sections)
+    sections = previous[previous.index("\n## "):] if "\n## " in previous else ""
+    out.write_text(report + sections)
     return 0
 
 

@@ -1,13 +1,17 @@
 """GPU benchmark (one command on the device): pose stage persons/s at batch 1..256 for
-RTMPose-l 384x288 and RTMPose-m 256x192, end-to-end latency for images with 1/3/6/9 persons
-(and the 9/1 ratio), 1080p video frames/s with 1 and 6 persons (decoding included, detector
-every frame), training iterations/s for l-256 with AMP, and the card's bf16 matmul ceiling.
+RTMPose-l 384x288 and RTMPose-m 256x192 (the network alone, and the whole stage: crop +
+normalise + network + decode + map back, on the device placement), end-to-end latency for
+images with 1/3/6/9 persons (and the 9/1 ratio), 1080p video frames/s with 1 and 6 persons
+(decoding included, detector every frame), training iterations/s for l-256 with AMP next to the
+same model's inference rate, and the card's bf16 matmul ceiling.
 
     python benchmarks/gpu.py [--compile] [--out benchmarks/RESULTS.md]
     python benchmarks/gpu.py --quick --device cpu      # a smoke run of every code path
 
 Random weights with the official architectures; the random YOLOX-L is made to find nobody
 (class bias -10) so the video rows time the detector network and use fixed person boxes.
+With --compile only the first model is timed, at the batch sizes the other rows need
+(each batch bucket is one compilation).
 """
 
 from __future__ import annotations
@@ -28,13 +32,28 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from dwpose.backends import torch_dtype  # noqa: E402
 from dwpose.detection import YOLOXDetector  # noqa: E402
 from dwpose.distillation import KLDiscretLoss  # noqa: E402
-from dwpose.inference.device_stage import DevicePoseStage  # noqa: E402
+from dwpose.fileio import write_text_atomic  # noqa: E402
+from dwpose.inference.pose import PoseEstimator, crop_geometry  # noqa: E402
 from dwpose.inference.video import iter_frame_batches  # noqa: E402
 from dwpose.models import create_model  # noqa: E402
-from dwpose.models.yolox import create_yolox  # noqa: E402
 from dwpose.training.optim import param_groups  # noqa: E402
+
+PLACEHOLDER = "\n## GPU\n\nNot measured yet"
+
+
+class Report(list):
+    """Markdown lines, printed as they are added: a run cut short still shows what it measured."""
+
+    def add(self, *lines: str) -> None:
+        for line in lines:
+            print(line, flush=True)
+            self.append(line)
+
+    def text(self) -> str:
+        return "\n".join(self) + "\n"
 
 
 def sync(device: torch.device) -> None:
@@ -56,10 +75,9 @@ def timed(fn, device, repeats: int, warmup: int = 2) -> float:
 
 
 def matmul_ceiling(device, quick: bool) -> float:
-    n = 1024 if quick else 8192
-    dtype = torch.bfloat16
-    a = torch.randn(n, n, device=device, dtype=dtype)
-    b = torch.randn(n, n, device=device, dtype=dtype)
+    n = 256 if quick else 8192
+    a = torch.randn(n, n, device=device, dtype=torch.bfloat16)
+    b = torch.randn(n, n, device=device, dtype=torch.bfloat16)
     seconds = timed(lambda: a @ b, device, 3 if quick else 20)
     return 2 * n**3 / seconds / 1e12
 
@@ -71,72 +89,92 @@ def boxes_for(n: int, width: int, height: int) -> np.ndarray:
     return np.stack([x1, y1, x1 + width * 0.25, y1 + height * 0.6], 1).astype(np.float32)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cuda")
-    parser.add_argument("--dtype", default="bfloat16")
-    parser.add_argument("--compile", action="store_true", help="torch.compile + CUDA graphs (reduce-overhead)")
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke run")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"))
-    args = parser.parse_args()
-    device = torch.device(args.device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        print("no CUDA device", file=sys.stderr)
-        return 2
-    torch.backends.cudnn.benchmark = True
-    card = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({os.cpu_count()} cores)"
-    repeats = 3 if args.quick else 20
-    lines = [f"## GPU benchmark ({date.today().isoformat()}): {card}", "",
-             f"torch {torch.__version__}, dtype {args.dtype}, channels_last, compile={args.compile}. "
-             "Random weights, official architectures; median of repeats.", ""]
+def card_name(device: torch.device) -> str:
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({os.cpu_count()} cores)"
 
-    ceiling = matmul_ceiling(device, args.quick)
-    lines += [f"bf16 matmul ceiling: {ceiling:.0f} TFLOP/s", ""]
+
+def with_gpu_section(previous: str, section: str) -> str:
+    """RESULTS.md text with a GPU section appended: the "not measured" placeholder goes, the CPU
+    section and earlier GPU sections stay."""
+    placeholder = previous.find(PLACEHOLDER)
+    if placeholder >= 0:
+        previous = previous[:placeholder]
+    return previous.rstrip() + "\n\n" + section.strip() + "\n"
+
+
+def run(args: argparse.Namespace) -> str:
+    """The benchmark; returns its Markdown section."""
+    device = torch.device(args.device)
+    torch.backends.cudnn.benchmark = True
+    quick = args.quick
+    repeats, warmup = (1, 1) if quick else (20, 3)
+    report = Report()
+    report.add(f"## GPU benchmark ({date.today().isoformat()}): {card_name(device)}", "",
+              f"`benchmarks/gpu.py`: torch {torch.__version__}, dtype {args.dtype} (autocast), channels_last, "
+              f"compile={args.compile}, device placement. Random weights, official architectures; median of "
+              f"{repeats} repeats.", "")
+    report.add(f"bf16 matmul ceiling: {matmul_ceiling(device, quick):.0f} TFLOP/s", "")
 
     # --- pose stage throughput
-    batches = [1, 2, 4] if args.quick else [1, 2, 4, 8, 16, 32, 64, 128, 256]
-    models = ["rtmpose-t-256x192"] if args.quick else ["rtmpose-l-384x288", "rtmpose-m-256x192"]
-    lines += ["| model | batch | network persons/s | stage persons/s (crop+net+decode) |", "|---|---:|---:|---:|"]
+    if args.models:
+        models = args.models.split(",")
+    else:
+        models = ["rtmpose-t-256x192"] if quick else ["rtmpose-l-384x288", "rtmpose-m-256x192"][:1 if args.compile else 2]
+    if quick:
+        batches = [1, 4]
+    elif args.compile:  # each bucket compiles once: only the sizes the rows below use
+        batches = [1, 8, 64, 256]
+    else:
+        batches = [1, 2, 4, 8, 16, 32, 64, 128, 256]
+    report.add("| model | batch | network persons/s | stage persons/s (crop+net+decode) |", "|---|---:|---:|---:|")
     image = np.random.default_rng(0).integers(0, 255, (1080, 1920, 3), dtype=np.uint8)
-    stages = {}
+    estimators = {}
     for name in models:
-        stage = DevicePoseStage(create_model(name), device=str(device), dtype=args.dtype, compile=args.compile)
-        stages[name] = stage
-        width, height = stage.input_size
+        pose = PoseEstimator(create_model(name), backend="torch", device=str(device), dtype=args.dtype,
+                             compile=args.compile, placement="device")
+        estimators[name] = pose
+        width, height = pose.input_size
         for batch in batches:
             x = torch.randn(batch, 3, height, width, device=device)
-            net = timed(lambda: stage.run(x), device, repeats)
+            net = timed(lambda: pose.runner.run_tensor(x), device, repeats, warmup)
             boxes = boxes_for(batch, 1920, 1080)
-            full = timed(lambda: stage(image, boxes), device, repeats)
-            lines.append(f"| {name} | {batch} | {batch / net:,.0f} | {batch / full:,.0f} |")
+            full = timed(lambda: pose(image, boxes), device, repeats, warmup)
+            report.add(f"| {name} | {batch} | {batch / net:,.0f} | {batch / full:,.0f} |")
 
     # --- images with 1/3/6/9 persons, end to end (user boxes)
     main_model = models[0]
-    stage = stages[main_model]
-    lines += ["", f"End to end, one 1080p image, user boxes ({main_model}):", "",
-              "| persons | latency ms |", "|---:|---:|"]
+    pose = estimators[main_model]
+    report.add("", f"End to end, one 1080p image, user boxes ({main_model}):", "", "| persons | latency ms |", "|---:|---:|")
     latency = {}
     for n in (1, 3, 6, 9):
         boxes = boxes_for(n, 1920, 1080)
-        latency[n] = timed(lambda: stage(image, boxes), device, repeats)
-        lines.append(f"| {n} | {latency[n] * 1000:.2f} |")
-    lines += ["", f"latency(9) / latency(1) = {latency[9] / latency[1]:.2f}", ""]
+        latency[n] = timed(lambda: pose(image, boxes), device, repeats, warmup)
+        report.add(f"| {n} | {latency[n] * 1000:.2f} |")
+    report.add("", f"latency(9) / latency(1) = {latency[9] / latency[1]:.2f}", "")
 
-    # --- numerics: reduced precision vs float32 on the same inputs
-    if args.dtype != "float32":
-        reference = DevicePoseStage(create_model(main_model), device=str(device), dtype="float32")
-        reference.model.load_state_dict({k: v.float() for k, v in stage.model.state_dict().items()})
+    # --- compiled vs eager: the same stage without torch.compile, same module, same inputs
+    if args.compile:
+        eager = PoseEstimator(pose.runner.module, backend="torch", device=str(device), dtype=args.dtype,
+                              placement="device")
         boxes = boxes_for(9, 1920, 1080)
-        kp32, _ = reference(image, boxes)
-        kp16, _ = stage(image, boxes)
-        error = np.abs(kp16 - kp32).max(-1)
-        lines += [f"{args.dtype} vs float32 keypoints (9 persons): {np.mean(error <= 0.5):.1%} within 0.5 px, "
-                  f"median {np.median(error):.2f} px (random weights amplify small input differences: the "
-                  "0.5 px target needs trained weights)", ""]
+        matrices = [crop_geometry(boxes, pose.input_size)[2]]
+        same_crops = torch.equal(pose.crops([image], matrices), eager.crops([image], matrices))
+        error = np.abs(pose(image, boxes)[0] - eager(image, boxes)[0]).max(-1)
+        report.add(f"compiled vs eager ({args.dtype}, 9 persons): crops {'identical' if same_crops else 'DIFFERENT'}; "
+                   f"keypoints {np.mean(error <= 0.5):.1%} within 0.5 px, max {error.max():.2f} px", "")
+
+    # --- numerics: reduced precision vs float32, same module, same inputs
+    if torch_dtype(args.dtype) != torch.float32:
+        reference = PoseEstimator(pose.runner.module, backend="torch", device=str(device), placement="device")
+        boxes = boxes_for(9, 1920, 1080)
+        error = np.abs(pose(image, boxes)[0] - reference(image, boxes)[0]).max(-1)
+        report.add(f"{args.dtype} vs float32 keypoints (9 persons): {np.mean(error <= 0.5):.1%} within 0.5 px, "
+                   f"median {np.median(error):.2f} px (random weights amplify small differences: the 0.5 px "
+                   "target needs trained weights)", "")
 
     # --- video, 1080p, detector every frame, decoding included
-    frames = 8 if args.quick else 300
-    size = (640, 360) if args.quick else (1920, 1080)
+    frames = 2 if quick else 300
+    size = (320, 180) if quick else (1920, 1080)
     with tempfile.TemporaryDirectory() as tmp:
         video = Path(tmp) / "clip.mp4"
         writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 30, size)
@@ -144,34 +182,38 @@ def main() -> int:
         for i in range(frames):
             writer.write(np.roll(frame, i * 4, axis=1))
         writer.release()
-        detector_model = create_yolox("yolox-s" if args.quick else "yolox-l")
+        detector_model = create_model("yolox-s" if quick else "yolox-l")
         with torch.no_grad():
             for pred in detector_model.head.cls_preds:
                 pred.bias.fill_(-10.0)
         detector = YOLOXDetector(detector_model, backend="torch", device=str(device), dtype=args.dtype)
-        lines += ["| video | persons | frames/s |", "|---|---:|---:|"]
+        report.add("| video | persons | frames/s |", "|---|---:|---:|")
         for persons in (1, 6):
             boxes = boxes_for(persons, *size)
+            for batch in iter_frame_batches(video, 8):  # warm-up: cuDNN autotuning, compiled buckets
+                detector.detect_batch(batch)
+                pose.predict_many(batch, [boxes] * len(batch))
+                break
             sync(device)
             start = time.perf_counter()
             count = 0
             for batch in iter_frame_batches(video, 8):
                 detector.detect_batch(batch)
-                stage.predict_many(batch, [boxes] * len(batch))
+                pose.predict_many(batch, [boxes] * len(batch))
                 count += len(batch)
             sync(device)
-            lines.append(f"| {size[0]}x{size[1]} | {persons} | {count / (time.perf_counter() - start):.1f} |")
+            report.add(f"| {size[0]}x{size[1]} | {persons} | {count / (time.perf_counter() - start):.1f} |")
 
-    # --- training iterations/s, l-256, AMP
-    train_name = "rtmpose-t-256x192" if args.quick else "rtmpose-l-256x192"
+    # --- training iterations/s, l-256, AMP, next to the same model's inference rate
+    train_name = "rtmpose-t-256x192" if quick else "rtmpose-l-256x192"
     model = create_model(train_name, eval_mode=False).to(device).to(memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(param_groups(model, 0.05), lr=4e-3)
     loss_fn = KLDiscretLoss()
-    batch = 8 if args.quick else 64
+    batch = 4 if quick else 64
     x = torch.randn(batch, 3, 256, 192, device=device).contiguous(memory_format=torch.channels_last)
     lx, ly = torch.rand(batch, 133, 384, device=device), torch.rand(batch, 133, 512, device=device)
     w = torch.ones(batch, 133, device=device)
-    amp = {"bfloat16": torch.bfloat16, "float16": torch.float16}.get(args.dtype)
+    amp = torch_dtype(args.dtype) if torch_dtype(args.dtype) != torch.float32 else None
 
     def step():
         with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
@@ -180,19 +222,41 @@ def main() -> int:
         loss.backward()
         optimizer.step()
 
-    seconds = timed(step, device, 3 if args.quick else 20)
-    lines += ["", f"Training {train_name}, batch {batch}, AMP {amp or 'off'}: {1 / seconds:.2f} it/s "
-                  f"({batch / seconds:,.0f} samples/s)", ""]
+    seconds = timed(step, device, repeats, warmup)
+    inference = PoseEstimator(create_model(train_name), backend="torch", device=str(device), dtype=args.dtype,
+                              placement="device")
+    inference_seconds = timed(lambda: inference.runner.run_tensor(x), device, repeats, warmup)
+    report.add("", f"Training {train_name}, batch {batch}, AMP {amp or 'off'}: {1 / seconds:.2f} it/s "
+                   f"({batch / seconds:,.0f} samples/s); the same model's inference (network, batch {batch}, "
+                   f"{args.dtype}): {batch / inference_seconds:,.0f} persons/s", "")
+    return report.text()
 
-    report = "\n".join(lines) + "\n"
-    print(report)
-    if not args.quick:
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--dtype", default="bfloat16", help="float32, float16, bfloat16 (or fp32/fp16/bf16)")
+    parser.add_argument("--compile", action="store_true", help="torch.compile + CUDA graphs (reduce-overhead)")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke run")
+    parser.add_argument("--models", default=None, help="comma-separated model names for the throughput rows")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"),
+                        help="RESULTS.md to append the section to (not with --quick)")
+    parser.add_argument("--report", default=None, help="write only this run's section to this file instead")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    torch_dtype(args.dtype)  # a clear error for an unknown name before anything runs
+    if torch.device(args.device).type == "cuda" and not torch.cuda.is_available():
+        print("no CUDA device", file=sys.stderr)
+        return 2
+    section = run(args)
+    if args.report:
+        write_text_atomic(args.report, section)
+    elif not args.quick:
         out = Path(args.out)
-        previous = out.read_text() if out.exists() else ""
-        placeholder = previous.find("\n## GPU\n\nNot measured yet")
-        if placeholder >= 0:
-            previous = previous[:placeholder]
-        out.write_text(previous.rstrip() + "\n\n" + report)
+        write_text_atomic(out, with_gpu_section(out.read_text() if out.exists() else "", section))
     return 0
 
 

@@ -1,7 +1,9 @@
 """The one home of pose results and their output formats: `PoseResult`, COCO-WholeBody results
-records, the 134-point OpenPose-ordered layout, and OpenPose JSON as the ControlNet tool chains
-read it. A leaf module (NumPy and `skeleton` only), so inference, drawing, evaluation and
-labelling all import it without importing each other."""
+records, COCO-WholeBody annotations (a trainable dataset, as `dwpose label` writes it), the
+Parquet rows of `dwpose label`, the 134-point OpenPose-ordered layout, and OpenPose JSON as the
+ControlNet tool chains read it. A leaf module (NumPy and `skeleton` only; pyarrow only inside
+`parquet_schema`), so inference, drawing, evaluation and labelling all import it without
+importing each other."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import InputError
-from .skeleton import PART_ANNOTATION_FIELDS, PARTS
+from .skeleton import KEYPOINT_NAMES, PART_ANNOTATION_FIELDS, PARTS, SKELETON_LINKS
 
 # OpenPose-18 reorder of the first 18 points after inserting the neck at 17 (DWPose reference).
 _OPENPOSE_DST = [1, 2, 3, 4, 6, 7, 8, 9, 10, 12, 13, 14, 15, 16, 17]
@@ -61,6 +63,16 @@ class PoseResult:
         triples = np.concatenate([self.keypoints, self.scores[..., None]], axis=-1)
         return [coco_wholebody_record(image_id, t, s) for t, s in zip(triples, self.instance_scores())]
 
+    def to_coco_wholebody_annotations(self, image_id: int, first_annotation_id: int,
+                                      visibility_threshold: float = VISIBILITY_THRESHOLD) -> list[dict]:
+        """COCO-WholeBody ground-truth style annotations (a dataset to train on), ids from
+        `first_annotation_id` on; see `coco_wholebody_annotation`."""
+        instance = self.instance_scores()
+        return [coco_wholebody_annotation(first_annotation_id + i, image_id, self.boxes[i], self.box_scores[i],
+                                          float(instance[i]), self.keypoints[i], self.scores[i], self.image_size,
+                                          visibility_threshold)
+                for i in range(len(self))]
+
     def to_openpose134(self) -> np.ndarray:
         """(N, 134, 3) x, y, score in the OpenPose order: 18 body points (neck inserted, binary
         neck score), 6 feet, 68 face, 21 left hand, 21 right hand."""
@@ -74,36 +86,55 @@ class PoseResult:
         include_foot: bool = False,
         controlnet_compat: bool = False,
     ) -> dict:
-        """OpenPose JSON in pixels. Points below 0.3 are written as 0, 0, 0; present points carry
-        their score, or 1.0 with `controlnet_compat` (the ecosystem's convention)."""
+        """OpenPose JSON in pixels, in comfyui_controlnet_aux's layout: 18 body points, the face's
+        68 points plus the two body eyes (OpenPose's 70; None when none of the 68 is present),
+        each hand None when none of its points is present. A point is present when its score is
+        >= 0.3; absent points are 0, 0, 0.
+
+        With `controlnet_compat` it is exactly what comfyui_controlnet_aux's
+        `encode_poses_as_dict` writes: present points carry c = 1.0 (its reader drops c < 1.0)
+        and their unrounded coordinates. Otherwise present points carry their real score (the
+        neck: the weaker shoulder's) and values are rounded to 3 decimals. The toggles replace
+        the body by absent points, hands and face by None, and add `foot_keypoints_2d` (6)."""
         width, height = self.image_size
         info = self.to_openpose134()
         # The neck gets a real score: the weaker shoulder (its layout score is a 0/1 flag).
-        neck_score = np.minimum(self.scores[:, 5], self.scores[:, 6]) * info[:, 1, 2]
-        info[:, 1, 2] = neck_score
-
-        def flat(points: np.ndarray, nullable: bool) -> list[float] | None:
-            present = points[:, 2] >= VISIBILITY_THRESHOLD
-            if nullable and not present.any():
-                return None
-            out = np.zeros_like(points)
-            out[present, :2] = points[present, :2]
-            out[present, 2] = 1.0 if controlnet_compat else points[present, 2]
-            return [round(float(v), 3) for v in out.reshape(-1)]
-
+        info[:, 1, 2] = np.minimum(self.scores[:, 5], self.scores[:, 6]) * info[:, 1, 2]
         people = []
         for person in info:
             body = person[:18]
+            face = _openpose_json_part(person[24:92], controlnet_compat) if include_face else None
+            if face is not None:  # OpenPose's 70 face points: the 68 and the two eyes of the body
+                face += _openpose_json_part(body[[14, 15]], controlnet_compat, nullable=False)
+            hands = [_openpose_json_part(person[start:start + 21], controlnet_compat) if include_hand else None
+                     for start in (92, 113)]
             entry: dict = {
-                "pose_keypoints_2d": flat(body, False) if include_body else [0.0] * 54,
-                "face_keypoints_2d": flat(np.concatenate([person[24:92], body[[14, 15]]]), True) if include_face else None,
-                "hand_left_keypoints_2d": flat(person[92:113], True) if include_hand else None,
-                "hand_right_keypoints_2d": flat(person[113:134], True) if include_hand else None,
+                "pose_keypoints_2d": (_openpose_json_part(body, controlnet_compat, nullable=False) if include_body
+                                      else [0.0] * 54),
+                "face_keypoints_2d": face,
+                "hand_left_keypoints_2d": hands[0],
+                "hand_right_keypoints_2d": hands[1],
             }
             if include_foot:
-                entry["foot_keypoints_2d"] = flat(person[18:24], True)
+                entry["foot_keypoints_2d"] = _openpose_json_part(person[18:24], controlnet_compat)
             people.append(entry)
-        return {"people": people, "canvas_width": int(width), "canvas_height": int(height)}
+        return {"people": people, "canvas_height": int(height), "canvas_width": int(width)}
+
+
+def _openpose_json_part(points: np.ndarray, controlnet_compat: bool, nullable: bool = True) -> list[float] | None:
+    """Flat x, y, c triples of (K, 3) points; None when `nullable` and no point is present."""
+    present = points[:, 2] >= VISIBILITY_THRESHOLD
+    if nullable and not present.any():
+        return None
+    values: list[float] = []
+    for (x, y, score), shown in zip(points.tolist(), present.tolist()):
+        if not shown:
+            values += [0.0, 0.0, 0.0]
+        elif controlnet_compat:
+            values += [x, y, 1.0]
+        else:
+            values += [round(x, 3), round(y, 3), round(score, 3)]
+    return values
 
 
 def instance_scores(scores: np.ndarray, box_scores: np.ndarray) -> np.ndarray:
@@ -132,3 +163,113 @@ def to_openpose134(keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
     info = np.insert(info, 17, neck, axis=1)
     info[:, _OPENPOSE_DST] = info[:, _OPENPOSE_SRC]
     return info
+
+
+# --------------------------------------------------------------------------- COCO-WholeBody annotations
+
+# Per-part flags and boxes of the COCO-WholeBody annotation format.
+PART_VALID_FIELDS = {"foot": "foot_valid", "face": "face_valid", "left_hand": "lefthand_valid",
+                     "right_hand": "righthand_valid"}
+PART_BOX_FIELDS = {"face": "face_box", "left_hand": "lefthand_box", "right_hand": "righthand_box"}
+COORDINATE_DECIMALS = 2  # 0.01 px: below any annotation's precision, keeps files small
+
+COCO_WHOLEBODY_CATEGORY = {
+    "id": 1, "name": "person", "supercategory": "person",
+    "keypoints": list(KEYPOINT_NAMES[:17]),
+    "skeleton": [[a + 1, b + 1] for a, b in SKELETON_LINKS[:19]],  # COCO's body links, 1-based
+}
+
+
+def _round(values: np.ndarray | float) -> list[float] | float:
+    rounded = np.round(np.asarray(values, np.float64), COORDINATE_DECIMALS)
+    return rounded.tolist()
+
+
+def coco_wholebody_annotation(annotation_id: int, image_id: int, box_xyxy: np.ndarray, box_score: float,
+                              instance_score: float, keypoints: np.ndarray, scores: np.ndarray,
+                              image_size: tuple[int, int], visibility_threshold: float = VISIBILITY_THRESHOLD) -> dict:
+    """One person as a COCO-WholeBody ground-truth annotation, readable by our COCO-WholeBody
+    reader, mmpose and xtcocotools: a keypoint inside the `image_size` (width, height) image
+    whose score is >= `visibility_threshold` is labelled (v = 2), any other is unlabelled
+    (0, 0, 0), as in the human-made annotations. `bbox` is the person box (x, y, w, h)
+    and `area` its w * h; a part is `*_valid` when it has a labelled point, and the face and
+    hand boxes are the extent of their labelled points ([0, 0, 0, 0] when none). `score`
+    (instance score, mmpose rescoring) and `bbox_score` are extra fields the readers ignore."""
+    x1, y1, x2, y2 = (float(v) for v in box_xyxy)
+    points = np.asarray(keypoints, np.float64)
+    inside = (points >= 0).all(1) & (points[:, 0] < image_size[0]) & (points[:, 1] < image_size[1])
+    visible = (np.asarray(scores) >= visibility_threshold) & inside
+    triples = np.zeros((len(keypoints), 3), np.float64)
+    triples[visible, :2] = np.round(points[visible], COORDINATE_DECIMALS)
+    triples[visible, 2] = 2
+    record: dict = {"id": int(annotation_id), "image_id": int(image_id), "category_id": 1, "iscrowd": 0,
+                    "segmentation": [], "bbox": _round([x1, y1, x2 - x1, y2 - y1]),
+                    "area": _round((x2 - x1) * (y2 - y1)),
+                    "num_keypoints": int(visible[slice(*PARTS["body"])].sum())}
+    for part, key in PART_ANNOTATION_FIELDS.items():
+        start, stop = PARTS[part]
+        record[key] = triples[start:stop].reshape(-1).tolist()
+        part_visible = visible[start:stop]
+        if part in PART_BOX_FIELDS:
+            labelled = triples[start:stop, :2][part_visible]
+            extent = [*labelled.min(0), *(labelled.max(0) - labelled.min(0))] if len(labelled) else [0.0] * 4
+            record[PART_BOX_FIELDS[part]] = _round(extent)
+        if part in PART_VALID_FIELDS:
+            record[PART_VALID_FIELDS[part]] = bool(part_visible.any())
+    record["score"] = round(float(instance_score), 4)
+    record["bbox_score"] = round(float(box_score), 4)
+    return record
+
+
+def coco_wholebody_image(image_id: int, file_name: str, width: int, height: int, **extra) -> dict:
+    """An `images` entry; `extra` (e.g. `video`, `frame_index`) is kept as given."""
+    return {"id": int(image_id), "file_name": file_name, "width": int(width), "height": int(height), **extra}
+
+
+def coco_wholebody_dataset(images: list[dict], annotations: list[dict]) -> dict:
+    """A COCO-WholeBody annotation file's content."""
+    return {"images": images, "annotations": annotations, "categories": [COCO_WHOLEBODY_CATEGORY]}
+
+
+# --------------------------------------------------------------------------- a `dwpose label` run folder
+
+LABEL_MANIFEST = "manifest.json"      # the run file: models, settings, inputs, logits layout
+LABEL_SHARD_FOLDER = "shards"         # NNNNNN.json / .parquet / .logits.npy / .done.json
+LABEL_MERGED = "annotations.json"     # all shards in one COCO-WholeBody file
+LABEL_FRAME_FOLDER = "frames"         # frames/<video>/<frame>.jpg (--write-frames)
+LABEL_LOGITS_SUFFIX = ".logits.npy"   # structured records of dwpose.codec.topk
+
+
+# --------------------------------------------------------------------------- Parquet rows
+
+def parquet_row(result: PoseResult, image_id: int, source: str, frame_index: int | None,
+                annotation_ids: list[int]) -> dict:
+    """One image or video frame as a row of `dwpose label`'s Parquet files (`parquet_schema`):
+    everything the pipeline found, unthresholded, in float32 pixels of the image."""
+    return {
+        "image_id": int(image_id), "source": source, "frame_index": frame_index,
+        "width": int(result.image_size[0]), "height": int(result.image_size[1]),
+        "annotation_ids": [int(i) for i in annotation_ids],
+        "boxes": np.asarray(result.boxes, np.float32).reshape(-1, 4).tolist(),
+        "box_scores": np.asarray(result.box_scores, np.float32).tolist(),
+        "keypoints": np.asarray(result.keypoints, np.float32).tolist(),
+        "scores": np.asarray(result.scores, np.float32).tolist(),
+        "track_ids": None if result.track_ids is None else [int(t) for t in result.track_ids],
+    }
+
+
+def parquet_schema(num_keypoints: int = 133):
+    """The pyarrow schema of `parquet_row` (pyarrow is an optional dependency)."""
+    import pyarrow as pa
+
+    f32 = pa.float32()
+    return pa.schema([
+        ("image_id", pa.int64()), ("source", pa.string()), ("frame_index", pa.int64()),
+        ("width", pa.int32()), ("height", pa.int32()),
+        ("annotation_ids", pa.list_(pa.int64())),
+        ("boxes", pa.list_(pa.list_(f32, 4))),                               # xyxy per person
+        ("box_scores", pa.list_(f32)),
+        ("keypoints", pa.list_(pa.list_(pa.list_(f32, 2), num_keypoints))),  # (persons, K, 2)
+        ("scores", pa.list_(pa.list_(f32, num_keypoints))),
+        ("track_ids", pa.list_(pa.int64())),                                 # videos only
+    ])

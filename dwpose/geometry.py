@@ -3,8 +3,6 @@ aspect-ratio fix, the affine warp to the network input, and the inverse mapping.
 
 from __future__ import annotations
 
-import math
-
 import cv2
 import numpy as np
 import torch
@@ -34,29 +32,34 @@ def fix_aspect_ratio(scale, aspect_ratio: float):
     return xp.stack([xp.where(wide, w, h * aspect_ratio), xp.where(wide, w / aspect_ratio, h)], -1)
 
 
-def _rotate(point: np.ndarray, angle_rad: float) -> np.ndarray:
-    sn, cs = math.sin(angle_rad), math.cos(angle_rad)
-    return np.array([point[0] * cs - point[1] * sn, point[0] * sn + point[1] * cs], dtype=np.float32)
-
-
 def get_warp_matrix(
     center: np.ndarray, scale: np.ndarray, rotation_deg: float, output_size: tuple[int, int]
 ) -> np.ndarray:
     """2x3 affine matrix taking the box (center, scale) to an output of size (W, H), built from
-    three point pairs exactly as mmpose's non-UDP `get_warp_matrix` (only scale width is used;
-    the height follows from the fixed aspect ratio)."""
-    center = np.asarray(center, dtype=np.float32)
+    three point pairs with the arithmetic of mmpose's non-UDP `get_warp_matrix` (and rtmlib's
+    copy of it), dtype for dtype: OpenCV samples on a 1/32-pixel grid, so a last-bit difference
+    in a point moves pixels of the crop. Only the scale width is used (the height follows from
+    the fixed aspect ratio).
+
+    The steps: the half-width vector (0, -s_w/2) is rotated in float64 (the sine and cosine keep
+    the angle's dtype: float32 for a float32 angle, as the training pipeline draws it), added to
+    the centre in float64, and the sum is rounded once into the float32 point array; the third
+    point of each triangle is the second turned by 90 degrees about the first, in float32."""
+    center = np.asarray(center)
     out_w, out_h = output_size
-    src_dir = _rotate(np.array([0.0, scale[0] * -0.5], dtype=np.float32), math.radians(rotation_deg))
-    dst_dir = np.array([0.0, out_w * -0.5], dtype=np.float32)
+    angle = np.deg2rad(rotation_deg)
+    sin, cos = np.sin(angle), np.cos(angle)
+    rotation = np.array([[cos, -sin], [sin, cos]])
+    src_dir = rotation @ np.array([0.0, scale[0] * -0.5])
     src = np.zeros((3, 2), dtype=np.float32)
     dst = np.zeros((3, 2), dtype=np.float32)
-    src[0], src[1] = center, center + src_dir
+    src[0] = center
+    src[1] = center + src_dir
     dst[0] = (out_w * 0.5, out_h * 0.5)
-    dst[1] = dst[0] + dst_dir
-    for pts in (src, dst):  # third point: the second one turned by 90 degrees about the first
-        d = pts[0] - pts[1]
-        pts[2] = pts[1] + np.array([-d[1], d[0]], dtype=np.float32)
+    dst[1] = np.array([out_w * 0.5, out_h * 0.5]) + np.array([0.0, out_w * -0.5])
+    for points in (src, dst):
+        offset = points[0] - points[1]
+        points[2] = points[1] + np.array([-offset[1], offset[0]], dtype=np.float32)
     return cv2.getAffineTransform(src, dst)
 
 

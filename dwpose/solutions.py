@@ -9,7 +9,7 @@ import os
 import cv2
 import numpy as np
 
-from .drawing import controlnet_resize, controlnet_size, draw_openpose
+from .drawing import DEFAULT_STYLE, controlnet_resize, controlnet_size, get_style, render
 from .errors import InputError
 from .inference.io import from_pil, to_bgr
 from .inference.pipeline import WholebodyPipeline
@@ -47,11 +47,14 @@ class Wholebody:
 
 class DWposeDetector:
     """controlnet_aux / easy_dwpose-style: an RGB image (PIL or array) in, the ControlNet pose
-    conditioning image out (PIL by default)."""
+    conditioning image out (PIL by default). `style` names the drawing (`dwpose.drawing.STYLES`;
+    a call may override it)."""
 
     def __init__(self, det_model: str | os.PathLike | None = DEFAULT_DETECTOR,
                  pose_model: str | os.PathLike = DEFAULT_POSE, device: str = "cpu",
-                 backend: str = "onnxruntime", det_arch: str | None = None, dtype: str = "float32") -> None:
+                 backend: str = "onnxruntime", det_arch: str | None = None, dtype: str = "float32",
+                 style: str = DEFAULT_STYLE) -> None:
+        self.style = get_style(style).name  # an unknown name fails here, before any weights load
         self.pipeline = _pipeline(det_model, pose_model, backend, device, det_arch, dtype)
 
     def detect(self, input_image: object, detect_resolution: int = 512) -> PoseResult:
@@ -64,13 +67,14 @@ class DWposeDetector:
 
     def __call__(self, input_image: object, detect_resolution: int = 512, image_resolution: int = 512,
                  include_body: bool = True, include_hand: bool = True, include_face: bool = True,
-                 include_foot: bool = False, output_type: str = "pil", return_json: bool = False):
+                 include_foot: bool = False, output_type: str = "pil", return_json: bool = False,
+                 style: str | None = None):
         if output_type not in ("pil", "np"):
             raise InputError(f"output_type must be 'pil' or 'np', got {output_type!r}")
         bgr = self._bgr(input_image)
         result = self.pipeline(controlnet_resize(bgr, detect_resolution))
-        canvas = draw_openpose(result, include_body=include_body, include_hand=include_hand,
-                               include_face=include_face, include_foot=include_foot)
+        canvas = render(result, style or self.style, include_body=include_body, include_hand=include_hand,
+                        include_face=include_face, include_foot=include_foot)
         # The map is resized to the generation size derived from the original input, as ControlNet does.
         output_size = controlnet_size((bgr.shape[1], bgr.shape[0]), image_resolution)
         canvas = cv2.resize(canvas, output_size, interpolation=cv2.INTER_LINEAR)

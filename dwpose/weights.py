@@ -2,22 +2,36 @@
 
 Resolution order: an explicit path -> the cache (`$DWPOSE_HOME`, else `$XDG_CACHE_HOME/dwpose`,
 else `~/.cache/dwpose`) -> download from the hub (`$DWPOSE_HUB_ENDPOINT` overrides the host, for
-mirrors and tests). A failed download or checksum raises WeightsError naming the file, its URL
-and where to put it by hand."""
+mirrors and tests).
+
+What is guaranteed: a download goes to `<name>.part` and is renamed to its official name only
+after its size and sha256 match the registry; a file whose hash the registry does not know is
+accepted when it does not look like a text/HTML page, and its sha256 is printed once (stderr).
+A cached file is checked on every use for its size (cheap; the hash is checked once, at
+download). A bad cached file is never deleted or replaced behind the user's back: the
+WeightsError names it, says what was expected and asks to delete it, so that the next run
+downloads it again. Every failure is one WeightsError naming the file, its URL and where to put
+it by hand."""
 
 from __future__ import annotations
 
+import codecs
+import contextlib
+import errno
 import hashlib
 import os
+import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import DWPoseError
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 _CHUNK = 1 << 20
+_SNIFF = 4096  # bytes read to tell a text page from binary weights
 
 
 class WeightsError(DWPoseError, RuntimeError):
@@ -40,12 +54,15 @@ class WeightFile:
         return f"{endpoint}/{self.repo}/resolve/main/{self.filename}"
 
 
-# Sizes and checksums of the released files could not be read on the build machines; they are
-# filled in where known and otherwise reported (sha256) after the first download.
+# Sizes and sha256 of the released files, from the hub's LFS pointers; where unknown, the
+# sha256 is printed after the first download.
 REGISTRY: dict[str, WeightFile] = {w.filename: w for w in (
-    WeightFile("dw-ll_ucoco_384.onnx", "yzd-v/DWPose", "rtmpose-l-384x288", "pose"),
-    WeightFile("yolox_l.onnx", "yzd-v/DWPose", "yolox-l", "detector"),
-    WeightFile("dw-ll_ucoco_384.pth", "yzd-v/DWPose", "rtmpose-l-384x288", "pose"),
+    WeightFile("dw-ll_ucoco_384.onnx", "yzd-v/DWPose", "rtmpose-l-384x288", "pose", 134_399_116,
+               "724f4ff2439ed61afb86fb8a1951ec39c6220682803b4a8bd4f598cd913b1843"),
+    WeightFile("yolox_l.onnx", "yzd-v/DWPose", "yolox-l", "detector", 216_746_733,
+               "7860ae79de6c89a3c1eb72ae9a2756c0ccfbe04b7791bb5880afabd97855a411"),
+    WeightFile("dw-ll_ucoco_384.pth", "yzd-v/DWPose", "rtmpose-l-384x288", "pose", 406_878_486,
+               "0d9408b13cd863c4e95a149dd31232f88f2a12aa6cf8964ed74d7d97748c7a07"),
     WeightFile("dw-ll_ucoco.pth", "yzd-v/DWPose", "rtmpose-l-256x192", "pose"),
     WeightFile("dw-mm_ucoco.pth", "yzd-v/DWPose", "rtmpose-m-256x192", "pose"),
     WeightFile("dw-ss_ucoco.pth", "yzd-v/DWPose", "rtmpose-s-256x192", "pose"),
@@ -74,47 +91,143 @@ def _manual_hint(entry: WeightFile, target: Path) -> str:
     return f"download it by hand and put it at {target} (or pass the file's path)"
 
 
-def download(entry: WeightFile, target: Path, progress: bool = True, timeout: float = 30.0) -> Path:
-    """Fetch `entry` to `target`: resumes a `.part` file, checks size and sha256, renames atomically."""
-    from tqdm import tqdm
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    part = target.with_name(target.name + ".part")
-    url = entry.url()
-    offset = part.stat().st_size if part.exists() else 0
-    request = urllib.request.Request(url, headers={"Range": f"bytes={offset}-"} if offset else {})
+def _text_page_start(head: bytes) -> str | None:
+    """The first line of `head` when it reads as text (an HTML error page, a JSON error, a
+    login wall) rather than binary weights, else None. ONNX (protobuf), zip and pickle files
+    start with control bytes that text never has."""
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            if offset and response.status != 206:  # server ignored the range: start over
-                offset = 0
-            length = response.headers.get("Content-Length")
-            total = offset + int(length) if length is not None else entry.size
-            with part.open("ab" if offset else "wb") as out, tqdm(
-                total=total, initial=offset, unit="B", unit_scale=True, disable=not progress,
-                desc=entry.filename, leave=False,
-            ) as bar:
-                for chunk in iter(lambda: response.read(_CHUNK), b""):
-                    out.write(chunk)
-                    bar.update(len(chunk))
-    except urllib.error.HTTPError as exc:
-        if exc.code == 416 and offset:  # range past the end: the part file may be complete
-            pass
-        else:
-            raise WeightsError(f"cannot download {entry.filename} from {url}: HTTP {exc.code}; {_manual_hint(entry, target)}") from None
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise WeightsError(f"cannot download {entry.filename} from {url} ({reason}); offline? {_manual_hint(entry, target)}") from None
-    size = part.stat().st_size
-    if entry.size is not None and size != entry.size:
-        part.unlink(missing_ok=True)
-        raise WeightsError(f"{entry.filename}: downloaded {size} bytes, expected {entry.size}; {_manual_hint(entry, target)}")
-    if entry.sha256 is not None:
-        actual = _sha256(part)
-        if actual != entry.sha256:
-            part.unlink(missing_ok=True)
-            raise WeightsError(f"{entry.filename}: sha256 {actual} does not match {entry.sha256}; {_manual_hint(entry, target)}")
+        text = codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return None
+    text = text.lstrip("\ufeff")
+    if not text.strip() or not all(c.isprintable() or c in "\t\n\r\f" for c in text):
+        return None
+    return text.strip().splitlines()[0][:80]
+
+
+def _file_problem(path: Path, expected_size: int | None) -> str | None:
+    """What makes `path` unusable as a weight file, judging by its size and first bytes (cheap)."""
+    size = path.stat().st_size
+    if expected_size is not None and size != expected_size:
+        problem = f"{size:,} bytes, expected {expected_size:,}"
+    elif size == 0:
+        problem = "empty (0 bytes)"
+    else:
+        problem = None
+    if problem is None and expected_size is not None:
+        return None  # the size of the official file: trusted without reading it
+    with path.open("rb") as handle:
+        page = _text_page_start(handle.read(_SNIFF))
+    if page is not None:
+        page_note = f"a text page, not weights (it starts {page!r}: an error page?)"
+        return f"{problem}; {page_note}" if problem else page_note
+    return problem
+
+
+def _prepare_cache_folder(folder: Path) -> None:
+    """Create the cache folder, or say in one line why it cannot be used."""
+    source = " (DWPOSE_HOME)" if os.environ.get("DWPOSE_HOME") else ""
+    if folder.exists() and not folder.is_dir():
+        raise WeightsError(f"the weights cache {folder}{source} is a file, not a folder; "
+                           "point DWPOSE_HOME at a folder (or pass the weight file's path)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WeightsError(f"cannot create the weights cache folder {folder}{source}: {exc.strerror}; "
+                           "point DWPOSE_HOME at a writable folder (or pass the weight file's path)") from None
+
+
+def _not_writable(folder: Path, exc: OSError) -> WeightsError:
+    reason = exc.strerror or str(exc)
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return WeightsError(f"the weights cache folder {folder} is not writable ({reason}); "
+                            "point DWPOSE_HOME at a writable folder (or pass the weight file's path)")
+    return WeightsError(f"cannot write into the weights cache folder {folder}: {reason}")
+
+
+def download(entry: WeightFile, target: Path, progress: bool = True, timeout: float = 30.0) -> Path:
+    """Fetch `entry` to `target`: resumes a `.part` file, checks size and sha256 (or, for a file
+    the registry has no size for, that it is not a text page) and only then renames it."""
+    _prepare_cache_folder(target.parent)
+    part = target.with_name(target.name + ".part")
+    if part.is_file() and part.stat().st_size and _file_problem(part, None):
+        part.unlink()  # an error page from an earlier try: resuming would only append to it
+    offset = part.stat().st_size if part.is_file() else 0
+    try:
+        out = part.open("ab")  # before any network traffic: an unwritable cache says so
+    except OSError as exc:
+        raise _not_writable(target.parent, exc) from None
+    try:
+        with out:
+            _fetch(entry, out, offset, target, progress, timeout)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            if part.stat().st_size == 0:  # nothing to resume from: leave no litter
+                part.unlink()
+        raise
+    _verify_download(entry, part, target)
     os.replace(part, target)
     return target
+
+
+def _fetch(entry: WeightFile, out: BinaryIO, offset: int, target: Path, progress: bool, timeout: float) -> None:
+    """Append the body of `entry`'s URL from byte `offset` to `out` (from 0 when the server
+    ignores the range request)."""
+    from tqdm import tqdm
+
+    url = entry.url()
+    request = urllib.request.Request(url, headers={"Range": f"bytes={offset}-"} if offset else {})
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and offset:  # range past the end: the part file may be complete
+            return
+        raise WeightsError(f"cannot download {entry.filename} from {url}: HTTP {exc.code}; "
+                           f"{_manual_hint(entry, target)}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise WeightsError(f"cannot download {entry.filename} from {url} ({reason}); offline? "
+                           f"{_manual_hint(entry, target)}") from None
+    with response:
+        if offset and response.status != 206:
+            out.seek(0)
+            out.truncate()
+            offset = 0
+        length = response.headers.get("Content-Length")
+        total = offset + int(length) if length is not None else entry.size
+        with tqdm(total=total, initial=offset, unit="B", unit_scale=True, disable=not progress,
+                  desc=entry.filename, leave=False) as bar:
+            while True:
+                try:
+                    chunk = response.read(_CHUNK)
+                except OSError as exc:
+                    raise WeightsError(f"the download of {entry.filename} from {url} broke off ({exc}); "
+                                       f"run again to resume it, or {_manual_hint(entry, target)}") from None
+                if not chunk:
+                    return
+                try:
+                    out.write(chunk)
+                except OSError as exc:
+                    raise _not_writable(target.parent, exc) from None
+                bar.update(len(chunk))
+
+
+def _verify_download(entry: WeightFile, part: Path, target: Path) -> None:
+    """Size and sha256 against the registry (or, without them, not a text page); a part file that
+    fails is removed, so nothing bad is ever kept, let alone under the official name."""
+    problem = _file_problem(part, entry.size)
+    actual = None
+    if problem is None:
+        actual = _sha256(part)
+        if entry.sha256 is not None and actual != entry.sha256:
+            problem = f"sha256 {actual} does not match {entry.sha256}"
+    if problem is not None:
+        part.unlink(missing_ok=True)
+        raise WeightsError(f"{entry.filename} from {entry.url()} failed verification: {problem}. Nothing was kept; "
+                           f"{_manual_hint(entry, target)}")
+    if entry.sha256 is None:
+        print(f"{entry.filename}: sha256 {actual} ({part.stat().st_size:,} bytes; not in the registry, "
+              "so not verified)", file=sys.stderr)
 
 
 def resolve_weights(name_or_path: str | os.PathLike, progress: bool = True) -> Path:
@@ -131,5 +244,9 @@ def resolve_weights(name_or_path: str | os.PathLike, progress: bool = True) -> P
     entry = REGISTRY[name]
     target = cache_dir() / entry.filename
     if target.is_file():
+        problem = _file_problem(target, entry.size)
+        if problem is not None:
+            raise WeightsError(f"the cached {target} is not the official {entry.filename}: it is {problem}; "
+                               "delete it and run again to download it anew")
         return target
     return download(entry, target, progress=progress)

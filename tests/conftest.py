@@ -33,10 +33,10 @@ def yolox_s_onnx(tmp_path_factory) -> Path:
     import torch
 
     from dwpose.models.onnx_io import YOLOX_IO_NAMES, export_onnx
-    from dwpose.models.yolox import create_yolox
+    from dwpose.models import create_model
 
     torch.manual_seed(0)
-    model = create_yolox("yolox-s")
+    model = create_model("yolox-s")
     path = tmp_path_factory.mktemp("yolox") / "yolox_s_random.onnx"
     export_onnx(model, path, dynamic_batch=False, input_name=YOLOX_IO_NAMES[0], output_names=YOLOX_IO_NAMES[1])
     return path
@@ -48,9 +48,9 @@ def nobody_onnx(tmp_path_factory) -> Path:
     import torch
 
     from dwpose.models.onnx_io import YOLOX_IO_NAMES, export_onnx
-    from dwpose.models.yolox import create_yolox
+    from dwpose.models import create_model
 
-    model = create_yolox("yolox-s")
+    model = create_model("yolox-s")
     with torch.no_grad():
         for pred in model.head.cls_preds:
             pred.weight.zero_()
@@ -70,3 +70,18 @@ def sample_bgr() -> np.ndarray:
     import cv2
 
     return cv2.imread(str(DATA / "media" / "human-pose.jpeg"))
+
+
+@pytest.fixture(scope="session")
+def clip(tmp_path_factory) -> Path:
+    """A 7-frame 10 fps video whose bright block moves: a detector's boxes change from frame to frame."""
+    import cv2
+
+    from tests.media import write_video
+
+    frames = []
+    for i in range(7):
+        frame = np.full((96, 128, 3), 40, np.uint8)
+        cv2.rectangle(frame, (10 + 8 * i, 20), (60 + 8 * i, 90), (200, 180, 160), -1)
+        frames.append(frame)
+    return write_video(tmp_path_factory.mktemp("clip") / "clip.avi", frames)

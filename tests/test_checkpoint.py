@@ -165,3 +165,25 @@ def test_numpy_values_in_meta_are_fine(tmp_path, plain_state):
     path = tmp_path / "np.pth"
     torch.save({"state_dict": plain_state, "meta": {"mean": np.arange(3.0), "epoch": np.int64(5)}}, path)
     dwpose.create_model("rtmpose-t-256x192", checkpoint=path)
+
+
+def test_convert_refuses_what_is_not_a_complete_pose_model(tmp_path, capsys, plain_state):
+    cases = {
+        "yolox.pth": ({"state_dict": dwpose.create_model("yolox-s").state_dict()}, "it looks like yolox-s"),
+        "headless.pth": ({k: v for k, v in plain_state.items() if not k.startswith("head.")},
+                         "a CSPNeXt-t backbone without the RTMPose head"),
+        "partial.pth": ({k: v for k, v in plain_state.items() if k != "head.gau.o.weight"},
+                        "is not a complete rtmpose-t-256x192: missing keys: head.gau.o.weight"),
+    }
+    for name, (content, message) in cases.items():
+        src, dst = tmp_path / name, tmp_path / f"converted_{name}"
+        torch.save(content, src)
+        assert main(["convert", str(src), str(dst)]) == 2, name
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err and str(src) in err, err
+        assert not dst.exists() and list(tmp_path.glob(".dwpose-tmp-*")) == []
+    src = tmp_path / "plain.pth"
+    torch.save({"state_dict": plain_state}, src)
+    assert main(["convert", str(src), str(tmp_path / "ok.pth")]) == 0
+    assert "rtmpose-t-256x192" in capsys.readouterr().out
+    assert torch.load(tmp_path / "ok.pth", weights_only=True)["meta"]["model"] == "rtmpose-t-256x192"

@@ -7,7 +7,7 @@ import torch
 from dwpose.backends import BackendError
 from dwpose.detection import YOLOXDetector, letterbox, nms
 from dwpose.models.checkpoint import CheckpointError
-from dwpose.models.yolox import create_yolox
+from dwpose.models import create_model
 
 
 def test_nms_uses_plus_one_areas_and_keeps_iou_at_threshold():
@@ -46,20 +46,20 @@ def test_postprocess_decodes_grid_and_filters(yolox_s_onnx):
 
 def test_yolox_l_parameter_count_matches_official_onnx(reference):
     manifest = json.loads((reference / "manifest.json").read_text())["onnx"]["yolox_l_random.onnx"]
-    model = create_yolox("yolox-l")
+    model = create_model("yolox-l")
     assert sum(p.numel() for p in model.parameters()) == manifest["n_params"]
 
 
 def test_megvii_pth_and_onnx_import_agree(tmp_path, yolox_s_onnx):
-    imported = create_yolox("yolox-s", yolox_s_onnx)
+    imported = create_model("yolox-s", checkpoint=yolox_s_onnx)
     pth = tmp_path / "yolox_s.pth"
     torch.save({"model": imported.state_dict(), "start_epoch": 300, "optimizer": {}}, pth)
-    loaded = create_yolox("yolox-s", pth)
+    loaded = create_model("yolox-s", checkpoint=pth)
     x = torch.rand(1, 3, 640, 640) * 255
     with torch.no_grad():
         assert torch.equal(imported(x), loaded(x))
     with pytest.raises(CheckpointError, match="looks like yolox-s"):
-        create_yolox("yolox-m", pth)
+        create_model("yolox-m", checkpoint=pth)
 
 
 def test_torch_and_onnxruntime_detectors_agree(yolox_s_onnx, sample_bgr):
@@ -83,7 +83,7 @@ def test_cuda_request_fails_loudly_without_cuda(yolox_s_onnx):
 def test_device_letterbox_and_decode_match_the_host_path(sample_bgr):
     import cv2
 
-    model = create_yolox("yolox-s")
+    model = create_model("yolox-s")
     detector = YOLOXDetector(model, backend="torch", arch="yolox-s", score_threshold=0.0, candidate_threshold=0.0,
                              max_detections=5)
     image = cv2.resize(sample_bgr, (1000, 700))
@@ -102,12 +102,12 @@ def test_device_letterbox_and_decode_match_the_host_path(sample_bgr):
 
 
 def test_yolox_size_is_read_from_the_file(tmp_path, yolox_s_onnx):
-    from dwpose.models.yolox import detect_yolox_name
+    from dwpose.models import detect_model_name
 
-    assert detect_yolox_name(yolox_s_onnx) == "yolox-s"
+    assert detect_model_name(yolox_s_onnx) == "yolox-s"
     pth = tmp_path / "m.pth"
-    torch.save({"model": create_yolox("yolox-m").state_dict()}, pth)
-    assert detect_yolox_name(pth) == "yolox-m"
+    torch.save({"model": create_model("yolox-m").state_dict()}, pth)
+    assert detect_model_name(pth) == "yolox-m"
     detector = YOLOXDetector(yolox_s_onnx, backend="torch")  # no arch given
     assert detector.runner.module.config.name == "yolox-s"
 
@@ -118,7 +118,7 @@ def test_export_yolox_from_megvii_pth(tmp_path):
     from dwpose.cli import main
 
     torch.manual_seed(2)
-    model = create_yolox("yolox-s")
+    model = create_model("yolox-s")
     pth = tmp_path / "yolox_s.pth"
     torch.save({"model": model.state_dict()}, pth)
     out = tmp_path / "yolox_s.onnx"

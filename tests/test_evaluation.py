@@ -9,7 +9,7 @@ from xtcocotools.coco import COCO
 from xtcocotools.cocoeval import COCOeval
 
 from dwpose.cli import main
-from dwpose.evaluation import evaluate_coco_wholebody, oks_nms, rescore_and_nms
+from dwpose.evaluation import EvaluationError, evaluate_coco_wholebody, oks_nms, rescore_and_nms
 from dwpose.skeleton import SIGMAS
 from tests.conftest import DATA
 
@@ -119,3 +119,61 @@ def test_eval_cli_scores_a_results_file(tmp_path, capsys):
     expected = evaluate_coco_wholebody(GT, results)
     assert stats["parts"]["face"]["AP"] == expected.parts["face"][0]
     assert stats["hand_AP"] == expected.hand_ap
+
+
+def spoil(records, index, **changes):
+    """A copy of `records` with record `index` changed (a value of None deletes the field)."""
+    records = copy.deepcopy(records)
+    for key, value in changes.items():
+        if value is None:
+            del records[index][key]
+        else:
+            records[index][key] = value
+    return records
+
+
+BAD_RECORDS = [
+    (dict(keypoints=[float("nan")] * 51), "'keypoints'[0] must be a finite number, got nan"),
+    (dict(face_kpts=[1.0] * 60), "'face_kpts' has 60 values, expected 204 (x, y, score for 68 keypoints)"),
+    (dict(lefthand_kpts=None), "missing field 'lefthand_kpts'"),
+    (dict(righthand_kpts="1 2 3"), "'righthand_kpts' must be a list of 63 numbers, got str"),
+    (dict(foot_kpts=[0.0] * 17 + ["7"]), "'foot_kpts'[17] must be a finite number, got '7'"),
+    (dict(score="high"), "'score' must be a finite number, got 'high'"),
+    (dict(score=float("inf")), "'score' must be a finite number, got inf"),
+    (dict(score=None), "missing field 'score'"),
+    (dict(image_id=987654321), "image_id 987654321 is not an image of the ground truth"),
+    (dict(image_id=[1]), "'image_id' must be an integer, got [1]"),
+    (dict(category_id=2), "category_id 2 is not a category of the ground truth ([1])"),
+]
+
+
+@pytest.mark.parametrize("change, problem", BAD_RECORDS)
+def test_malformed_records_name_the_record_and_the_problem(change, problem):
+    records = spoil(gt_as_results(), 5, **change)
+    image_id = records[5]["image_id"]
+    with pytest.raises(EvaluationError) as info:
+        evaluate_coco_wholebody(GT, records)
+    assert str(info.value) == f"results record 5 (image_id {image_id!r}): {problem}"
+
+
+def test_nan_body_points_are_not_scored_as_perfect():
+    """Unvalidated, xtcocotools gives NaN body points a whole-body AP of 1.000."""
+    records = gt_as_results()
+    for record in records:
+        record["keypoints"] = [float("nan")] * 51
+    with pytest.raises(EvaluationError, match="results record 0 .*'keypoints'\\[0\\] must be a finite number, got nan"):
+        evaluate_coco_wholebody(GT, records)
+    with pytest.raises(EvaluationError, match=r"results record 2: expected an object, got list"):
+        evaluate_coco_wholebody(GT, gt_as_results()[:2] + [[1, 2, 3]])
+
+
+def test_eval_cli_rejects_a_malformed_results_file_in_one_line(tmp_path, capsys):
+    path = tmp_path / "preds.json"
+    records = spoil(gt_as_results(), 3, face_kpts=[0.0] * 3)
+    path.write_text(json.dumps(records))
+    out = tmp_path / "stats.json"
+    assert main(["eval", "--ann", str(GT), "--results", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"{path}: results record 3 (image_id {records[3]['image_id']}): 'face_kpts' has 3 values, expected 204" in err
+    assert not out.exists()

@@ -9,7 +9,7 @@ import torch
 import dwpose
 from dwpose.cli import main
 from dwpose.models.checkpoint import CheckpointError
-from dwpose.models.onnx_io import export_onnx
+from dwpose.models.onnx_io import ExportError, check_opset, export_onnx
 
 
 def _randomise_batchnorm(model):
@@ -101,3 +101,46 @@ def test_constants_behind_shape_ops_are_found(tmp_path, reference, t_input):
     with torch.no_grad():
         simcc_x, _ = model(torch.from_numpy(t_input))
     assert np.abs(simcc_x.numpy() - np.load(reference / "rtmpose_t_256x192_simcc_x.npy")).max() < 1e-3
+
+
+@pytest.mark.parametrize("opset", [99, 5, 0])
+def test_unsupported_opset_is_one_line_and_writes_nothing(tmp_path, t_checkpoint, capsys, opset):
+    path = tmp_path / "t.onnx"
+    assert main(["export", "rtmpose-t-256x192", "--checkpoint", str(t_checkpoint), "--out", str(path),
+                 "--opset", str(opset)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"opset {opset} is not supported for a pose model: use 7..23" in err
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(ExportError, match="not supported for a YOLOX detector: use 10..23"):
+        check_opset(9, "detector")
+
+
+def test_other_supported_opset_exports_a_file_onnxruntime_runs(tmp_path, t_checkpoint, t_input):
+    path = tmp_path / "t17.onnx"
+    assert main(["export", "rtmpose-t-256x192", "--checkpoint", str(t_checkpoint), "--out", str(path),
+                 "--opset", "17", "--static-batch"]) == 0
+    assert onnx.load(str(path)).opset_import[0].version == 17
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    model = dwpose.create_model("rtmpose-t-256x192", checkpoint=t_checkpoint)
+    with torch.no_grad():
+        simcc_x, _ = model(torch.from_numpy(t_input[:1]))
+    assert np.abs(session.run(None, {"input": t_input[:1]})[0] - simcc_x.numpy()).max() < 1e-3
+
+
+def test_export_that_onnxruntime_does_not_reproduce_leaves_nothing(tmp_path, monkeypatch):
+    from dwpose.models import onnx_io
+
+    monkeypatch.setattr(onnx_io, "onnxruntime_mismatch", lambda model, path, batch=1: "simcc_x: max |diff| 3")
+    previous = tmp_path / "t.onnx"
+    previous.write_bytes(b"an earlier export")
+    with pytest.raises(ExportError, match=r"does not reproduce the model in onnxruntime \(simcc_x: max \|diff\| 3\); nothing was written"):
+        export_onnx(dwpose.create_model("rtmpose-t-256x192"), previous)
+    assert previous.read_bytes() == b"an earlier export" and sorted(tmp_path.iterdir()) == [previous]
+
+    def unloadable(model, path, batch=1):
+        raise RuntimeError("[ONNXRuntimeError] : 10 : INVALID_GRAPH : bad node\nmore")
+
+    monkeypatch.setattr(onnx_io, "onnxruntime_mismatch", unloadable)
+    with pytest.raises(ExportError, match=r"onnxruntime cannot run the opset-11 export \(\[ONNXRuntimeError\] : 10 : INVALID_GRAPH : bad node\)"):
+        export_onnx(dwpose.create_model("rtmpose-t-256x192"), tmp_path / "u.onnx")
+    assert sorted(tmp_path.iterdir()) == [previous]

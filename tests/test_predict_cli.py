@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -7,6 +8,7 @@ from PIL import Image
 
 from dwpose.cli import main
 from tests.conftest import DATA
+from tests.media import count_frames, write_video
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +128,247 @@ def test_user_boxes_from_a_json_file(tmp_path, pose_onnx, capsys):
     boxes.write_text('{"a.jpg": [1, 2, 3]}')
     assert main(["predict", images[0], "--out", str(tmp_path), "--boxes", str(boxes), "--pose-model",
                  str(pose_onnx), "--no-progress"]) == 2
+
+
+# --------------------------------------------------------------------------- issue 12: user errors, one line, exit 2
+
+def one_error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def test_out_being_a_file_is_one_line(tmp_path, pose_onnx, capsys):
+    (tmp_path / "taken").write_text("a file")
+    assert run([str(DATA / "media" / "human-pose.jpeg"), "--out", str(tmp_path / "taken")], pose_onnx) == 2
+    assert "is a file, not a folder" in one_error_line(capsys)
+    assert (tmp_path / "taken").read_text() == "a file"
+
+
+def test_unwritable_out_folder_says_so(tmp_path, pose_onnx, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    if not _cannot_create_in(locked):  # root ignores permissions: a folder nobody may write to
+        locked = Path("/sys/kernel")
+        if not (locked.is_dir() and _cannot_create_in(locked)):
+            pytest.skip("no unwritable folder available to this user")
+    assert run([str(DATA / "media" / "human-pose.jpeg"), "--out", str(locked)], pose_onnx) == 2
+    line = one_error_line(capsys)
+    assert f"cannot write to the output folder {locked}" in line and "offline" not in line
+
+
+def _cannot_create_in(folder: Path) -> bool:
+    try:
+        (folder / ".dwpose-probe").touch()
+    except OSError:
+        return True
+    (folder / ".dwpose-probe").unlink()
+    return False
+
+
+def test_corrupt_onnx_with_torch_backend_is_one_line(tmp_path, pose_onnx, capsys):
+    corrupt = tmp_path / "corrupt.onnx"
+    corrupt.write_bytes(pose_onnx.read_bytes()[:50_000])
+    image = str(DATA / "media" / "human-pose.jpeg")
+    assert main(["predict", image, "--out", str(tmp_path / "out"), "--pose-model", str(corrupt), "--backend", "torch",
+                 "--no-detector", "--no-progress"]) == 2
+    line = one_error_line(capsys)
+    assert "corrupt.onnx" in line and "not a readable ONNX file" in line
+
+
+def test_pth_given_to_onnxruntime_suggests_the_torch_backend(tmp_path, t_checkpoint, capsys):
+    image = str(DATA / "media" / "human-pose.jpeg")
+    assert main(["predict", image, "--out", str(tmp_path), "--pose-model", str(t_checkpoint), "--no-detector",
+                 "--no-progress"]) == 2
+    line = one_error_line(capsys)
+    assert "PyTorch checkpoint" in line and "--backend torch" in line and "Protobuf" not in line
+
+
+@pytest.mark.parametrize("option, value", [
+    ("--resolution", "-10"), ("--resolution", "0"), ("--resolution", "100000"), ("--resolution", "1e3"),
+    ("--score-threshold", "-1"), ("--score-threshold", "1.5"), ("--score-threshold", "nan"),
+    ("--nms-threshold", "0"), ("--nms-threshold", "1.01"), ("--batch-size", "0"), ("--detect-every", "0"), ("--max-persons", "0"),
+    ("--device", "banana"), ("--device", "cuda:x"),
+])
+def test_out_of_range_options_are_rejected_by_the_parser(tmp_path, option, value, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["predict", str(DATA / "media" / "human-pose.jpeg"), "--out", str(tmp_path), option, value])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}:" in err and "Traceback" not in err
+    assert not any(tmp_path.iterdir())  # rejected before anything ran
+
+
+def test_in_range_edges_are_accepted():
+    from dwpose.cli.main import build_parser
+
+    args = build_parser().parse_args(["predict", "x.jpg", "--resolution", "1", "--score-threshold", "0",
+                                      "--nms-threshold", "1", "--batch-size", "1", "--detect-every", "1",
+                                      "--max-persons", "1", "--device", "cuda:1"])
+    assert (args.resolution, args.score_threshold, args.nms_threshold, args.device) == (1, 0.0, 1.0, "cuda:1")
+
+
+def test_glob_or_folder_matching_nothing_is_a_reported_failure(tmp_path, pose_onnx, capsys):
+    (tmp_path / "empty").mkdir()
+    pattern = str(tmp_path / "nothing*.jpg")
+    code = run([pattern, str(tmp_path / "empty"), str(DATA / "media" / "human-pose.jpeg"),
+                "--out", str(tmp_path / "out")], pose_onnx)
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "1 of 3 input(s) done, 2 failed" in captured.out
+    assert f"skipped {pattern}: matches no files" in captured.err
+    assert "folder holds no images or videos" in captured.err
+    assert (tmp_path / "out" / "human-pose.json").exists()
+
+
+# --------------------------------------------------------------------------- issue 12: --boxes validation
+
+def test_boxes_are_clipped_and_empty_ones_dropped_with_a_warning(tmp_path, pose_onnx, capsys):
+    boxes = tmp_path / "boxes.json"
+    boxes.write_text(json.dumps({"human-pose.jpeg": [
+        [-50, -50, 100, 150],      # partly outside: clipped
+        [200, 300, 10, 10],        # inverted: dropped
+        [5, 5, 5, 50],             # zero width: dropped
+        [1000, 1000, 2000, 2000],  # outside the 218x346 image: dropped
+        [0, 0, 1e30, 1e300],       # huge: clipped to the image
+    ]}))
+    code = main(["predict", str(DATA / "media" / "human-pose.jpeg"), "--out", str(tmp_path / "out"),
+                 "--boxes", str(boxes), "--pose-model", str(pose_onnx), "--no-progress"])
+    captured = capsys.readouterr()
+    assert code == 0
+    warnings = [line for line in captured.err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 3
+    for index, line in zip((1, 2, 3), warnings):
+        assert "human-pose.jpeg" in line and f"box {index} " in line and "dropped" in line
+    assert len(json.loads((tmp_path / "out" / "human-pose.json").read_text())["people"]) == 2
+
+
+@pytest.mark.parametrize("text", ['[[0, 0, NaN, 10]]', '[[0, 0, 10, Infinity]]', '[[0, 0, 10, 1e999]]',
+                                  '[[0, 0, 10, -Infinity]]'])
+def test_non_finite_boxes_are_an_error_naming_file_and_entry(tmp_path, pose_onnx, capsys, text):
+    boxes = tmp_path / "boxes.json"
+    boxes.write_text('{"good.jpg": [[0, 0, 5, 5]], "human-pose.jpeg": %s}' % text)
+    code = main(["predict", str(DATA / "media" / "human-pose.jpeg"), "--out", str(tmp_path / "out"),
+                 "--boxes", str(boxes), "--pose-model", str(pose_onnx), "--no-progress"])
+    assert code == 2
+    line = one_error_line(capsys)
+    assert str(boxes) in line and "'human-pose.jpeg' box 0" in line and "non-finite" in line
+    assert not (tmp_path / "out" / "human-pose.json").exists()
+
+
+def test_malformed_boxes_entries_are_one_line(tmp_path, pose_onnx, capsys):
+    boxes = tmp_path / "boxes.json"
+    for text in ('{"a.jpg": [["x", 1, 2, 3]]}', '{"a.jpg": [[1, 2, 3, 4], [1, 2]]}', '{"a.jpg": null}'):
+        boxes.write_text(text)
+        assert main(["predict", str(DATA / "media" / "human-pose.jpeg"), "--out", str(tmp_path), "--boxes",
+                     str(boxes), "--pose-model", str(pose_onnx), "--no-progress"]) == 2
+        assert "entry 'a.jpg' is not a list of [x1, y1, x2, y2]" in one_error_line(capsys)
+
+
+# --------------------------------------------------------------------------- issue 12: video outputs
+
+@pytest.fixture(scope="module")
+def small_frames(sample_bgr):
+    return [cv2.resize(np.roll(sample_bgr, 7 * i, axis=1), (96, 144)) for i in range(12)]
+
+
+def test_videos_with_the_same_stem_do_not_overwrite_each_other(tmp_path, pose_onnx, small_frames):
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    first = write_video(tmp_path / "a" / "clip.mp4", small_frames[:3], fourcc="mp4v")
+    second = write_video(tmp_path / "b" / "clip.avi", small_frames[:4])
+    image = tmp_path / "b" / "clip.png"
+    cv2.imwrite(str(image), small_frames[0])
+    out = tmp_path / "out"
+    assert run([str(first), str(second), str(image), "--out", str(out), "--batch-size", "2"], pose_onnx) == 0
+    assert len((out / "clip.jsonl").read_text().splitlines()) == 3 and count_frames(out / "clip_pose.mp4") == 3
+    assert len((out / "clip_2.jsonl").read_text().splitlines()) == 4 and count_frames(out / "clip_2_pose.mp4") == 4
+    assert (out / "clip_3.json").exists() and (out / "clip_3_pose.png").exists()  # one rule for both
+
+
+def test_zero_frame_video_leaves_nothing_and_is_reported(tmp_path, pose_onnx, capsys):
+    video = write_video(tmp_path / "empty.avi", [])
+    assert cv2.VideoCapture(str(video)).isOpened()  # opens, but has no frame
+    out = tmp_path / "out"
+    assert run([str(video), str(DATA / "media" / "human-pose.jpeg"), "--out", str(out)], pose_onnx) == 1
+    captured = capsys.readouterr()
+    assert "no decodable frames" in captured.err and "1 of 2 input(s) done, 1 failed" in captured.out
+    assert sorted(p.name for p in out.iterdir()) == ["human-pose.json", "human-pose_pose.png"]
+
+
+def test_video_that_stops_decoding_early_is_reported_with_counts(tmp_path, pose_onnx, small_frames, capsys):
+    whole = write_video(tmp_path / "whole.avi", small_frames)
+    truncated = tmp_path / "cut.avi"
+    data = whole.read_bytes()
+    truncated.write_bytes(data[: len(data) * 6 // 10])
+    decodable = count_frames(truncated)
+    assert 0 < decodable < len(small_frames)
+    out = tmp_path / "out"
+    assert run([str(truncated), "--out", str(out)], pose_onnx) == 1
+    captured = capsys.readouterr()
+    assert f"decoded {decodable} of {len(small_frames)} frames" in captured.err
+    assert "0 of 1 input(s) done, 1 failed" in captured.out
+    # What was decoded is kept, complete and consistent.
+    assert len((out / "cut.jsonl").read_text().splitlines()) == decodable == count_frames(out / "cut_pose.mp4")
+
+
+def test_video_with_resolution_writes_every_frame(tmp_path, pose_onnx, small_frames):
+    video = write_video(tmp_path / "clip.avi", small_frames[:3])
+    assert run([str(video), "--out", str(tmp_path / "out"), "--resolution", "64"], pose_onnx) == 0
+    capture = cv2.VideoCapture(str(tmp_path / "out" / "clip_pose.mp4"))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
+    assert capture.read()[1].shape[:2] == (96, 64)  # 96x144 scaled to a short side of 64
+
+
+def test_stopped_video_leaves_no_partial_output(tmp_path, pose_onnx, small_frames):
+    from dwpose.inference.outputs import Interruption
+    from dwpose.inference.pipeline import WholebodyPipeline
+    from dwpose.inference.video import process_video
+
+    video = write_video(tmp_path / "clip.avi", small_frames)
+    pipeline = WholebodyPipeline.from_files(pose_onnx)
+    interruption = Interruption()  # not installed: Ctrl-C is simulated by setting the flag
+    rendered = []
+
+    def render(result):
+        rendered.append(1)
+        if len(rendered) == 3:
+            interruption.requested = True  # as the first Ctrl-C does, mid-video
+        return np.zeros((*result.image_size[::-1], 3), np.uint8)
+
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        process_video(pipeline, video, out, render, lambda r: {}, batch_size=2, progress=False,
+                      interruption=interruption)
+    assert len(rendered) == 4  # the batch in progress was finished, the next one not started
+    assert list(out.iterdir()) == []  # neither final names nor temporary files
+
+
+# --------------------------------------------------------------------------- issue 12: Ctrl-C in a folder run
+
+def test_ctrl_c_finishes_the_current_image_then_stops_with_a_summary(tmp_path, pose_onnx, monkeypatch, capsys):
+    import signal
+
+    from dwpose.cli.predict import Predictor
+
+    images = sorted(str(p) for p in (DATA / "coco_wholebody_val_sample").glob("*.jpg"))
+    assert len(images) == 4
+    render = Predictor.render
+    calls = []
+
+    def render_then_ctrl_c(self, result):
+        calls.append(1)
+        if len(calls) == 2:
+            signal.raise_signal(signal.SIGINT)  # delivered to the handler now, mid-image
+        return render(self, result)
+
+    monkeypatch.setattr(Predictor, "render", render_then_ctrl_c)
+    handler_before = signal.getsignal(signal.SIGINT)
+    out = tmp_path / "out"
+    assert run([*images, "--out", str(out)], pose_onnx) == 130
+    assert "2 of 4 input(s) done, 0 failed, 2 not done (interrupted)" in capsys.readouterr().out
+    stems = [Path(p).stem for p in images[:2]]
+    expected = [f"{stem}{tail}" for stem in stems for tail in (".json", "_pose.png")]
+    assert sorted(p.name for p in out.iterdir()) == sorted(expected)
+    assert signal.getsignal(signal.SIGINT) is handler_before  # restored

@@ -327,6 +327,8 @@ def test_tpd_benchmark_script_runs_its_chain(tmp_path, monkeypatch, one_torch_th
     assert [row.split(" | ")[1] for row in rows][:4] == ["teacher (GT)", "student baseline (GT only)",
                                                         "student, TPD stage 1", "student, TPD stage 1 + 2"]
     assert "label-free" in section
+    if bench.label_free_setting() is not None:               # the training config has the setting: it ran
+        assert [row.split(" | ")[1] for row in rows][4:] == ["student, teacher logits only (no GT)"]
     assert bench.main(["--scale", "smoke", "--work-dir", str(tmp_path / "work"), "--out", str(results),
                        "--device", "cpu", "--threads", "1"]) == 0                    # a rerun replaces its section
     assert results.read_text().count(bench.SECTION) == 1

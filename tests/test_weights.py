@@ -1,6 +1,9 @@
+import errno
 import hashlib
 import http.server
+import os
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -9,6 +12,8 @@ from dwpose.cli import main
 from dwpose.weights import WeightFile, WeightsError, resolve_weights
 
 PAYLOAD = bytes(range(256)) * 64  # 16 KiB
+# What a hub, proxy or captive portal sends with status 200 instead of the file.
+ERROR_PAGE = b"<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body>Log in to continue</body></html>\n"
 
 
 class RangeHandler(http.server.BaseHTTPRequestHandler):
@@ -18,6 +23,13 @@ class RangeHandler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         type(self).requests.append((self.path, self.headers.get("Range")))
+        if self.path.endswith("/page.bin"):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(ERROR_PAGE)))
+            self.end_headers()
+            self.wfile.write(ERROR_PAGE)
+            return
         if not self.path.endswith("/good.bin"):
             self.send_error(404)
             return
@@ -48,6 +60,10 @@ def hub(monkeypatch, tmp_path):
     monkeypatch.setitem(weights.REGISTRY, "good.bin", WeightFile("good.bin", "test/repo", "x", "pose", len(PAYLOAD), sha))
     monkeypatch.setitem(weights.REGISTRY, "tampered.bin", WeightFile("good.bin", "test/repo", "x", "pose", len(PAYLOAD), "0" * 64))
     monkeypatch.setitem(weights.REGISTRY, "missing.bin", WeightFile("missing.bin", "test/repo", "x", "pose"))
+    # Served the error page: one with the real file's size and hash in the registry, one unknown.
+    monkeypatch.setitem(weights.REGISTRY, "page.bin", WeightFile("page.bin", "test/repo", "x", "pose", len(PAYLOAD), sha))
+    monkeypatch.setitem(weights.REGISTRY, "page-unknown.bin", WeightFile("page.bin", "test/repo", "x", "pose"))
+    monkeypatch.setitem(weights.REGISTRY, "unknown.bin", WeightFile("good.bin", "test/repo", "x", "pose"))
     yield tmp_path / "cache"
     server.shutdown()
 
@@ -121,3 +137,87 @@ def test_default_cache_location(monkeypatch, tmp_path):
     monkeypatch.delenv("DWPOSE_HOME", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert weights.cache_dir() == tmp_path / "dwpose"
+
+
+def test_default_files_have_size_and_sha256():
+    for name in (weights.DEFAULT_POSE, weights.DEFAULT_DETECTOR, "dw-ll_ucoco_384.pth"):
+        entry = weights.REGISTRY[name]
+        assert entry.size > 1_000_000 and len(entry.sha256) == 64 and int(entry.sha256, 16) >= 0, name
+
+
+@pytest.mark.parametrize("name", ["page.bin", "page-unknown.bin"])
+def test_error_page_served_with_status_200_is_never_cached(hub, name):
+    with pytest.raises(WeightsError) as info:
+        resolve_weights(name, progress=False)
+    message = str(info.value)
+    assert "a text page, not weights (it starts '<!DOCTYPE html>'" in message
+    assert "page.bin" in message and "Nothing was kept" in message
+    assert list(hub.iterdir()) == []  # neither under the official name nor as a .part
+
+
+def test_unknown_hash_is_accepted_and_printed_once(hub, capsys):
+    path = resolve_weights("unknown.bin", progress=False)
+    assert path.read_bytes() == PAYLOAD
+    err = capsys.readouterr().err
+    assert err.count(hashlib.sha256(PAYLOAD).hexdigest()) == 1 and "not verified" in err
+    assert resolve_weights("unknown.bin", progress=False) == path
+    assert capsys.readouterr().err == ""  # printed after the download only
+
+
+def test_cached_file_of_the_wrong_size_is_named_and_left_alone(hub):
+    hub.mkdir(parents=True)
+    cached = hub / "good.bin"
+    cached.write_bytes(PAYLOAD[:1000])  # e.g. copied by hand from an interrupted download
+    with pytest.raises(WeightsError) as info:
+        resolve_weights("good.bin", progress=False)
+    message = str(info.value)
+    assert str(cached) in message and "1,000 bytes, expected 16,384" in message and "delete it" in message
+    assert cached.read_bytes() == PAYLOAD[:1000] and RangeHandler.requests == []
+    cached.unlink()  # what the message asks for: the next run downloads it again
+    assert resolve_weights("good.bin", progress=False).read_bytes() == PAYLOAD
+
+
+def test_cached_error_page_of_a_file_of_unknown_size_is_refused(hub):
+    hub.mkdir(parents=True)
+    (hub / "good.bin").write_bytes(ERROR_PAGE)  # "unknown.bin" is cached as good.bin
+    with pytest.raises(WeightsError, match="text page, not weights.*delete it"):
+        resolve_weights("unknown.bin", progress=False)
+
+
+def test_error_page_left_as_a_part_file_is_not_resumed(hub):
+    hub.mkdir(parents=True)
+    (hub / "good.bin.part").write_bytes(ERROR_PAGE)
+    assert resolve_weights("good.bin", progress=False).read_bytes() == PAYLOAD
+    assert RangeHandler.requests[-1][1] is None  # fetched from the start, not appended to the page
+
+
+def test_unwritable_cache_says_so(hub, monkeypatch):
+    hub.mkdir(parents=True)
+    hub.chmod(0o500)
+    if os.geteuid() == 0:  # root writes anyway: make the write fail as it would for a user
+        real_open = Path.open
+
+        def refuse(self, mode="r", *args, **kwargs):
+            if self.parent == hub and "r" not in mode:
+                raise PermissionError(errno.EACCES, "Permission denied", str(self))
+            return real_open(self, mode, *args, **kwargs)
+
+        monkeypatch.setattr(Path, "open", refuse)
+    try:
+        with pytest.raises(WeightsError) as info:
+            resolve_weights("good.bin", progress=False)
+    finally:
+        hub.chmod(0o700)
+    message = str(info.value)
+    assert f"{hub} is not writable" in message and "offline" not in message
+    assert RangeHandler.requests == [] and list(hub.iterdir()) == []
+
+
+def test_dwpose_home_being_a_file_is_one_line_exit_2(monkeypatch, tmp_path, capsys):
+    home = tmp_path / "home"
+    home.write_text("not a folder")
+    monkeypatch.setenv("DWPOSE_HOME", str(home))
+    assert main(["demo", "--out", str(tmp_path / "out"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{home} (DWPOSE_HOME) is a file, not a folder" in err
+    assert home.read_text() == "not a folder"

@@ -20,35 +20,36 @@ def _sample_image() -> Path:
 # --------------------------------------------------------------------------- commands
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from dwpose.models import MODEL_CONFIGS, list_models
+    from dwpose.models.registry import canonical_name, get_config, get_family, list_models
 
-    for name in list_models():
-        config = MODEL_CONFIGS.get(name)
-        note = f"input {config.input_size[1]}x{config.input_size[0]}" if config else "alias"
-        print(f"{name:24s} {note}")
+    print(f"{'name':20s} {'family':8s} {'kind':8s} input (HxW)")
+    for name in list_models(family=args.family, kind=args.kind):
+        family, config = get_family(name), get_config(name)
+        width, height = config.input_size
+        alias = canonical_name(name)
+        note = f"  (alias of {alias})" if alias != name else ""
+        print(f"{name:20s} {family.name:8s} {family.kind:8s} {height}x{width}{note}")
     return 0
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from dwpose.models.checkpoint import describe_state_dict, pose_state_dict_from_file, save_state_dict
+    from dwpose.models.checkpoint import check_pose_state_dict, pose_state_dict_from_file, save_state_dict
 
     state = pose_state_dict_from_file(args.src, weights=args.weights, distill_stage=args.stage)
-    save_state_dict(state, args.dst, meta={"converted_from": str(args.src)})
-    print(f"wrote {args.dst}: {len(state)} tensors, {describe_state_dict(state)}")
+    name = check_pose_state_dict(state, source=str(args.src))  # nothing is written for anything else
+    save_state_dict(state, args.dst, meta={"converted_from": str(args.src), "model": name})
+    print(f"wrote {args.dst}: {len(state)} tensors, {name}")
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from dwpose.models import create_model
-    from dwpose.models.onnx_io import INPUT_NAME, OUTPUT_NAMES, YOLOX_IO_NAMES, export_onnx
-    from dwpose.models.yolox import create_yolox
+    from dwpose.models import create_model, get_family
+    from dwpose.models.onnx_io import check_opset, export_onnx
 
-    if args.model.startswith("yolox"):
-        model = create_yolox(args.model, args.checkpoint)
-        input_name, output_names = YOLOX_IO_NAMES
-    else:
-        model = create_model(args.model, checkpoint=args.checkpoint, weights=args.weights)
-        input_name, output_names = INPUT_NAME, OUTPUT_NAMES
+    family = get_family(args.model)
+    check_opset(args.opset, family.kind)  # before loading weights
+    input_name, output_names = family.onnx_io_names
+    model = create_model(args.model, checkpoint=args.checkpoint, weights=args.weights)
     path = export_onnx(model, args.out, dynamic_batch=not args.static_batch, opset=args.opset,
                        input_name=input_name, output_names=output_names)
     batch = "batch" if not args.static_batch else 1
@@ -60,6 +61,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from .predict import run_predict
 
     return run_predict(args)
+
+
+def cmd_label(args: argparse.Namespace) -> int:
+    from .label import run_label
+
+    return run_label(args)
 
 
 def _train(args: argparse.Namespace, stage: int | None) -> int:
@@ -113,10 +120,13 @@ def add_synth_parser(sub) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """The whole pipeline on the bundled sample photo (official weights unless given)."""
+    """The whole pipeline on the bundled sample photo, or `--image` (official weights unless
+    given; `--checkpoint` runs your pose weights with the torch backend)."""
     from .predict import run_predict
 
-    args.inputs = [str(_sample_image())]
+    args.inputs = [args.image or str(_sample_image())]
+    if args.checkpoint:
+        args.pose_model, args.backend = args.checkpoint, "torch"
     return run_predict(args)
 
 
@@ -126,7 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dwpose", description="DWPose whole-body pose estimation")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("models", help="list model names")
+    p = sub.add_parser("models", help="list model names with their family and input size")
+    p.add_argument("--family", default=None, help="only this family (rtmpose, rtmw, yolox)")
+    p.add_argument("--kind", choices=("pose", "detector"), default=None, help="only pose models or detectors")
     p.set_defaults(func=cmd_models)
 
     p = sub.add_parser("convert", help="turn a distiller/training checkpoint into a plain pose checkpoint")
@@ -139,11 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("export", help="export a model to ONNX with the official I/O names")
-    p.add_argument("model", help="model name, e.g. rtmpose-l-384x288 (see `dwpose models`) or yolox-l")
+    p.add_argument("model", help="model name of any family, e.g. rtmpose-l-384x288, rtmw-l-384x288, yolox-l "
+                                 "(see `dwpose models`)")
     p.add_argument("--checkpoint", required=True, help=".pth or .onnx weights")
     p.add_argument("--out", required=True, help="output .onnx path")
     p.add_argument("--static-batch", action="store_true", help="fixed batch 1 instead of a dynamic batch axis")
-    p.add_argument("--opset", type=int, default=11)
+    p.add_argument("--opset", type=int, default=11,
+                   help="ONNX opset (default 11, as the official files; an unsupported one is refused, naming the range)")
     p.add_argument("--weights", choices=("default", "ema", "raw"), default="default")
     p.set_defaults(func=cmd_export)
 
@@ -152,6 +166,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="whole-body poses for images, folders, globs and videos")
     add_arguments(p)
     p.set_defaults(func=cmd_predict)
+
+    from .label import add_label_arguments
+
+    p = sub.add_parser("label", help="teacher labels (COCO-WholeBody, Parquet, logits) for many images and videos, "
+                                     "resumable, in-process or on Ray")
+    add_label_arguments(p)
+    p.set_defaults(func=cmd_label)
 
     from .train import add_eval_arguments, add_train_arguments
 
@@ -178,6 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="run the whole pipeline on the bundled sample photo")
     add_arguments(p, inputs=False)
+    p.add_argument("--image", default=None, help="run on this photo instead of the bundled one")
+    p.add_argument("--checkpoint", default=None,
+                   help="pose weights (.pth or .onnx) run with the torch backend (replaces --pose-model)")
+    p.add_argument("--model", dest="pose_arch", default=None,
+                   help="architecture of --checkpoint, e.g. rtmpose-t-256x192 (default: detected from the file)")
     p.set_defaults(func=cmd_demo)
 
     add_synth_parser(sub)

@@ -1,28 +1,101 @@
-"""`dwpose predict`: images, folders, globs and videos -> skeleton PNG/MP4 + OpenPose JSON."""
+"""`dwpose predict`: images, folders, globs and videos -> skeleton PNG/MP4 + OpenPose JSON.
+
+Outputs are written per input and all or nothing (see `inference.outputs`): an input's files
+appear under their final names only when complete, its JSON last. The first Ctrl-C finishes the
+current image (or abandons the current video), prints the summary and exits with 130."""
 
 from __future__ import annotations
 
 import argparse
 import glob
 import json
+import os
+import re
 import sys
 from pathlib import Path
+from typing import Callable
 
-import cv2
+import numpy as np
 
-from ..drawing import draw_openpose, output_size_for, overlay
+from ..drawing import DEFAULT_STYLE, list_styles, output_size_for, overlay, render as draw_style
 from ..errors import InputError
+from ..fileio import is_temporary, temporary_sibling
 from ..formats import PoseResult
-from ..inference.io import IMAGE_SUFFIXES, VIDEO_SUFFIXES, ImageReadError, read_image
+from ..inference.io import IMAGE_SUFFIXES, VIDEO_SUFFIXES, ImageReadError, encode_png, read_image
+from ..inference.outputs import Interruption, StemNames, remove_stale_temporaries, staged_outputs, write_synced
 from ..inference.pipeline import WholebodyPipeline
+from ..inference.user_boxes import boxes_for, read_boxes
 from ..inference.video import VideoReadError, process_video
 from ..weights import DEFAULT_DETECTOR, DEFAULT_POSE, resolve_weights
+
+MAX_RESOLUTION = 16384  # a larger skeleton canvas is a typo, and would take tens of GB
+
+
+# --------------------------------------------------------------------------- argument types
+# argparse turns an ArgumentTypeError into one line naming the option, and exit code 2.
+
+def int_in_range(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            bounds = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+            raise argparse.ArgumentTypeError(f"must be {bounds}, got {value}")
+        return value
+
+    return parse
+
+
+def fraction(allow_zero: bool) -> Callable[[str], float]:
+    """A float in [0, 1] (or (0, 1] when `allow_zero` is false)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not (0.0 <= value <= 1.0) or (value == 0.0 and not allow_zero):
+            raise argparse.ArgumentTypeError(f"must be in {'[0' if allow_zero else '(0'}, 1], got {text}")
+        return value
+
+    return parse
+
+
+def device_name(text: str) -> str:
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", text):
+        raise argparse.ArgumentTypeError(f"expected cpu, cuda or cuda:N, got {text!r}")
+    return text
 
 
 def add_arguments(p: argparse.ArgumentParser, inputs: bool = True) -> None:
     if inputs:
-        p.add_argument("inputs", nargs="+", help="images, videos, folders or glob patterns")
+        add_input_argument(p)
     p.add_argument("--out", default="dwpose_out", help="output folder (default: dwpose_out)")
+    add_model_arguments(p)
+    p.add_argument("--no-body", action="store_true")
+    p.add_argument("--no-hand", action="store_true")
+    p.add_argument("--no-face", action="store_true")
+    p.add_argument("--feet", action="store_true", help="draw and export the 6 foot points")
+    p.add_argument("--style", choices=list_styles(), default=DEFAULT_STYLE,
+                   help=f"how the skeleton is drawn (default {DEFAULT_STYLE}; see README, Drawing styles)")
+    p.add_argument("--resolution", type=int_in_range(1, MAX_RESOLUTION), default=None,
+                   help="short side of the skeleton image (default: input size)")
+    p.add_argument("--overlay", action="store_true", help="also write the skeleton over the photo")
+    p.add_argument("--controlnet-compat", action="store_true", help="JSON confidence 1.0 for present points (ecosystem convention)")
+    p.add_argument("--batch-size", type=int_in_range(1), default=8, help="video frames per batch")
+    p.add_argument("--detect-every", type=int_in_range(1), default=1,
+                   help="video: run the detector every k frames, track in between")
+    p.add_argument("--smooth", action="store_true", help="video: One-Euro smoothing of keypoints")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def add_input_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("inputs", nargs="+", help="images, videos, folders or glob patterns")
+
+
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    """The pose model, detector and backend options (shared by `predict` and `label`)."""
     p.add_argument("--pose-model", default=DEFAULT_POSE, help=f"pose weights: path or official file name (default {DEFAULT_POSE})")
     p.add_argument("--det-model", default=DEFAULT_DETECTOR, help=f"YOLOX weights: path or official file name (default {DEFAULT_DETECTOR})")
     p.add_argument("--det-arch", default=None, help="YOLOX size for the torch backend (default: read from the file)")
@@ -30,144 +103,181 @@ def add_arguments(p: argparse.ArgumentParser, inputs: bool = True) -> None:
     p.add_argument("--boxes", default=None,
                    help='JSON {"<file name or stem>": [[x1, y1, x2, y2], ...]}: your own person boxes for images')
     p.add_argument("--backend", choices=("onnxruntime", "torch"), default="onnxruntime")
-    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    p.add_argument("--device", type=device_name, default="cpu", help="cpu, cuda or cuda:N")
     p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32", help="torch backend precision")
     p.add_argument("--compile", action="store_true", help="torch backend: torch.compile (CUDA graphs on GPUs)")
-    p.add_argument("--score-threshold", type=float, default=0.3, help="person score threshold")
-    p.add_argument("--nms-threshold", type=float, default=0.45)
-    p.add_argument("--max-persons", type=int, default=None, help="keep only the best k detections per image")
-    p.add_argument("--no-body", action="store_true")
-    p.add_argument("--no-hand", action="store_true")
-    p.add_argument("--no-face", action="store_true")
-    p.add_argument("--feet", action="store_true", help="draw and export the 6 foot points")
-    p.add_argument("--resolution", type=int, default=None, help="short side of the skeleton image (default: input size)")
-    p.add_argument("--overlay", action="store_true", help="also write the skeleton over the photo")
-    p.add_argument("--controlnet-compat", action="store_true", help="JSON confidence 1.0 for present points (ecosystem convention)")
-    p.add_argument("--batch-size", type=int, default=8, help="video frames per batch")
-    p.add_argument("--detect-every", type=int, default=1, help="video: run the detector every k frames, track in between")
-    p.add_argument("--smooth", action="store_true", help="video: One-Euro smoothing of keypoints")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--score-threshold", type=fraction(allow_zero=True), default=0.3,
+                   help="person score threshold, in [0, 1]")
+    p.add_argument("--nms-threshold", type=fraction(allow_zero=False), default=0.45, help="NMS IoU, in (0, 1]")
+    p.add_argument("--max-persons", type=int_in_range(1), default=None, help="keep only the best k detections per image")
 
 
-def expand_inputs(patterns: list[str]) -> list[Path]:
-    """Files named, found in folders (recursively, images and videos) or matched by globs."""
+# --------------------------------------------------------------------------- inputs and outputs
+
+def expand_inputs(patterns: list[str]) -> tuple[list[Path], list[str]]:
+    """Files named, found in folders (recursively, images and videos) or matched by globs, and
+    one message per folder or glob that yields nothing (reported as a failed input)."""
     found: list[Path] = []
+    empty: list[str] = []
     for pattern in patterns:
         path = Path(pattern)
         if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES)
+            files = sorted(p for p in path.rglob("*") if p.is_file() and not is_temporary(p)
+                           and p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES)
+            if not files:
+                empty.append(f"{pattern}: folder holds no images or videos")
         elif any(ch in pattern for ch in "*?[") and not path.exists():
-            found += sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+            files = sorted(Path(p) for p in glob.glob(pattern, recursive=True)
+                           if Path(p).is_file() and not is_temporary(p))
+            if not files:
+                empty.append(f"{pattern}: matches no files")
         else:
-            found.append(path)  # a missing file is reported when processed
-    return found
+            files = [path]  # a missing file is reported when processed
+        found += files
+    return found, empty
+
+
+def prepare_output_folder(out: Path) -> None:
+    """Create `out` and make sure files can be written there, before any weights are loaded."""
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = temporary_sibling(out / "probe")
+        probe.touch(exist_ok=False)
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(f"cannot write to the output folder {out}: {exc.strerror or exc}") from None
+    remove_stale_temporaries(out)  # left by killed runs
+
+
+def shown(path: str | os.PathLike) -> str:
+    """A path as printable text, even when its name is not valid UTF-8 (bytes as \\xNN)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+# --------------------------------------------------------------------------- the run
+
+def resolve_model_files(args: argparse.Namespace) -> tuple[Path, Path | None]:
+    """The pose and detector weight files the options name (downloaded when official names
+    are not cached); no detector with your own boxes or `--no-detector`."""
+    if getattr(args, "pose_arch", None) and args.backend != "torch":  # `demo --model`
+        raise InputError("a pose architecture (--model) needs the torch backend (--backend torch)")
+    pose = resolve_weights(args.pose_model, progress=not args.no_progress)
+    # With your own boxes (or none wanted) the detector is not loaded at all.
+    det = None if args.no_detector or args.boxes else resolve_weights(args.det_model, progress=not args.no_progress)
+    return Path(pose), None if det is None else Path(det)
+
+
+def pipeline_options(args: argparse.Namespace) -> dict:
+    """`WholebodyPipeline.from_files` keyword arguments of the model options (plain values, so
+    they can be sent to other processes)."""
+    return dict(backend=args.backend, device=args.device, dtype=args.dtype, detector_arch=args.det_arch,
+                score_threshold=args.score_threshold, nms_threshold=args.nms_threshold, max_persons=args.max_persons,
+                compile=args.compile, pose_arch=getattr(args, "pose_arch", None))
 
 
 class Predictor:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        pose = resolve_weights(args.pose_model, progress=not args.no_progress)
-        # With your own boxes (or none wanted) the detector is not loaded at all.
-        det = None if args.no_detector or args.boxes else resolve_weights(args.det_model, progress=not args.no_progress)
-        self.pipeline = WholebodyPipeline.from_files(
-            pose, det, backend=args.backend, device=args.device, dtype=args.dtype, detector_arch=args.det_arch,
-            score_threshold=args.score_threshold, nms_threshold=args.nms_threshold, max_persons=args.max_persons,
-            compile=args.compile)
         self.out = Path(args.out)
-        self.out.mkdir(parents=True, exist_ok=True)
-        self.used_stems: set[str] = set()
-        self.boxes = _read_boxes(args.boxes) if args.boxes else None
+        prepare_output_folder(self.out)
+        self.boxes = read_boxes(args.boxes) if args.boxes else None
+        pose, det = resolve_model_files(args)
+        self.pipeline = WholebodyPipeline.from_files(pose, det, **pipeline_options(args))
+        self._stem = StemNames()
+        self.interruption: Interruption | None = None
 
     def parts(self) -> dict:
         a = self.args
         return dict(include_body=not a.no_body, include_hand=not a.no_hand, include_face=not a.no_face, include_foot=a.feet)
 
-    def render(self, result: PoseResult) -> "cv2.typing.MatLike":
-        return draw_openpose(result, output_size_for(result.image_size, self.args.resolution), **self.parts())
+    def render(self, result: PoseResult) -> np.ndarray:
+        return draw_style(result, self.args.style, output_size=output_size_for(result.image_size, self.args.resolution),
+                          **self.parts())
 
     def to_json(self, result: PoseResult) -> dict:
         return result.to_openpose_json(**self.parts(), controlnet_compat=self.args.controlnet_compat)
 
-    def _stem(self, path: Path) -> str:
-        stem, n = path.stem, 1
-        while stem in self.used_stems:
-            n += 1
-            stem = f"{path.stem}_{n}"
-        self.used_stems.add(stem)
-        return stem
-
-    def image(self, path: Path) -> str:
+    def image(self, path: Path) -> None:
         image = read_image(path)
-        boxes = None
-        if self.boxes is not None:
-            boxes = self.boxes.get(path.name, self.boxes.get(path.stem))
-            if boxes is None:
-                raise ImageReadError(f"{path}: no entry in the --boxes file")
-        result = self.pipeline(image, boxes)
+        result = self.pipeline(image, None if self.boxes is None else boxes_for(self.boxes, path, image, note))
         skeleton = self.render(result)
         stem = self._stem(path)
-        _write_png(self.out / f"{stem}_pose.png", skeleton)
+        files = {f"{stem}_pose.png": encode_png(skeleton[..., ::-1])}
         if self.args.overlay:
-            _write_png(self.out / f"{stem}_overlay.png", overlay(image[..., ::-1], skeleton))
-        (self.out / f"{stem}.json").write_text(json.dumps(self.to_json(result)))
-        return f"{len(result)} person(s)"
+            files[f"{stem}_overlay.png"] = encode_png(overlay(image[..., ::-1], skeleton)[..., ::-1])
+        files[f"{stem}.json"] = json.dumps(self.to_json(result)).encode()  # last: it implies the rest
+        with staged_outputs([self.out / name for name in files], self.interruption) as temporaries:
+            for temporary, data in zip(temporaries, files.values()):
+                write_synced(temporary, data)
 
-    def video(self, path: Path) -> str:
+    def video(self, path: Path) -> None:
         if not path.is_file():
             raise VideoReadError(f"{path}: not found")
         summary = process_video(self.pipeline, path, self.out, self.render, self.to_json,
-                                batch_size=max(self.args.batch_size, 1), detect_every=max(self.args.detect_every, 1),
-                                smooth=self.args.smooth, progress=not self.args.no_progress)
-        return f"{summary.frames} frames"
+                                batch_size=self.args.batch_size, detect_every=self.args.detect_every,
+                                smooth=self.args.smooth, progress=not self.args.no_progress,
+                                stem=self._stem(path), interruption=self.interruption)
+        if not summary.complete:
+            raise IncompleteVideo(f"{path}: decoded {summary.frames} of {summary.expected_frames} frames "
+                                  f"(truncated or corrupt video); {summary.video_path.name} and "
+                                  f"{summary.jsonl_path.name} hold the decoded ones")
 
 
-def _read_boxes(path: str) -> dict:
-    try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"cannot read --boxes file {path}: {exc}") from None
-    if not isinstance(data, dict):
-        raise InputError(f"--boxes file {path}: expected an object mapping file names to box lists")
-    import numpy as np
-
-    out = {}
-    for name, boxes in data.items():
-        array = np.asarray(boxes, dtype=np.float32)
-        if array.size and (array.ndim != 2 or array.shape[1] != 4):
-            raise InputError(f"--boxes file {path}: entry {name!r} is not a list of [x1, y1, x2, y2]")
-        out[name] = array.reshape(-1, 4)
-    return out
+class IncompleteVideo(VideoReadError):
+    """A video that stopped decoding before its announced frame count (outputs were written)."""
 
 
-def _write_png(path: Path, rgb) -> None:
-    if not cv2.imwrite(str(path), rgb[..., ::-1]):
-        raise OSError(f"cannot write {path}")
+def note(message: str) -> None:
+    """A line on stderr that does not break the progress bar."""
+    from tqdm import tqdm
+
+    tqdm.write(message, file=sys.stderr)
 
 
 def run_predict(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    inputs = expand_inputs(args.inputs)
+    inputs, empty = expand_inputs(args.inputs)
     if not inputs:
-        print("dwpose predict: error: no input files found", file=sys.stderr)
+        reason = f" ({'; '.join(empty)})" if empty else ""
+        print(f"dwpose predict: error: no input files found{reason}", file=sys.stderr)
         return 2
     predictor = Predictor(args)
-    failures = []
-    for path in tqdm(inputs, unit="file", disable=args.no_progress or len(inputs) < 2):
-        try:
-            if path.suffix.lower() in VIDEO_SUFFIXES:
-                predictor.video(path)
-            else:
-                predictor.image(path)
-        except (ImageReadError, VideoReadError) as exc:  # their message starts with the path
-            failures.append(path)
-            tqdm.write(f"skipped {exc}", file=sys.stderr)
-        except OSError as exc:
-            failures.append(path)
-            tqdm.write(f"skipped {path}: {exc}", file=sys.stderr)
-        except Exception as exc:  # keep going; name the unexpected error type
-            failures.append(path)
-            tqdm.write(f"skipped {path}: {type(exc).__name__}: {exc}", file=sys.stderr)
-    done = len(inputs) - len(failures)
-    print(f"{done} of {len(inputs)} input(s) done, {len(failures)} failed; results in {predictor.out}/")
-    return 1 if failures else 0
+    for message in empty:
+        note(f"skipped {message}")
+    total, done, failed, stopped = len(inputs) + len(empty), 0, len(empty), False
+    with Interruption() as interruption:
+        predictor.interruption = interruption
+        for path in tqdm(inputs, unit="file", disable=args.no_progress or len(inputs) < 2):
+            if interruption.requested:
+                break
+            try:
+                if path.suffix.lower() in VIDEO_SUFFIXES:
+                    predictor.video(path)
+                else:
+                    predictor.image(path)
+                done += 1
+            except KeyboardInterrupt:  # a video abandoned, or a second Ctrl-C
+                note(f"stopped {path}: interrupted, nothing written for it")
+                stopped = True
+                break
+            except IncompleteVideo as exc:
+                failed += 1
+                note(f"incomplete {exc}")
+            except (ImageReadError, VideoReadError) as exc:  # their message starts with the path
+                failed += 1
+                note(f"skipped {exc}")
+            except OSError as exc:
+                failed += 1
+                note(f"skipped {path}: {exc}")
+            except Exception as exc:  # keep going; name the unexpected error type
+                failed += 1
+                note(f"skipped {path}: {type(exc).__name__}: {exc}")
+        stopped = stopped or interruption.requested
+    summary = f"{done} of {total} input(s) done, {failed} failed"
+    if stopped:
+        summary += f", {total - done - failed} not done (interrupted)"
+    print(f"{summary}; results in {shown(predictor.out)}/")
+    return 130 if stopped else 1 if failed else 0

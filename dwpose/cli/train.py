@@ -59,7 +59,7 @@ def run_train(args: argparse.Namespace, stage: int | None = None) -> int:
             raise ConfigError(f"nothing to resume: {path} not found")
         trainer.resume(path)
     trainer.train()
-    if trainer.rank == 0:
+    if trainer.rank == 0 and not trainer.stop_requested:
         print(f"done: {trainer.global_iter} iterations; checkpoint {trainer.checkpoint_path}, "
               f"plain model {work_dir / 'final_pose.pth'}")
     return 130 if trainer.stop_requested else 0
@@ -69,7 +69,8 @@ def add_eval_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None, help="architecture (default: detected from the checkpoint)")
     p.add_argument("--checkpoint", default=None, help=".pth (plain, training or distiller) or .onnx")
     p.add_argument("--results", default=None,
-                   help="evaluate an existing COCO-WholeBody results file against --ann instead of a model")
+                   help="score a COCO-WholeBody results file (or annotation file, e.g. `dwpose label`'s "
+                        "annotations.json, images matched by file name) against --ann instead of a model")
     p.add_argument("--ann", help="COCO-WholeBody annotation file (ground truth)")
     p.add_argument("--images", help="image folder of --ann")
     p.add_argument("--dets", default=None, help="person detection results (COCO format); default: GT boxes")
@@ -92,18 +93,26 @@ def run_eval(args: argparse.Namespace) -> int:
 
     if args.results:
         from ..data.coco_wholebody import read_json
-        from ..evaluation import evaluate_coco_wholebody
+        from ..evaluation import EvaluationError, evaluate_coco_wholebody, load_coco, validate_results
 
         if not args.ann:
             raise InputError("--results needs --ann (the ground truth)")
         records = read_json(args.results, "results file")
+        if isinstance(records, dict) and "annotations" in records:  # e.g. `dwpose label`'s annotations.json
+            from ..evaluation import results_from_annotations
+
+            records = results_from_annotations(records, args.ann)
         if not isinstance(records, list):
-            raise InputError(f"{args.results}: expected a list of result records")
-        stats = evaluate_coco_wholebody(args.ann, records, use_area=not args.no_area)
+            raise InputError(f"{args.results}: expected a list of result records or a COCO-style annotation file")
+        ground_truth = load_coco(args.ann)
+        try:
+            validate_results(records, ground_truth.getImgIds(), ground_truth.getCatIds())
+        except EvaluationError as exc:
+            raise EvaluationError(f"{args.results}: {exc}") from None
+        stats = evaluate_coco_wholebody(ground_truth.dataset, records, use_area=not args.no_area)
         print(stats.table())
         if args.out:
-            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.out).write_text(json.dumps({"stats": stats.to_dict()}))
+            _write_json(args.out, {"stats": stats.to_dict()})
         return 0
     if not args.checkpoint:
         raise InputError("--checkpoint (a model to run) or --results (predictions to score) is required")
@@ -124,9 +133,15 @@ def run_eval(args: argparse.Namespace) -> int:
         print(stats.table())
         payload = {"stats": stats.to_dict(), "results": records}
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(payload))
+        _write_json(args.out, payload)
     return 0
+
+
+def _write_json(path: str, payload: dict) -> None:
+    from ..fileio import write_json_atomic
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, payload)
 
 
 def run_ubody_extract(args: argparse.Namespace) -> int:

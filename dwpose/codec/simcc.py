@@ -108,6 +108,24 @@ class SimCCCodec:
         return locations / np.float32(self.split_ratio), scores
 
 
+    def decode_visibility(self, simcc_x: ArrayT, simcc_y: ArrayT, beta: float = 150.0) -> ArrayT:
+        """Visibility (N, K) in [0, 1] as the RTMW 384x288 configs decode it (mmpose
+        `decode_visibility=True`, `decode_beta` 150): the min-of-maxima rule of `decode` applied
+        to softmax(logits * beta * sigma) over the bins of each axis. Needs `sigma`."""
+        if self.sigma is None:
+            raise InputError("this SimCCCodec has no sigma: visibility decoding needs it")
+        if isinstance(simcc_x, torch.Tensor):
+            prob_x = torch.softmax(simcc_x.float() * (beta * self.sigma[0]), dim=-1).amax(dim=-1)
+            prob_y = torch.softmax(simcc_y.float() * (beta * self.sigma[1]), dim=-1).amax(dim=-1)
+            return torch.minimum(prob_x, prob_y)
+        maxima = []
+        for logits, sigma in ((simcc_x, self.sigma[0]), (simcc_y, self.sigma[1])):
+            scaled = np.asarray(logits, np.float64) * (beta * sigma)
+            # Softmax maximum = 1 / sum(exp(x - max)), computed stably.
+            maxima.append(1.0 / np.exp(scaled - scaled.max(axis=-1, keepdims=True)).sum(axis=-1))
+        return np.minimum(*maxima).astype(np.float32)
+
+
 def flip_simcc_back(
     simcc_x: ArrayT, simcc_y: ArrayT, flip_indices: Sequence[int]
 ) -> tuple[ArrayT, ArrayT]:

@@ -11,6 +11,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -81,26 +82,33 @@ def _images(data: dict, source: str) -> dict[int, dict]:
     return images
 
 
-def load_annotations(ann_file: str | os.PathLike, image_root: str | os.PathLike, train: bool = True,
-                     image_filter=None) -> list[Sample]:
-    """Samples from ground-truth boxes. With `train`, mmpose's top-down filters apply: no crowd,
-    body `num_keypoints` > 0, positive clipped box, some keypoint coordinate > 0."""
+def _annotated_images(ann_file: str | os.PathLike) -> Iterator[tuple[dict, dict]]:
+    """(annotation, its image entry) of a COCO-style file; an annotation without `image_id`, or
+    without a 4-number `bbox`, or of an unknown image is a DatasetError naming it."""
     source = str(ann_file)
     data = read_json(ann_file)
     images = _images(data, source)
-    image_root = Path(image_root)
-    samples = []
     for i, ann in enumerate(data["annotations"]):
         if "image_id" not in ann or "bbox" not in ann:
             raise DatasetError(f"{source}: annotations[{i}] (id {ann.get('id')}) lacks 'image_id' or 'bbox'")
         image = images.get(int(ann["image_id"]))
         if image is None:
             raise DatasetError(f"{source}: annotation id {ann.get('id')} refers to unknown image_id {ann['image_id']}")
-        if image_filter is not None and not image_filter(image):
-            continue
         if len(ann["bbox"]) != 4:
             raise DatasetError(f"{source}: annotation id {ann.get('id')} bbox has {len(ann['bbox'])} numbers, expected 4")
-        triples = _instance_keypoints(ann, source)
+        yield ann, image
+
+
+def load_annotations(ann_file: str | os.PathLike, image_root: str | os.PathLike, train: bool = True,
+                     image_filter=None) -> list[Sample]:
+    """Samples from ground-truth boxes. With `train`, mmpose's top-down filters apply: no crowd,
+    body `num_keypoints` > 0, positive clipped box, some keypoint coordinate > 0."""
+    image_root = Path(image_root)
+    samples = []
+    for ann, image in _annotated_images(ann_file):
+        if image_filter is not None and not image_filter(image):
+            continue
+        triples = _instance_keypoints(ann, str(ann_file))
         bbox = _clip_xywh(ann["bbox"], image["width"], image["height"])
         if train:
             if ann.get("iscrowd", 0) or ann.get("num_keypoints", 0) == 0:
@@ -110,6 +118,27 @@ def load_annotations(ann_file: str | os.PathLike, image_root: str | os.PathLike,
         samples.append(Sample(
             image_path=str(image_root / image["file_name"]), image_id=int(image["id"]), bbox=bbox,
             keypoints=triples[:, :2].copy(), visible=np.minimum(1, triples[:, 2] > 0).astype(np.float32),
+            meta={"annotation_id": ann.get("id"), "area": ann.get("area")},
+        ))
+    return samples
+
+
+def load_boxes(ann_file: str | os.PathLike, image_root: str | os.PathLike) -> list[Sample]:
+    """Samples from the person boxes alone, for label-free distillation: every non-crowd
+    annotation whose box has an area inside its image; keypoints, if any, are ignored (none are
+    needed: a COCO-style file with `bbox`es, or `dwpose label`'s output). Boxes are clipped to
+    the image as the inference pipeline clips them ([0, width] x [0, height]), so the box of a
+    `dwpose label` annotation gives back the crop its teacher saw."""
+    image_root = Path(image_root)
+    samples = []
+    for ann, image in _annotated_images(ann_file):
+        x, y, w, h = (float(v) for v in ann["bbox"])
+        bbox = np.clip(np.array([x, y, x + w, y + h]), 0, [image["width"], image["height"]] * 2).astype(np.float32)
+        if ann.get("iscrowd", 0) or bbox[2] <= bbox[0] or bbox[3] <= bbox[1]:
+            continue
+        samples.append(Sample(
+            image_path=str(image_root / image["file_name"]), image_id=int(image["id"]), bbox=bbox,
+            keypoints=np.zeros((NUM_KEYPOINTS, 2), np.float32), visible=np.zeros(NUM_KEYPOINTS, np.float32),
             meta={"annotation_id": ann.get("id"), "area": ann.get("area")},
         ))
     return samples

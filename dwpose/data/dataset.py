@@ -19,9 +19,28 @@ def read_rgb(path: str) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
+def epoch_indices(groups: list[tuple[int, float]], seed: int, epoch: int) -> np.ndarray:
+    """Sample indices of one epoch (before shuffling) for sources laid out one after the other,
+    `groups` = (samples, weight) of each: round(weight x samples) draws of each source, whole
+    repeats first, the remainder a subset without repeats that depends on (seed, epoch, source)
+    only. With every weight 1 it is simply every sample once."""
+    parts, start = [], 0
+    for number, (count, weight) in enumerate(groups):
+        draws = int(round(weight * count))
+        repeats, rest = divmod(draws, count) if count else (0, 0)
+        parts.append(np.tile(np.arange(start, start + count), repeats))
+        if rest:
+            rng = np.random.default_rng([seed, epoch, number])
+            parts.append(start + np.sort(rng.choice(count, rest, replace=False)))
+        start += count
+    return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+
+
 class TopDownTrainDataset(Dataset):
     """Augmented crops with SimCC labels. `set_epoch` selects the epoch's random stream and,
-    from `switch_epoch` on, the milder stage-B augmentation."""
+    from `switch_epoch` on, the milder stage-B augmentation. A sample whose `meta` holds
+    "teacher_logits" (a `StoredLogits`) also yields the teacher's stored logits for its
+    annotation id ("teacher_x", "teacher_y")."""
 
     def __init__(self, samples: list[Sample], input_size: tuple[int, int], augment: AugmentConfig,
                  seed: int = 21, switch_epoch: int | None = None) -> None:
@@ -51,9 +70,14 @@ class TopDownTrainDataset(Dataset):
         crop, keypoints, visible = self.transforms[self.stage](
             read_rgb(sample.image_path), sample.bbox, sample.keypoints, sample.visible, rng)
         labels_x, labels_y, weights = self.codec.encode(keypoints[None], visible[None])
-        return {
+        item = {
             "image": torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1))),  # uint8 RGB
             "labels_x": torch.from_numpy(labels_x[0]),
             "labels_y": torch.from_numpy(labels_y[0]),
             "weights": torch.from_numpy(weights[0]),
         }
+        stored = sample.meta.get("teacher_logits")
+        if stored is not None:
+            teacher_x, teacher_y = stored.get(sample.meta["annotation_id"])
+            item["teacher_x"], item["teacher_y"] = torch.from_numpy(teacher_x), torch.from_numpy(teacher_y)
+        return item

@@ -67,7 +67,7 @@ def random_flip(image: np.ndarray, center: np.ndarray, keypoints: np.ndarray, vi
         return image, center, keypoints, visible
     width = image.shape[1]
     image = np.ascontiguousarray(image[:, ::-1])
-    center = np.array([width - 1 - center[0], center[1]], np.float32)
+    center = np.array([width - center[0] - 1, center[1]], np.float32)  # mmpose's order of operations
     keypoints = keypoints.copy()
     keypoints[:, 0] = width - 1 - keypoints[:, 0]
     index = list(FLIP_INDICES)
@@ -96,14 +96,17 @@ def random_half_body(center: np.ndarray, scale: np.ndarray, keypoints: np.ndarra
 
 
 def random_bbox_transform(center: np.ndarray, scale: np.ndarray, rng: np.random.Generator,
-                          config: AugmentConfig) -> tuple[np.ndarray, np.ndarray, float]:
-    """Random shift, scale and rotation of the box (truncated-normal draws, as mmpose)."""
-    t_shift, t_scale, t_rot = truncated_normal(rng, 2), truncated_normal(rng), truncated_normal(rng)
+                          config: AugmentConfig) -> tuple[np.ndarray, np.ndarray, np.float32]:
+    """Random shift, scale and rotation of the box (truncated-normal draws, as mmpose). The draws
+    are float32 and so is every product, as in mmpose, so that the rotation reaching the warp
+    matrix is the float32 angle the reference computes with."""
+    t_shift, t_scale, t_rot = (truncated_normal(rng, size).astype(np.float32) for size in (2, (), ()))
+    center, scale = np.asarray(center, np.float32), np.asarray(scale, np.float32)
     if config.shift_factor and rng.random() < config.shift_prob:
         center = center + t_shift * config.shift_factor * scale
     low, high = config.scale_factor
-    scale = scale * (t_scale * (high - low) / 2 + (high + low) / 2)
-    rotation = float(t_rot * config.rotate_factor) if rng.random() < config.rotate_prob else 0.0
+    scale = scale * (t_scale * ((high - low) * 0.5) + (high + low) * 0.5)
+    rotation = t_rot * np.float32(config.rotate_factor) if rng.random() < config.rotate_prob else np.float32(0.0)
     return center.astype(np.float32), scale.astype(np.float32), rotation
 
 
@@ -164,6 +167,7 @@ class TrainTransform:
         center, scale = random_half_body(center, scale, keypoints, visible, rng, self.config.half_body_prob)
         center, scale, rotation = random_bbox_transform(center, scale, rng, self.config)
         crop, _, keypoints = affine_crop(image, center, scale, rotation, self.input_size, keypoints)
-        crop = hsv_jitter(crop, rng, self.config.hsv_delta)
+        if any(self.config.hsv_delta):  # no lossy RGB-HSV round trip when colour jitter is off
+            crop = hsv_jitter(crop, rng, self.config.hsv_delta)
         crop = self.pixel(crop, rng)
         return crop, keypoints, visible

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import cv2
 
-VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
+from ..fileio import write_bytes_atomic, write_text_atomic
+from ..inference.io import encode_png, opencv_path
 from .coco_wholebody import DatasetError
+
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
 
 
 def extract_frames(videos: str | os.PathLike, out: str | os.PathLike, fps: float = 30.0, progress: bool = True) -> int:
@@ -29,7 +32,8 @@ def extract_frames(videos: str | os.PathLike, out: str | os.PathLike, fps: float
         if marker.exists():
             done += 1
             continue
-        capture = cv2.VideoCapture(str(video))
+        with opencv_path(video) as name:  # OpenCV crashes on some file names; it gets an alias
+            capture = cv2.VideoCapture(name)
         if not capture.isOpened():
             tqdm.write(f"skipped {video}: cannot open")
             continue
@@ -43,9 +47,9 @@ def extract_frames(videos: str | os.PathLike, out: str | os.PathLike, fps: float
             # Keep a frame each time the output clock passes a new 1/fps slot.
             if int(index * fps / source_fps) >= written:
                 written += 1
-                cv2.imwrite(str(target / f"{written:06d}.png"), frame)
+                write_bytes_atomic(target / f"{written:06d}.png", encode_png(frame))
             index += 1
         capture.release()
-        marker.write_text(str(written))
+        write_text_atomic(marker, str(written))
         done += 1
     return done

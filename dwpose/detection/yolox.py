@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -53,8 +52,9 @@ class YOLOXDetector:
     """Person boxes from a BGR uint8 image.
 
     `model` is a path to an ONNX file (onnxruntime backend), or to a `.pth`/`.onnx` with
-    `backend="torch"` (then `arch` names the YOLOX size), or an `nn.Module` returning the raw
-    (B, anchors, 85) export output.
+    `backend="torch"` (`arch` names the YOLOX size, else it is read from the file), or an
+    `nn.Module` returning the raw (B, anchors, 85) export output. `input_size` (width, height)
+    defaults to the ONNX file's input, the registered model's, or 640x640.
     """
 
     def __init__(
@@ -66,25 +66,32 @@ class YOLOXDetector:
         score_threshold: float = 0.3,
         nms_threshold: float = 0.45,
         candidate_threshold: float = 0.1,
-        input_size: tuple[int, int] = (640, 640),
+        input_size: tuple[int, int] | None = None,
         dtype: str = "float32",
         max_detections: int | None = None,
+        threads: int | None = None,
     ) -> None:
         self.max_detections = max_detections  # keep only the best k persons (None: all)
         self.score_threshold = score_threshold
         self.nms_threshold = nms_threshold
         self.candidate_threshold = candidate_threshold
         if backend == "onnxruntime":
-            self.runner = OnnxRuntimeRunner(model, device)  # type: ignore[arg-type]
+            self.runner = OnnxRuntimeRunner(model, device, threads, expect="detector")  # type: ignore[arg-type]
             input_size = (self.runner.input_hw[1], self.runner.input_hw[0])
         elif backend == "torch":
-            from ..models.yolox import create_yolox
+            if isinstance(model, (str, os.PathLike)):
+                from ..models import create_model, detect_model_name, get_family
 
-            module = create_yolox(arch, model) if isinstance(model, (str, Path)) else model
-            self.runner = TorchRunner(module, device, dtype)  # type: ignore[arg-type]
+                name = arch or detect_model_name(model)
+                if get_family(name).kind != "detector":
+                    raise InputError(f"{name} is not a detector; the person detector is a YOLOX model "
+                                     "(see `dwpose models --kind detector`)")
+                model = create_model(name, checkpoint=model)
+            self.runner = TorchRunner(model, device, dtype)  # type: ignore[arg-type]
+            input_size = input_size or tuple(getattr(model, "input_size", (640, 640)))
         else:
             raise InputError(f"unknown backend {backend!r}; use 'onnxruntime' or 'torch'")
-        self.input_size = input_size
+        self.input_size = tuple(input_size)
         self._grid, self._stride = _grids(input_size)
 
     @property

@@ -2,9 +2,10 @@
 
 Stage 1: a frozen teacher supervises a student: GT loss + r * feature loss + r * logit KD,
 r = 1 - epoch / max_epochs. Stage 2: head-only self-distillation: a fresh student head is
-trained on the frozen backbone features of the teacher (the trained model itself) with the
-logit KD loss only. State-dict layout (`teacher.*`, `student.*`,
-`distill_losses.loss_fea.align.*`) matches the reference distiller checkpoints."""
+trained on the frozen features of the teacher (the trained model itself; backbone, and neck
+where the model has one) with the logit KD loss only. The feature loss acts on
+`forward_features`, the last feature the head consumes. State-dict layout (`teacher.*`,
+`student.*`, `distill_losses.loss_fea.align.*`) matches the reference distiller checkpoints."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import torch
 from torch import nn
 
 from ..errors import InputError
-from ..models import RTMPose, create_model
+from ..models import TopdownPoseModel, create_model
 from ..models.checkpoint import convert_distiller_state_dict
 from .losses import FeatureLoss, KLDiscretLoss, LogitKDLoss
 
@@ -25,20 +26,30 @@ def decay_factor(epoch: int, max_epochs: int) -> float:
 
 
 class PoseDistiller(nn.Module):
+    """Stage 1 options beyond the reference: `gt_loss=False` drops the ground-truth term (the
+    paper's "teacher logits only" setting: label-free distillation), `feature_loss=False` the
+    feature term, `decay=False` the r(t) factor. `teacher=None` (stage 1 only) distils from
+    logits handed to `forward` (`teacher_logits`, e.g. stored by `dwpose label`)."""
+
     def __init__(
         self,
-        teacher: RTMPose,
-        student: RTMPose,
+        teacher: TopdownPoseModel | None,
+        student: TopdownPoseModel,
         stage: Literal[1, 2],
         alpha_fea: float = 0.00007,
         kd_weight: float | None = None,
         beta: float = 10.0,
         teacher_bn_mode: Literal["train", "eval"] = "train",
+        gt_loss: bool = True,
+        feature_loss: bool = True,
+        decay: bool = True,
     ) -> None:
         super().__init__()
         if stage not in (1, 2):
             raise InputError(f"distillation stage must be 1 or 2, got {stage}")
-        if teacher.input_size != student.input_size:
+        if teacher is None and (stage != 1 or feature_loss):
+            raise InputError("without a teacher model (stored logits) only stage 1 without the feature loss works")
+        if teacher is not None and teacher.input_size != student.input_size:
             raise InputError(f"teacher input {teacher.input_size} and student input {student.input_size} differ")
         if teacher_bn_mode not in ("train", "eval"):
             raise InputError("teacher_bn_mode must be 'train' (reference) or 'eval'")
@@ -47,28 +58,34 @@ class PoseDistiller(nn.Module):
         self.student = student
         # Reference: teacher BN follows model.train() (batch statistics); "eval" freezes them.
         self.teacher_bn_mode = teacher_bn_mode
-        for p in self.teacher.parameters():
+        self.use_gt_loss = gt_loss
+        self.decay = decay
+        for p in self.teacher.parameters() if teacher is not None else ():
             p.requires_grad_(False)
         losses: dict[str, nn.Module] = {}
         if stage == 1:
-            losses["loss_fea"] = FeatureLoss(student.backbone.out_channels, teacher.backbone.out_channels, alpha_fea)
-        else:  # the student's own backbone is never run in stage 2
-            for p in self.student.backbone.parameters():
-                p.requires_grad_(False)
+            if feature_loss:
+                losses["loss_fea"] = FeatureLoss(student.feature_channels, teacher.feature_channels, alpha_fea)
+        else:  # the student's own backbone (and neck) is never run in stage 2
+            for name, p in self.student.named_parameters():
+                if not name.startswith("head."):
+                    p.requires_grad_(False)
         losses["loss_logit"] = LogitKDLoss(kd_weight if kd_weight is not None else (0.1 if stage == 1 else 1.0), beta)
         self.distill_losses = nn.ModuleDict(losses)
         self.gt_loss = KLDiscretLoss(beta)
 
     @classmethod
-    def build(cls, stage: int, student_arch: str, teacher_arch: str, teacher_checkpoint: str | None,
+    def build(cls, stage: int, student_arch: str, teacher_arch: str | None, teacher_checkpoint: str | None,
               **kwargs) -> "PoseDistiller":
-        teacher = create_model(teacher_arch, checkpoint=teacher_checkpoint, eval_mode=False)
+        """`teacher_arch=None`: no teacher model (logits come with every batch)."""
+        teacher = None if teacher_arch is None else create_model(teacher_arch, checkpoint=teacher_checkpoint,
+                                                                  eval_mode=False)
         student = create_model(student_arch, eval_mode=False)
         return cls(teacher, student, stage, **kwargs)
 
     def train(self, mode: bool = True) -> "PoseDistiller":
         super().train(mode)
-        if self.teacher_bn_mode == "eval":
+        if self.teacher_bn_mode == "eval" and self.teacher is not None:
             self.teacher.eval()
         return self
 
@@ -77,24 +94,29 @@ class PoseDistiller(nn.Module):
         return self.student.input_size
 
     def forward(self, images: torch.Tensor, labels: tuple[torch.Tensor, torch.Tensor], weights: torch.Tensor,
-                epoch: int, max_epochs: int) -> dict[str, torch.Tensor]:
-        with torch.no_grad():
-            teacher_feature = self.teacher.forward_features(images)
-            teacher_logits = self.teacher.head(teacher_feature)
+                epoch: int, max_epochs: int, teacher_logits: tuple[torch.Tensor, torch.Tensor] | None = None
+                ) -> dict[str, torch.Tensor]:
+        teacher_features = None
+        if teacher_logits is None:
+            if self.teacher is None:
+                raise InputError("this distiller has no teacher model: pass the stored teacher_logits")
+            with torch.no_grad():
+                teacher_features = self.teacher.extract_features(images)
+                teacher_logits = self.teacher.forward_head(teacher_features)
         if self.stage == 1:
-            r = decay_factor(epoch, max_epochs)
-            student_feature = self.student.forward_features(images)
-            student_logits = self.student.head(student_feature)
-            return {
-                "loss_kpt": self.gt_loss(student_logits, labels, weights),
-                "loss_fea": r * self.distill_losses["loss_fea"](student_feature, teacher_feature),
-                "loss_logit": r * self.distill_losses["loss_logit"](student_logits, teacher_logits),
-            }
-        student_logits = self.student.head(teacher_feature)
+            r = decay_factor(epoch, max_epochs) if self.decay else 1.0
+            student_features = self.student.extract_features(images)
+            student_logits = self.student.forward_head(student_features)
+            losses = {"loss_kpt": self.gt_loss(student_logits, labels, weights)} if self.use_gt_loss else {}
+            if "loss_fea" in self.distill_losses:
+                losses["loss_fea"] = r * self.distill_losses["loss_fea"](student_features[-1], teacher_features[-1])
+            losses["loss_logit"] = r * self.distill_losses["loss_logit"](student_logits, teacher_logits)
+            return losses
+        student_logits = self.student.forward_head(teacher_features)
         with torch.no_grad():  # logged, not trained on (reference behaviour)
             gt = self.gt_loss(student_logits, labels, weights)
         return {"loss_logit": self.distill_losses["loss_logit"](student_logits, teacher_logits), "gt_kpt": gt}
 
     def deploy_state_dict(self, state_dict: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
-        """Plain pose weights: stage 1 the student; stage 2 teacher backbone + student head."""
+        """Plain pose weights: stage 1 the student; stage 2 teacher backbone (+ neck) + student head."""
         return convert_distiller_state_dict(state_dict if state_dict is not None else self.state_dict(), self.stage)

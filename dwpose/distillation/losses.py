@@ -35,8 +35,9 @@ class KLDiscretLoss(nn.Module):
 
 
 class FeatureLoss(nn.Module):
-    """Feature distillation on the last backbone stage, with a 1x1 align conv when the channel
-    counts differ (its state-dict name `align` matches the reference distiller)."""
+    """Feature distillation on the last feature the head consumes (RTMPose: backbone stage 4;
+    RTMW: the neck output n5), with a 1x1 align conv when the channel counts differ (its
+    state-dict name `align` matches the reference distiller)."""
 
     def __init__(self, student_channels: int, teacher_channels: int, alpha: float = 0.00007) -> None:
         super().__init__()

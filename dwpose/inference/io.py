@@ -1,10 +1,15 @@
 """Reading images robustly: every readable file becomes 8-bit BGR (OpenCV's convention);
-anything else raises ImageReadError with the reason."""
+anything else raises ImageReadError with the reason. Also the two ways OpenCV is kept away
+from file names it cannot take: images are encoded and decoded in memory, and a video file is
+handed to OpenCV under an ASCII alias."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from pathlib import Path
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -35,6 +40,40 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     if image is None or image.size == 0:
         raise ImageReadError(f"{path}: not a decodable image (corrupt or unsupported format)")
     return image
+
+
+def encode_png(image_bgr: np.ndarray) -> bytes:
+    """PNG bytes of a BGR (or gray) uint8 image, encoded in memory: the caller writes them
+    through `dwpose.fileio`, so OpenCV never sees the file name."""
+    ok, data = cv2.imencode(".png", image_bgr)
+    if not ok:
+        raise InputError(f"cannot encode an image of shape {image_bgr.shape} as PNG")
+    return data.tobytes()
+
+
+@contextlib.contextmanager
+def opencv_path(path: str | os.PathLike) -> Iterator[str]:
+    """A name for `path` that OpenCV's file functions (VideoCapture, VideoWriter) can be given.
+
+    OpenCV crashes (segfault) on a name that is not valid UTF-8 and mishandles non-ASCII names
+    on some platforms, so a non-ASCII path is reached through an ASCII symlink in a temporary
+    folder, removed when the block ends: a link to the file itself when its name is the
+    problem, else a link to its folder (so that a new file can be created there too)."""
+    text = str(path)
+    if text.isascii():
+        yield text
+        return
+    path = Path(os.path.abspath(path))
+    with tempfile.TemporaryDirectory(prefix="dwpose-alias-") as folder:
+        if path.name.isascii():
+            link = Path(folder) / "folder"
+            link.symlink_to(path.parent, target_is_directory=True)
+            yield str(link / path.name)
+        else:
+            suffix = path.suffix if path.suffix.isascii() else ""  # decoders may look at it
+            link = Path(folder) / f"file{suffix}"
+            link.symlink_to(path)
+            yield str(link)
 
 
 def to_bgr(image: np.ndarray, channel_order: str = "bgr") -> np.ndarray:

@@ -1,9 +1,12 @@
 """Video: streamed decoding (a batch of frames in memory at a time), batched detection and
 pose, optional detection every k frames with IoU tracking, One-Euro smoothing; writes the
-skeleton video and one JSON line per frame, flushed as it goes."""
+skeleton video and one JSON line per frame. OpenCV gets the file names through
+`io.opencv_path` (never a name it could crash on), and both outputs appear under their final
+names only once the whole video is done."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass
@@ -15,6 +18,8 @@ import numpy as np
 
 from ..errors import DWPoseError
 from ..formats import PoseResult
+from .io import opencv_path
+from .outputs import Interruption, fsync_path, staged_outputs
 from .pipeline import WholebodyPipeline
 from .tracking import IoUTracker, OneEuroFilter
 
@@ -29,6 +34,22 @@ class VideoSummary:
     fps: float
     video_path: Path
     jsonl_path: Path
+    expected_frames: int | None = None  # as announced by the container (None: unknown)
+
+    @property
+    def complete(self) -> bool:
+        """False when decoding stopped before the announced number of frames."""
+        return self.expected_frames is None or self.frames >= self.expected_frames
+
+
+def open_video(path: str | os.PathLike) -> cv2.VideoCapture:
+    """An opened capture of `path`, whatever its name (OpenCV gets an ASCII alias)."""
+    with opencv_path(path) as name:
+        capture = cv2.VideoCapture(name)
+    # The decoder keeps the file open, so the alias may go as soon as the capture is open.
+    if not capture.isOpened():
+        raise VideoReadError(f"{path}: cannot open as a video")
+    return capture
 
 
 def iter_frame_batches(path: str | os.PathLike, batch_size: int, prefetch: int = 2) -> Iterator[list[np.ndarray]]:
@@ -37,9 +58,7 @@ def iter_frame_batches(path: str | os.PathLike, batch_size: int, prefetch: int =
     import queue
     import threading
 
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        raise VideoReadError(f"{path}: cannot open as a video")
+    capture = open_video(path)
     batches: queue.Queue = queue.Queue(maxsize=max(prefetch, 1))
     stop = threading.Event()
     end = object()
@@ -82,7 +101,9 @@ def _boxes_from_keypoints(result: PoseResult, threshold: float = 0.3) -> np.ndar
     for i in range(len(result)):
         confident = result.keypoints[i, :23][result.scores[i, :23] > threshold]
         if len(confident) >= 2:
-            boxes[i] = np.concatenate([confident.min(0), confident.max(0)])
+            box = np.concatenate([confident.min(0), confident.max(0)])
+            if (box[2:] > box[:2]).all():  # points on a line give no box: keep this frame's
+                boxes[i] = box
     return boxes
 
 
@@ -96,56 +117,74 @@ def process_video(
     detect_every: int = 1,
     smooth: bool = False,
     progress: bool = True,
+    stem: str | None = None,
+    interruption: Interruption | None = None,
 ) -> VideoSummary:
-    """Run the pipeline over a video. `render` turns a result into an RGB skeleton image of the
-    frame size; `openpose_json` into the per-frame JSON record."""
+    """Run the pipeline over a video. `render` turns a result into an RGB skeleton image;
+    `openpose_json` into the per-frame JSON record. Writes `<stem>_pose.mp4` and `<stem>.jsonl`
+    (`stem`: the video's own unless given) under temporary names and renames them into place at
+    the end, so a video with no decodable frame, a failure or a stop leaves nothing behind.
+    `interruption` is checked between batches: once Ctrl-C was pressed the video is abandoned
+    with KeyboardInterrupt. A video that ends before its announced frame count still gets its
+    outputs; `VideoSummary.complete` says so."""
     from tqdm import tqdm
 
     path = Path(path)
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        raise VideoReadError(f"{path}: cannot open as a video")
+    capture = open_video(path)
     fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
-    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None
+    announced = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    total = announced if announced > 0 else None
     capture.release()
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    video_path = out_dir / f"{path.stem}_pose.mp4"
-    jsonl_path = out_dir / f"{path.stem}.jsonl"
+    stem = stem or path.stem
+    video_path, jsonl_path = out_dir / f"{stem}_pose.mp4", out_dir / f"{stem}.jsonl"
     tracker = IoUTracker()
     smoother = OneEuroFilter() if smooth else None
-    writer: cv2.VideoWriter | None = None
     previous: PoseResult | None = None
     index = 0
     bar = tqdm(total=total, unit="frame", desc=path.name, disable=not progress, leave=False)
-    try:
-        with jsonl_path.open("w") as jsonl:
+    with staged_outputs([video_path, jsonl_path], interruption) as (video_tmp, jsonl_tmp):
+        with bar, open(jsonl_tmp, "w", encoding="utf-8") as jsonl, contextlib.ExitStack() as video:
+            writer: cv2.VideoWriter | None = None
             for frames in iter_frame_batches(path, batch_size if detect_every == 1 else 1):
+                if interruption is not None:
+                    interruption.check()
                 if detect_every == 1 or previous is None or index % detect_every == 0:
                     results = pipeline.predict_batch(frames)
                 else:  # follow last frame's people without running the detector
-                    results = pipeline.predict_batch(frames, [_boxes_from_keypoints(previous)])
-                for frame, result in zip(frames, results):
+                    results = pipeline.predict_batch(frames, [_boxes_from_keypoints(previous)], clip=False)
+                for result in results:
                     result.track_ids = tracker.update(result.boxes)
                     if smoother is not None:
                         for i, track in enumerate(result.track_ids):
                             result.keypoints[i] = smoother(int(track), result.keypoints[i], index / fps)
-                    if writer is None:
-                        height, width = frame.shape[:2]
-                        writer = cv2.VideoWriter(str(video_path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
-                    writer.write(np.ascontiguousarray(render(result)[..., ::-1]))
+                    skeleton = np.ascontiguousarray(render(result)[..., ::-1])
+                    if writer is None:  # sized by the first rendered frame (--resolution may differ)
+                        writer = _open_writer(video, video_tmp, fps, skeleton.shape[1::-1], video_path)
+                    writer.write(skeleton)
                     record = {"frame": index, "time": round(index / fps, 4),
                               "track_ids": result.track_ids.tolist(), **openpose_json(result)}
                     jsonl.write(json.dumps(record) + "\n")
-                    jsonl.flush()
                     previous = result
                     index += 1
                     bar.update(1)
-    finally:
-        bar.close()
-        if writer is not None:
-            writer.release()
-    if index == 0:
-        raise VideoReadError(f"{path}: no decodable frames")
-    return VideoSummary(index, fps, video_path, jsonl_path)
+            jsonl.flush()
+            os.fsync(jsonl.fileno())
+        if index == 0:
+            raise VideoReadError(f"{path}: no decodable frames")
+        fsync_path(video_tmp)
+    return VideoSummary(index, fps, video_path, jsonl_path, total)
+
+
+def _open_writer(
+    stack: contextlib.ExitStack, path: Path, fps: float, size: tuple[int, int], final: Path
+) -> cv2.VideoWriter:
+    """An MP4 writer on `path` released (file completed) when `stack` closes."""
+    name = stack.enter_context(opencv_path(path))
+    writer = cv2.VideoWriter(name, cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    stack.callback(writer.release)
+    if not writer.isOpened():
+        raise OSError(f"cannot write the video {final}")
+    return writer

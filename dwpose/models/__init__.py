@@ -1,10 +1,19 @@
-"""RTMPose / DWPose networks and their weights."""
+"""Networks of every model family (RTMPose / DWPose, RTMW, YOLOX), one registry, and their
+weights. Importing this package registers the families (see `registry.py`)."""
 
 from .checkpoint import CheckpointError, load_weights
-from .registry import MODEL_CONFIGS, create_model, get_config, list_models
-from .rtmpose import RGB_MEAN, RGB_STD, RTMPose, RTMPoseConfig
+from .registry import (
+    Architecture, ModelFamily, create_model, detect_architecture, detect_model_name, families, get_config,
+    get_family, list_models, register_family,
+)
+from .rtmpose import RTMPose, RTMPoseConfig
+from .rtmw import RTMW, RTMWConfig
+from .topdown import RGB_MEAN, RGB_STD, PoseModelConfig, TopdownPoseModel
+from .yolox import YOLOX, YOLOXConfig
 
 __all__ = [
-    "CheckpointError", "MODEL_CONFIGS", "RGB_MEAN", "RGB_STD", "RTMPose", "RTMPoseConfig",
-    "create_model", "get_config", "list_models", "load_weights",
+    "Architecture", "CheckpointError", "ModelFamily", "PoseModelConfig", "RGB_MEAN", "RGB_STD", "RTMPose",
+    "RTMPoseConfig", "RTMW", "RTMWConfig", "TopdownPoseModel", "YOLOX", "YOLOXConfig", "create_model",
+    "detect_architecture", "detect_model_name", "families", "get_config", "get_family", "list_models",
+    "load_weights", "register_family",
 ]

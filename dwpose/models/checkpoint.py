@@ -193,11 +193,12 @@ def infer_distill_stage(state_dict: Mapping[str, Any], checkpoint: Any = None) -
 
 def convert_distiller_state_dict(state_dict: Mapping[str, torch.Tensor], stage: int) -> dict[str, torch.Tensor]:
     """Plain pose weights from a distiller: stage 1 -> `student.*`; stage 2 -> the frozen
-    `teacher.backbone.*` with the trained `student.head.*`."""
+    `teacher.backbone.*` (and `teacher.neck.*` for models with a neck, e.g. RTMW) with the
+    trained `student.head.*`."""
     if stage == 1:
         keep = ("student.",)
     elif stage == 2:
-        keep = ("teacher.backbone.", "student.head.")
+        keep = ("teacher.backbone.", "teacher.neck.", "student.head.")
     else:
         raise CheckpointError(f"distillation stage must be 1 or 2, got {stage}")
     converted = {k[8:]: v for k, v in state_dict.items() if k.startswith(keep)}
@@ -206,11 +207,11 @@ def convert_distiller_state_dict(state_dict: Mapping[str, torch.Tensor], stage: 
     return converted
 
 
-def pose_state_dict_from_file(
-    path: str | os.PathLike, weights: WeightsSlot = "default", distill_stage: int | None = None
+def pose_state_dict(
+    checkpoint: Any, weights: WeightsSlot = "default", distill_stage: int | None = None
 ) -> dict[str, torch.Tensor]:
-    """Plain `backbone.*`/`head.*` weights from any supported `.pth` (distillers converted)."""
-    checkpoint = read_checkpoint_file(path)
+    """Plain pose weights (`backbone.*`, `neck.*`?, `head.*`) from a loaded checkpoint of any
+    supported layout, distillers converted: the pose families' checkpoint filter."""
     state = extract_state_dict(checkpoint, weights)
     if is_distiller_state_dict(state):
         stage = distill_stage or infer_distill_stage(state, checkpoint)
@@ -218,33 +219,26 @@ def pose_state_dict_from_file(
     return state
 
 
+def pose_state_dict_from_file(
+    path: str | os.PathLike, weights: WeightsSlot = "default", distill_stage: int | None = None
+) -> dict[str, torch.Tensor]:
+    """Plain pose weights from any supported `.pth` (distillers converted)."""
+    return pose_state_dict(read_checkpoint_file(path), weights, distill_stage)
+
+
 # --------------------------------------------------------------------------- matching
 
-# Width of the first (stem) convolution -> architecture size, for telling files apart.
-RTMPOSE_STEM_WIDTHS = {12: "t", 16: "s", 24: "m", 32: "l", 40: "x"}
-YOLOX_STEM_WIDTHS = {32: "yolox-s", 48: "yolox-m", 64: "yolox-l", 80: "yolox-x"}
-_BINS_TO_INPUT = {384: "256x192", 576: "384x288"}
-
-
 def describe_state_dict(state_dict: Mapping[str, torch.Tensor]) -> str:
-    """Best guess of the architecture behind some weights, e.g. 'rtmpose-l-384x288'."""
-    stem = state_dict.get("backbone.stem.0.conv.weight")
-    cls_x = state_dict.get("head.cls_x.weight")
-    final = state_dict.get("head.final_layer.weight")
-    yolox_stem = state_dict.get("backbone.backbone.stem.conv.conv.weight")
-    if yolox_stem is not None:
-        return YOLOX_STEM_WIDTHS.get(int(yolox_stem.shape[0]), "yolox-?")
-    if stem is None or cls_x is None:
-        if is_distiller_state_dict(state_dict):
-            return "a distiller (teacher/student) checkpoint"
-        return "not an RTMPose model (no backbone.stem / head.cls_x weights)"
-    size = RTMPOSE_STEM_WIDTHS.get(int(stem.shape[0]), f"?(stem width {int(stem.shape[0])})")
-    cls_y = state_dict.get("head.cls_y.weight")
-    input_name = _BINS_TO_INPUT.get(int(cls_x.shape[0]), f"?({int(cls_x.shape[0])} x-bins)")
-    if cls_y is not None and int(cls_x.shape[0]) % 2 == 0 and int(cls_y.shape[0]) % 2 == 0:
-        input_name = f"{int(cls_y.shape[0]) // 2}x{int(cls_x.shape[0]) // 2}"  # bins = 2 x input pixels
-    keypoints = f", {int(final.shape[0])} keypoints" if final is not None else ""
-    return f"rtmpose-{size}-{input_name}{keypoints}"
+    """Best guess of the architecture behind some weights, e.g. 'rtmpose-l-384x288, 133
+    keypoints': every registered family is asked (`registry.detect_state_dict`)."""
+    from .registry import detect_state_dict, families  # the registry imports this module
+
+    architecture = detect_state_dict(state_dict)
+    if architecture is not None:
+        return architecture.description
+    if is_distiller_state_dict(state_dict):
+        return "a distiller (teacher/student) checkpoint"
+    return f"no model this package knows ({', '.join(f.name for f in families())})"
 
 
 def _first(items: list[str], n: int = 5) -> str:
@@ -252,9 +246,8 @@ def _first(items: list[str], n: int = 5) -> str:
     return shown + (f", ... ({len(items)} in all)" if len(items) > n else "")
 
 
-def load_state_dict_strict(model: nn.Module, state_dict: Mapping[str, torch.Tensor], source: str = "") -> None:
-    """`load_state_dict(strict=True)` with one readable error instead of PyTorch's dump."""
-    expected = model.state_dict()
+def _fit_problems(expected: Mapping[str, torch.Tensor], state_dict: Mapping[str, torch.Tensor]) -> list[str]:
+    """Missing, unexpected and wrongly shaped keys of `state_dict` against `expected`."""
     missing = [k for k in expected if k not in state_dict]
     unexpected = [k for k in state_dict if k not in expected]
     wrong_shape = [
@@ -262,17 +255,41 @@ def load_state_dict_strict(model: nn.Module, state_dict: Mapping[str, torch.Tens
         for k, v in expected.items()
         if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)
     ]
-    if missing or unexpected or wrong_shape:
+    lines = []
+    if missing:
+        lines.append(f"missing keys: {_first(missing)}")
+    if unexpected:
+        lines.append(f"unexpected keys: {_first(unexpected)}")
+    if wrong_shape:
+        lines.append(f"shape mismatch (checkpoint vs model): {_first(wrong_shape, 3)}")
+    return lines
+
+
+def load_state_dict_strict(model: nn.Module, state_dict: Mapping[str, torch.Tensor], source: str = "") -> None:
+    """`load_state_dict(strict=True)` with one readable error instead of PyTorch's dump."""
+    problems = _fit_problems(model.state_dict(), state_dict)
+    if problems:
         name = getattr(getattr(model, "config", None), "name", type(model).__name__)
         lines = [f"checkpoint {source or ''} does not fit {name}: it looks like {describe_state_dict(state_dict)}."]
-        if missing:
-            lines.append(f"missing keys: {_first(missing)}")
-        if unexpected:
-            lines.append(f"unexpected keys: {_first(unexpected)}")
-        if wrong_shape:
-            lines.append(f"shape mismatch (checkpoint vs model): {_first(wrong_shape, 3)}")
-        raise CheckpointError("\n".join(lines).replace("checkpoint  does", "checkpoint does"))
+        raise CheckpointError("\n".join(lines + problems).replace("checkpoint  does", "checkpoint does"))
     model.load_state_dict(state_dict, strict=True)
+
+
+def check_pose_state_dict(state_dict: Mapping[str, torch.Tensor], source: str = "") -> str:
+    """The registry name of the complete pose model `state_dict` holds (every key, every
+    shape); else one CheckpointError saying what it looks like instead (a YOLOX detector, a
+    backbone without its head, ...)."""
+    from .registry import create_model, detect_state_dict, get_family  # the registry imports this module
+
+    architecture = detect_state_dict(state_dict)
+    what = source or "the checkpoint"
+    if architecture is None or architecture.name is None or get_family(architecture.name).kind != "pose":
+        raise CheckpointError(f"{what} is not a complete pose model of a known architecture: "
+                              f"it looks like {describe_state_dict(state_dict)}")
+    problems = _fit_problems(create_model(architecture.name).state_dict(), state_dict)
+    if problems:
+        raise CheckpointError(f"{what} is not a complete {architecture.name}: " + "; ".join(problems))
+    return architecture.name
 
 
 def load_weights(
@@ -281,15 +298,11 @@ def load_weights(
     weights: WeightsSlot = "default",
     distill_stage: int | None = None,
 ) -> None:
-    """Load a `.pth` checkpoint or import an official-signature ONNX file into `model`."""
-    path = Path(checkpoint)
-    if path.suffix.lower() == ".onnx":
-        from .onnx_io import import_onnx_weights
+    """Load a `.pth` checkpoint or import an official-signature ONNX file into `model`, with the
+    checkpoint reader of the model's family (any registered family, registered config or not)."""
+    from .registry import family_of_model  # the registry imports this module
 
-        import_onnx_weights(model, path)
-        return
-    state = pose_state_dict_from_file(path, weights, distill_stage)
-    load_state_dict_strict(model, state, source=str(path))
+    family_of_model(model).load_checkpoint(model, checkpoint, weights, distill_stage)
 
 
 def save_state_dict(state_dict: Mapping[str, torch.Tensor], path: str | os.PathLike, meta: dict | None = None) -> None:

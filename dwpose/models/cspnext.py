@@ -1,11 +1,12 @@
-"""CSPNeXt backbone (arch P5) of RTMPose."""
+"""CSPNeXt backbone (arch P5) of RTMPose and RTMW."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from .layers import ChannelAttention, ConvModule, DepthwiseSeparableConvModule, SPPBottleneck
+from ..errors import InputError
+from .layers import ConvModule, CSPLayer, SPPBottleneck
 
 # (in, out, num_blocks, add_identity, use_spp) per stage before width/depth scaling.
 _ARCH_P5 = (
@@ -15,66 +16,59 @@ _ARCH_P5 = (
     (512, 1024, 3, False, True),
 )
 
-
-class CSPNeXtBlock(nn.Module):
-    """3x3 conv then depthwise-separable 5x5 conv, with an optional identity shortcut."""
-
-    def __init__(self, channels: int, add_identity: bool) -> None:
-        super().__init__()
-        self.conv1 = ConvModule(channels, channels, 3)
-        self.conv2 = DepthwiseSeparableConvModule(channels, channels, 5)
-        self.add_identity = add_identity
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.conv2(self.conv1(x))
-        return out + x if self.add_identity else out
+# (deepen_factor, widen_factor) of the published sizes; RTMPose and RTMW share them.
+CSPNEXT_SIZES: dict[str, tuple[float, float]] = {
+    "t": (0.167, 0.375),
+    "s": (0.33, 0.5),
+    "m": (0.67, 0.75),
+    "l": (1.0, 1.0),
+    "x": (1.33, 1.25),
+}
 
 
-class CSPLayer(nn.Module):
-    """Cross-stage-partial layer: a block path and a shortcut path, concatenated, re-weighted
-    by channel attention and fused by a 1x1 conv."""
+def stem_width(widen_factor: float) -> int:
+    """Output channels of the first stem convolution (`backbone.stem.0.conv.weight` rows):
+    the cheapest fact that tells the sizes apart in a checkpoint or an ONNX graph."""
+    return int(_ARCH_P5[0][0] * widen_factor) // 2
 
-    def __init__(self, channels: int, num_blocks: int, add_identity: bool) -> None:
-        super().__init__()
-        mid = int(channels * 0.5)
-        self.main_conv = ConvModule(channels, mid, 1)
-        self.short_conv = ConvModule(channels, mid, 1)
-        self.final_conv = ConvModule(2 * mid, channels, 1)
-        self.blocks = nn.Sequential(*(CSPNeXtBlock(mid, add_identity) for _ in range(num_blocks)))
-        self.attention = ChannelAttention(2 * mid)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # Main path is evaluated first so the module call order follows the concat order
-        # (the ONNX importer relies on that canonical order).
-        main = self.blocks(self.main_conv(x))
-        short = self.short_conv(x)
-        return self.final_conv(self.attention(torch.cat((main, short), dim=1)))
+def stage_channels(widen_factor: float) -> tuple[int, ...]:
+    """Output channels of (stem, stage1, ..., stage4)."""
+    return (int(_ARCH_P5[0][0] * widen_factor),) + tuple(int(stage[1] * widen_factor) for stage in _ARCH_P5)
 
 
 class CSPNeXt(nn.Module):
-    """CSPNeXt-P5 returning only the stride-32 feature of the last stage."""
+    """CSPNeXt-P5. `forward` returns the tuple of outputs listed in `out_indices` (0 = stem,
+    1..4 = stages): RTMPose takes (4,) (stride 32 only), RTMW (2, 3, 4) (strides 8, 16, 32)."""
 
-    def __init__(self, deepen_factor: float, widen_factor: float) -> None:
+    def __init__(self, deepen_factor: float, widen_factor: float, out_indices: tuple[int, ...] = (4,)) -> None:
         super().__init__()
-        stem_channels = int(_ARCH_P5[0][0] * widen_factor)
+        increasing = list(out_indices) == sorted(set(out_indices))
+        if not out_indices or not increasing or not 0 <= out_indices[0] <= out_indices[-1] <= len(_ARCH_P5):
+            raise InputError(f"CSPNeXt out_indices must be increasing, within 0..4, got {out_indices}")
+        channels = stage_channels(widen_factor)
         self.stem = nn.Sequential(
-            ConvModule(3, stem_channels // 2, 3, stride=2),
-            ConvModule(stem_channels // 2, stem_channels // 2, 3),
-            ConvModule(stem_channels // 2, stem_channels, 3),
+            ConvModule(3, channels[0] // 2, 3, stride=2),
+            ConvModule(channels[0] // 2, channels[0] // 2, 3),
+            ConvModule(channels[0] // 2, channels[0], 3),
         )
-        for i, (cin, cout, n, add_identity, use_spp) in enumerate(_ARCH_P5, start=1):
-            cin, cout = int(cin * widen_factor), int(cout * widen_factor)
+        for i, (_, _, n, add_identity, use_spp) in enumerate(_ARCH_P5, start=1):
+            cin, cout = channels[i - 1], channels[i]
             num_blocks = max(round(n * deepen_factor), 1)
             layers: list[nn.Module] = [ConvModule(cin, cout, 3, stride=2)]
             if use_spp:
                 layers.append(SPPBottleneck(cout, cout))
-            layers.append(CSPLayer(cout, num_blocks, add_identity))
+            layers.append(CSPLayer(cout, cout, num_blocks, add_identity))
             self.add_module(f"stage{i}", nn.Sequential(*layers))
-        self.out_channels = int(_ARCH_P5[-1][1] * widen_factor)
+        self.out_indices = tuple(out_indices)
+        self.out_channels = tuple(channels[i] for i in self.out_indices)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.stem(x)
-        x = self.stage1(x)
-        x = self.stage2(x)
-        x = self.stage3(x)
-        return self.stage4(x)
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        outputs = []
+        for i, layer in enumerate((self.stem, self.stage1, self.stage2, self.stage3, self.stage4)):
+            x = layer(x)
+            if i in self.out_indices:
+                outputs.append(x)
+            if i == max(self.out_indices):
+                break
+        return tuple(outputs)

@@ -22,8 +22,9 @@ class GatedAttentionUnit(nn.Module):
         super().__init__()
         self.s = s
         self.e = int(dim * expansion_factor)
-        self.uv = nn.Linear(dim, 2 * self.e + s, bias=False)
+        # Registration order = mmpose's state-dict order (gamma, beta, o, uv, ln, res_scale).
         self.o = nn.Linear(self.e, dim, bias=False)
+        self.uv = nn.Linear(dim, 2 * self.e + s, bias=False)
         self.gamma = nn.Parameter(torch.rand(2, s))
         self.beta = nn.Parameter(torch.rand(2, s))
         self.ln = ScaleNorm(dim)

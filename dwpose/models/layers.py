@@ -1,10 +1,12 @@
-"""Building blocks shared by the backbone and the head.
+"""Building blocks shared by the backbone, the neck and the heads.
 
 Child-module names (`conv`, `bn`, `depthwise_conv`, `pointwise_conv`, `fc`, `g`, `scale`) follow
 the mmcv/mmpose layout so that official checkpoints load with strict key matching.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import torch
 from torch import nn
@@ -15,8 +17,14 @@ BN_EPS = 1e-5
 BN_MOMENTUM = 0.1
 
 
+_ACTIVATIONS: dict[str, type[nn.Module]] = {"silu": nn.SiLU, "relu": nn.ReLU}
+
+
 class ConvModule(nn.Module):
-    """Conv2d (no bias) -> BatchNorm2d -> SiLU, the mmcv ConvModule as RTMPose uses it."""
+    """Conv2d (no bias) -> BatchNorm2d -> activation, the mmcv ConvModule as RTMPose uses it.
+
+    `activation` is SiLU in the backbone and neck, ReLU in the RTMW head's conv blocks.
+    """
 
     def __init__(
         self,
@@ -25,6 +33,7 @@ class ConvModule(nn.Module):
         kernel_size: int,
         stride: int = 1,
         groups: int = 1,
+        activation: Literal["silu", "relu"] = "silu",
     ) -> None:
         super().__init__()
         self.conv = nn.Conv2d(
@@ -32,7 +41,7 @@ class ConvModule(nn.Module):
             padding=kernel_size // 2, groups=groups, bias=False,
         )
         self.bn = nn.BatchNorm2d(out_channels, eps=BN_EPS, momentum=BN_MOMENTUM)
-        self.activate = nn.SiLU(inplace=True)
+        self.activate = _ACTIVATIONS[activation](inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.activate(self.bn(self.conv(x)))
@@ -80,6 +89,49 @@ class SPPBottleneck(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv1(x)
         return self.conv2(torch.cat([x] + [pool(x) for pool in self.poolings], dim=1))
+
+
+class CSPNeXtBlock(nn.Module):
+    """3x3 conv then depthwise-separable 5x5 conv, with an optional identity shortcut."""
+
+    def __init__(self, channels: int, add_identity: bool) -> None:
+        super().__init__()
+        self.conv1 = ConvModule(channels, channels, 3)
+        self.conv2 = DepthwiseSeparableConvModule(channels, channels, 5)
+        self.add_identity = add_identity
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.conv2(self.conv1(x))
+        return out + x if self.add_identity else out
+
+
+class CSPLayer(nn.Module):
+    """Cross-stage-partial layer: a block path and a shortcut path, concatenated, optionally
+    re-weighted by channel attention (backbone: yes, neck: no) and fused by a 1x1 conv."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        num_blocks: int,
+        add_identity: bool,
+        channel_attention: bool = True,
+        expand_ratio: float = 0.5,
+    ) -> None:
+        super().__init__()
+        mid = int(out_channels * expand_ratio)
+        self.main_conv = ConvModule(in_channels, mid, 1)
+        self.short_conv = ConvModule(in_channels, mid, 1)
+        self.final_conv = ConvModule(2 * mid, out_channels, 1)
+        self.blocks = nn.Sequential(*(CSPNeXtBlock(mid, add_identity) for _ in range(num_blocks)))
+        self.attention = ChannelAttention(2 * mid) if channel_attention else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # Main path is evaluated first so the module call order follows the concat order
+        # (the ONNX importer relies on that canonical order).
+        main = self.blocks(self.main_conv(x))
+        short = self.short_conv(x)
+        return self.final_conv(self.attention(torch.cat((main, short), dim=1)))
 
 
 class ScaleNorm(nn.Module):

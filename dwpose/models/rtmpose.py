@@ -1,74 +1,66 @@
-"""The top-down RTMPose / DWPose network: CSPNeXt backbone + RTMCC head."""
+"""The RTMPose family (DWPose's networks): CSPNeXt backbone + RTMCC head, no neck.
+
+Config table: sizes t/s/m/l/x at 256x192 and 384x288, named `rtmpose-{size}-{HxW}`; the
+DWPose releases are RTMPose weights distilled with TPD, so `dwpose-{size}-{HxW}` are aliases.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 
 from .cspnext import CSPNeXt
+from .registry import register_family
 from .rtmcc_head import RTMCCHead
+from .topdown import RGB_MEAN, RGB_STD, PoseModelConfig, TopdownFamily, TopdownPoseModel
 
-# ImageNet statistics in RGB order, on the 0..255 scale (mmpose PoseDataPreprocessor).
-RGB_MEAN = (123.675, 116.28, 103.53)
-RGB_STD = (58.395, 57.12, 57.375)
+__all__ = ["RGB_MEAN", "RGB_STD", "RTMPOSE_INPUTS", "RTMPOSE_SIZES", "RTMPose", "RTMPoseConfig", "RTMPoseFamily"]
+
+RTMPOSE_SIZES = ("t", "s", "m", "l", "x")
+RTMPOSE_INPUTS = ("256x192", "384x288")
 
 
 @dataclass(frozen=True)
-class RTMPoseConfig:
-    """Architecture of one named model. `input_size` is (width, height) as mmpose writes it."""
-
-    name: str
-    deepen_factor: float
-    widen_factor: float
-    input_size: tuple[int, int]
-    num_keypoints: int = 133
-    simcc_split_ratio: float = 2.0
+class RTMPoseConfig(PoseModelConfig):
+    """Architecture of one RTMPose model (fields: see `PoseModelConfig`)."""
 
 
-class RTMPose(nn.Module):
-    """`forward(x)` takes a normalised NCHW RGB batch of size `input_size` and returns the raw
-    SimCC logits `(simcc_x (B, K, W*2), simcc_y (B, K, H*2))`, like the official ONNX files.
+class RTMPose(TopdownPoseModel):
+    """CSPNeXt (stride-32 output only) + RTMCC head. See `TopdownPoseModel` for the contract."""
 
-    Attributes `input_size`, `mean`, `std` (RGB, 0..255 scale) and `simcc_split_ratio` tell
-    callers how to prepare crops and decode outputs.
-    """
-
-    def __init__(self, config: RTMPoseConfig) -> None:
-        super().__init__()
-        self.config = config
-        self.backbone = CSPNeXt(config.deepen_factor, config.widen_factor)
+    def __init__(self, config: PoseModelConfig) -> None:
+        super().__init__(config)
+        self.backbone = CSPNeXt(config.deepen_factor, config.widen_factor, out_indices=(4,))
         self.head = RTMCCHead(
-            self.backbone.out_channels,
+            self.backbone.out_channels[-1],
             config.num_keypoints,
             config.input_size,
             simcc_split_ratio=config.simcc_split_ratio,
         )
-        # Non-persistent: official checkpoints carry no normalisation buffers.
-        self.register_buffer("mean", torch.tensor(RGB_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(RGB_STD).view(1, 3, 1, 1), persistent=False)
 
     @property
-    def input_size(self) -> tuple[int, int]:
-        """(width, height) of the network input."""
-        return self.config.input_size
+    def feature_channels(self) -> int:
+        return self.backbone.out_channels[-1]
 
-    @property
-    def num_keypoints(self) -> int:
-        return self.config.num_keypoints
-
-    @property
-    def simcc_split_ratio(self) -> float:
-        return self.config.simcc_split_ratio
-
-    def normalize(self, rgb: torch.Tensor) -> torch.Tensor:
-        """Turn an RGB batch on the 0..255 scale (uint8 or float, NCHW) into network input."""
-        return (rgb.to(self.mean.dtype) - self.mean) / self.std
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Stage-4 backbone feature (B, C, H/32, W/32): the feature-distillation target."""
+    def extract_features(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """(stage-4 backbone feature,)."""
         return self.backbone(x)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.head(self.backbone(x))
+    def forward_head(self, features: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.head(features[-1])
+
+
+class RTMPoseFamily(TopdownFamily):
+    name = "rtmpose"
+    model_class = RTMPose
+    config_class = RTMPoseConfig
+    has_neck = False
+    keypoints_key = "head.final_layer.weight"  # RTMCC head: a plain biased conv
+
+    def __init__(self) -> None:
+        self.configs = self.make_configs(RTMPOSE_SIZES, RTMPOSE_INPUTS)
+        self.aliases = {name.replace("rtmpose-", "dwpose-", 1): name for name in self.configs}
+
+
+register_family(RTMPoseFamily())

@@ -3,17 +3,22 @@
 Module and parameter names follow Megvii's YOLOX so their `.pth` files load strictly. The
 head returns the raw export output of the official ONNX files: (B, anchors, 5 + classes) with
 box regression raw and objectness / class scores already passed through a sigmoid.
+
+Config table: Megvii's yolox-s/m/l/x (640x640) and the light yolox-tiny (416x416) and
+yolox-nano (416x416, depthwise-separable 3x3 convolutions).
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from ..errors import InputError
+from .onnx_io import YOLOX_IO_NAMES
+from .onnx_probe import OnnxSummary
+from .registry import Architecture, ModelFamily, register_family
 
 
 class BaseConv(nn.Module):
@@ -29,12 +34,30 @@ class BaseConv(nn.Module):
         return self.act(self.bn(self.conv(x)))
 
 
+class DWConv(nn.Module):
+    """Depthwise kxk BaseConv then pointwise 1x1 BaseConv (yolox-nano's 3x3 convolutions)."""
+
+    def __init__(self, in_channels: int, out_channels: int, ksize: int, stride: int = 1) -> None:
+        super().__init__()
+        self.dconv = BaseConv(in_channels, in_channels, ksize, stride, groups=in_channels)
+        self.pconv = BaseConv(in_channels, out_channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pconv(self.dconv(x))
+
+
+def conv3x3(in_channels: int, out_channels: int, stride: int = 1, depthwise: bool = False) -> nn.Module:
+    """The 3x3 convolution of the backbone, neck and head: depthwise-separable in yolox-nano."""
+    return DWConv(in_channels, out_channels, 3, stride) if depthwise else BaseConv(in_channels, out_channels, 3, stride)
+
+
 class Bottleneck(nn.Module):
-    def __init__(self, in_channels: int, out_channels: int, shortcut: bool = True, expansion: float = 0.5) -> None:
+    def __init__(self, in_channels: int, out_channels: int, shortcut: bool = True, expansion: float = 0.5,
+                 depthwise: bool = False) -> None:
         super().__init__()
         hidden = int(out_channels * expansion)
         self.conv1 = BaseConv(in_channels, hidden, 1)
-        self.conv2 = BaseConv(hidden, out_channels, 3)
+        self.conv2 = conv3x3(hidden, out_channels, depthwise=depthwise)
         self.use_add = shortcut and in_channels == out_channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -43,13 +66,14 @@ class Bottleneck(nn.Module):
 
 
 class CSPLayer(nn.Module):
-    def __init__(self, in_channels: int, out_channels: int, n: int = 1, shortcut: bool = True) -> None:
+    def __init__(self, in_channels: int, out_channels: int, n: int = 1, shortcut: bool = True,
+                 depthwise: bool = False) -> None:
         super().__init__()
         hidden = int(out_channels * 0.5)
         self.conv1 = BaseConv(in_channels, hidden, 1)
         self.conv2 = BaseConv(in_channels, hidden, 1)
         self.conv3 = BaseConv(2 * hidden, out_channels, 1)
-        self.m = nn.Sequential(*(Bottleneck(hidden, hidden, shortcut, 1.0) for _ in range(n)))
+        self.m = nn.Sequential(*(Bottleneck(hidden, hidden, shortcut, 1.0, depthwise) for _ in range(n)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # Block path first: module call order = concat order (see models/onnx_io.py).
@@ -83,18 +107,27 @@ class Focus(nn.Module):
         return self.conv(torch.cat((top_left, bot_left, top_right, bot_right), dim=1))
 
 
+def stem_width(width: float) -> int:
+    """Output channels of the Focus stem conv: the fact that tells the sizes apart."""
+    return int(width * 64)
+
+
 class CSPDarknet(nn.Module):
-    def __init__(self, depth: float, width: float) -> None:
+    def __init__(self, depth: float, width: float, depthwise: bool = False) -> None:
         super().__init__()
-        base = int(width * 64)
+        base = stem_width(width)
         base_depth = max(round(depth * 3), 1)
+        dw = depthwise
         self.stem = Focus(3, base, ksize=3)
-        self.dark2 = nn.Sequential(BaseConv(base, base * 2, 3, 2), CSPLayer(base * 2, base * 2, base_depth))
-        self.dark3 = nn.Sequential(BaseConv(base * 2, base * 4, 3, 2), CSPLayer(base * 4, base * 4, base_depth * 3))
-        self.dark4 = nn.Sequential(BaseConv(base * 4, base * 8, 3, 2), CSPLayer(base * 8, base * 8, base_depth * 3))
+        self.dark2 = nn.Sequential(conv3x3(base, base * 2, 2, dw),
+                                   CSPLayer(base * 2, base * 2, base_depth, depthwise=dw))
+        self.dark3 = nn.Sequential(conv3x3(base * 2, base * 4, 2, dw),
+                                   CSPLayer(base * 4, base * 4, base_depth * 3, depthwise=dw))
+        self.dark4 = nn.Sequential(conv3x3(base * 4, base * 8, 2, dw),
+                                   CSPLayer(base * 8, base * 8, base_depth * 3, depthwise=dw))
         self.dark5 = nn.Sequential(
-            BaseConv(base * 8, base * 16, 3, 2), SPPBottleneck(base * 16, base * 16),
-            CSPLayer(base * 16, base * 16, base_depth, shortcut=False),
+            conv3x3(base * 8, base * 16, 2, dw), SPPBottleneck(base * 16, base * 16),
+            CSPLayer(base * 16, base * 16, base_depth, shortcut=False, depthwise=dw),
         )
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -105,33 +138,36 @@ class CSPDarknet(nn.Module):
 
 
 class YOLOPAFPN(nn.Module):
-    def __init__(self, depth: float, width: float) -> None:
+    def __init__(self, depth: float, width: float, depthwise: bool = False) -> None:
         super().__init__()
         c3, c4, c5 = int(256 * width), int(512 * width), int(1024 * width)
         n = round(3 * depth)
-        self.backbone = CSPDarknet(depth, width)
+        dw = depthwise
+        self.backbone = CSPDarknet(depth, width, depthwise)
         self.upsample = nn.Upsample(scale_factor=2, mode="nearest")
         self.lateral_conv0 = BaseConv(c5, c4, 1)
-        self.C3_p4 = CSPLayer(2 * c4, c4, n, False)
+        self.C3_p4 = CSPLayer(2 * c4, c4, n, False, dw)
         self.reduce_conv1 = BaseConv(c4, c3, 1)
-        self.C3_p3 = CSPLayer(2 * c3, c3, n, False)
-        self.bu_conv2 = BaseConv(c3, c3, 3, 2)
-        self.C3_n3 = CSPLayer(2 * c3, c4, n, False)
-        self.bu_conv1 = BaseConv(c4, c4, 3, 2)
-        self.C3_n4 = CSPLayer(2 * c4, c5, n, False)
+        self.C3_p3 = CSPLayer(2 * c3, c3, n, False, dw)
+        self.bu_conv2 = conv3x3(c3, c3, 2, dw)
+        self.C3_n3 = CSPLayer(2 * c3, c4, n, False, dw)
+        self.bu_conv1 = conv3x3(c4, c4, 2, dw)
+        self.C3_n4 = CSPLayer(2 * c4, c5, n, False, dw)
 
 
 class YOLOXHead(nn.Module):
-    def __init__(self, num_classes: int, width: float) -> None:
+    def __init__(self, num_classes: int, width: float, depthwise: bool = False) -> None:
         super().__init__()
         hidden = int(256 * width)
         in_channels = [int(c * width) for c in (256, 512, 1024)]
         self.strides = (8, 16, 32)
+
+        def branch() -> nn.Sequential:
+            return nn.Sequential(conv3x3(hidden, hidden, 1, depthwise), conv3x3(hidden, hidden, 1, depthwise))
+
         self.stems = nn.ModuleList(BaseConv(c, hidden, 1) for c in in_channels)
-        self.cls_convs = nn.ModuleList(
-            nn.Sequential(BaseConv(hidden, hidden, 3), BaseConv(hidden, hidden, 3)) for _ in in_channels)
-        self.reg_convs = nn.ModuleList(
-            nn.Sequential(BaseConv(hidden, hidden, 3), BaseConv(hidden, hidden, 3)) for _ in in_channels)
+        self.cls_convs = nn.ModuleList(branch() for _ in in_channels)
+        self.reg_convs = nn.ModuleList(branch() for _ in in_channels)
         self.cls_preds = nn.ModuleList(nn.Conv2d(hidden, num_classes, 1) for _ in in_channels)
         self.reg_preds = nn.ModuleList(nn.Conv2d(hidden, 4, 1) for _ in in_channels)
         self.obj_preds = nn.ModuleList(nn.Conv2d(hidden, 1, 1) for _ in in_channels)
@@ -152,9 +188,12 @@ class YOLOXConfig:
     width: float
     num_classes: int = 80
     input_size: tuple[int, int] = (640, 640)  # (width, height)
+    depthwise: bool = False
 
 
 YOLOX_CONFIGS: dict[str, YOLOXConfig] = {
+    "yolox-nano": YOLOXConfig("yolox-nano", 0.33, 0.25, input_size=(416, 416), depthwise=True),
+    "yolox-tiny": YOLOXConfig("yolox-tiny", 0.33, 0.375, input_size=(416, 416)),
     "yolox-s": YOLOXConfig("yolox-s", 0.33, 0.50),
     "yolox-m": YOLOXConfig("yolox-m", 0.67, 0.75),
     "yolox-l": YOLOXConfig("yolox-l", 1.0, 1.0),
@@ -168,8 +207,8 @@ class YOLOX(nn.Module):
     def __init__(self, config: YOLOXConfig) -> None:
         super().__init__()
         self.config = config
-        self.backbone = YOLOPAFPN(config.depth, config.width)
-        self.head = YOLOXHead(config.num_classes, config.width)
+        self.backbone = YOLOPAFPN(config.depth, config.width, config.depthwise)
+        self.head = YOLOXHead(config.num_classes, config.width, config.depthwise)
 
     @property
     def input_size(self) -> tuple[int, int]:
@@ -192,47 +231,40 @@ class YOLOX(nn.Module):
         return torch.cat([lv.flatten(start_dim=2) for lv in (level0, level1, level2)], dim=2).permute(0, 2, 1)
 
 
-def detect_yolox_name(checkpoint: str | os.PathLike) -> str:
-    """The YOLOX size of a Megvii `.pth` or an official-signature ONNX file, from its stem width."""
-    from pathlib import Path
+class YOLOXFamily(ModelFamily):
+    """Megvii YOLOX: `.pth` files `{"model": state_dict, ...}` (or bare), ONNX `images` -> `output`."""
 
-    from .checkpoint import YOLOX_STEM_WIDTHS, CheckpointError, read_checkpoint_file
-    from .onnx_io import onnx_input_and_stem
+    name = "yolox"
+    kind = "detector"
+    model_class = YOLOX
+    onnx_io_names = YOLOX_IO_NAMES
 
-    path = Path(checkpoint)
-    if path.suffix.lower() == ".onnx":
-        _, width = onnx_input_and_stem(path)
-    else:
-        content = read_checkpoint_file(path)
-        state = content.get("model", content) if isinstance(content, dict) else {}
-        stem = state.get("backbone.backbone.stem.conv.conv.weight") if isinstance(state, dict) else None
-        width = None if stem is None else int(stem.shape[0])
-    if width not in YOLOX_STEM_WIDTHS:
-        raise CheckpointError(f"cannot tell the YOLOX size of {path} (stem width {width})")
-    return YOLOX_STEM_WIDTHS[width]
+    def __init__(self) -> None:
+        self.configs = YOLOX_CONFIGS
+        self.aliases = {}
+
+    def _match(self, stem: int | None, depthwise: bool | None, classes: int | None) -> Architecture:
+        for name, config in self.configs.items():
+            if (stem == stem_width(config.width) and depthwise in (None, config.depthwise)
+                    and classes in (None, config.num_classes)):
+                return Architecture(self.name, name, f"{name}, {config.num_classes} classes", config.input_size)
+        description = f"yolox-?(stem width {stem}, {classes} classes) (no registered yolox model)"
+        return Architecture(self.name, None, description)
+
+    def detect_state_dict(self, state_dict: Mapping[str, torch.Tensor]) -> Architecture | None:
+        stem = state_dict.get("backbone.backbone.stem.conv.conv.weight")
+        classes = state_dict.get("head.cls_preds.0.weight")
+        if stem is None or classes is None:
+            return None
+        depthwise = "backbone.backbone.dark2.0.dconv.conv.weight" in state_dict
+        return self._match(int(stem.shape[0]), depthwise, int(classes.shape[0]))
+
+    def detect_onnx(self, summary: OnnxSummary) -> Architecture | None:
+        # One output (B, anchors, 5 + classes); the stem width alone tells the sizes apart.
+        if len(summary.outputs) != 1 or len(summary.outputs[0][1]) != 3:
+            return None
+        last = summary.outputs[0][1][2]
+        return self._match(summary.first_conv_channels, None, None if last is None else last - 5)
 
 
-def create_yolox(name: str | None, checkpoint: str | os.PathLike | None = None) -> YOLOX:
-    """Build a YOLOX network; `checkpoint` is a Megvii `.pth` (`{"model": ...}` or bare) or an
-    official-signature ONNX file (`images` -> `output`). `name=None` detects the size."""
-    if name is None:
-        if checkpoint is None:
-            raise InputError("create_yolox needs a name or a checkpoint to detect it from")
-        name = detect_yolox_name(checkpoint)
-    if name not in YOLOX_CONFIGS:
-        raise InputError(f"unknown detector {name!r}; choose one of: {', '.join(YOLOX_CONFIGS)}")
-    model = YOLOX(YOLOX_CONFIGS[name])
-    if checkpoint is not None:
-        from pathlib import Path
-
-        from .checkpoint import load_state_dict_strict, read_checkpoint_file
-
-        if Path(checkpoint).suffix.lower() == ".onnx":
-            from .onnx_io import import_onnx_convolutions
-
-            import_onnx_convolutions(model, checkpoint)
-        else:
-            content = read_checkpoint_file(checkpoint)
-            state = content.get("model", content) if isinstance(content, dict) else content
-            load_state_dict_strict(model, state, source=str(checkpoint))
-    return model.eval()
+register_family(YOLOXFamily())

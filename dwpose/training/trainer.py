@@ -12,6 +12,7 @@ import json
 import os
 import random
 import signal
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -20,31 +21,37 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, Subset
 
-from ..data import AugmentConfig, TopDownTrainDataset, load_annotations, load_ubody
+from ..data import AugmentConfig, Sample, TopDownTrainDataset, load_annotations, load_boxes, load_ubody
 from ..data.coco_wholebody import UBODY_SCENES, DatasetError
+from ..data.dataset import epoch_indices
+from ..data.teacher_logits import StoredLogits
 from ..distillation import PoseDistiller
 from ..distillation.losses import KLDiscretLoss
+from ..errors import InputError
 from ..fileio import save_torch_atomic
-from ..models import RTMPose, create_model
-from ..models.checkpoint import load_state_dict_strict, read_checkpoint_file
-from ..models.rtmpose import RGB_MEAN, RGB_STD
+from ..models import RGB_MEAN, RGB_STD, TopdownPoseModel, create_model
+from ..models.checkpoint import (CheckpointError, describe_state_dict, extract_state_dict, load_state_dict_strict,
+                                 read_checkpoint_file)
 from .config import TrainConfig
 from .optim import ExpMomentumEMA, lr_factor, param_groups
 
 
 class PoseTrainer(nn.Module):
-    """Plain RTMPose training (GT SimCC loss only). Holds the model's backbone and head under
-    their own names, so its state dict is a plain pose state dict."""
+    """Plain pose training (GT SimCC loss only). Holds the model's children (backbone, neck
+    where there is one, head) under their own names, so its state dict is a plain pose state
+    dict; the model's forward runs on those same modules."""
 
-    def __init__(self, model: RTMPose) -> None:
+    def __init__(self, model: TopdownPoseModel) -> None:
         super().__init__()
-        self.backbone = model.backbone
-        self.head = model.head
+        for name, child in model.named_children():
+            self.add_module(name, child)
+        # A bound method, not a submodule: registering the model would duplicate every key.
+        self.network = model.forward
         self.input_size = model.input_size
         self.gt_loss = KLDiscretLoss()
 
     def forward(self, images, labels, weights, epoch, max_epochs):
-        return {"loss_kpt": self.gt_loss(self.head(self.backbone(images)), labels, weights)}
+        return {"loss_kpt": self.gt_loss(self.network(images), labels, weights)}
 
     def deploy_state_dict(self, state_dict=None):
         return dict(state_dict if state_dict is not None else self.state_dict())
@@ -55,9 +62,13 @@ def _distributed() -> tuple[int, int, int]:
     return int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0")), world
 
 
-def build_samples(config: TrainConfig):
+def build_samples(config: TrainConfig, input_size: tuple[int, int] | None = None
+                  ) -> tuple[list[Sample], list[tuple[int, float]]]:
+    """The training samples, source after source, and (samples, sampling weight) of each
+    source: COCO-WholeBody + UBody together (weight 1), then each `data.extra` source. With
+    offline teacher logits each sample carries its source's stored logits."""
     data = config.data
-    samples = []
+    samples: list[Sample] = []
     if data.coco_ann:
         if not data.coco_images:
             raise DatasetError("data.coco_images is required with data.coco_ann")
@@ -66,9 +77,28 @@ def build_samples(config: TrainConfig):
         samples += load_annotations(data.coco_ann, data.coco_images, train=True)
     if data.ubody_root:
         samples += load_ubody(data.ubody_root, data.ubody_scenes or UBODY_SCENES, train=True, split_list=data.ubody_split)
-    if not data.coco_ann and not data.ubody_root:
-        raise DatasetError("no training data: set data.coco_ann/coco_images and/or data.ubody_root")
-    return samples
+    if not data.coco_ann and not data.ubody_root and not data.extra:
+        raise DatasetError("no training data: set data.coco_ann/coco_images, data.ubody_root or [[data.extra]] sources")
+    groups = [(len(samples), 1.0)] if samples else []
+    offline = config.distill is not None and config.distill.teacher_logits == "offline"
+    for number, source in enumerate(data.extra):
+        name = source.name or f"data.extra[{number}]"
+        if not Path(source.images).is_dir():
+            raise DatasetError(f"{name}: image folder not found: {source.images}")
+        part = (load_annotations(source.ann, source.images, train=True) if source.keypoints
+                else load_boxes(source.ann, source.images))
+        if offline:
+            stored = StoredLogits(source.logits)
+            if input_size is not None:
+                stored.check_input_size(input_size)
+            for sample in part:
+                if sample.meta["annotation_id"] not in stored:
+                    raise DatasetError(f"{name}: annotation id {sample.meta['annotation_id']} has no stored logits in "
+                                       f"{source.logits} (not the run that wrote {source.ann}?)")
+                sample.meta["teacher_logits"] = stored
+        samples += part
+        groups.append((len(part), float(source.weight)))
+    return samples, groups
 
 
 class Trainer:
@@ -76,6 +106,8 @@ class Trainer:
                  progress: bool = True) -> None:
         self.config = config
         self.work_dir = Path(work_dir)
+        if self.work_dir.exists() and not self.work_dir.is_dir():
+            raise InputError(f"work dir {self.work_dir} is a file, not a folder; pass another --work-dir")
         self.rank, self.local_rank, self.world = _distributed()
         if self.world > 1 and not dist.is_initialized():
             dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
@@ -98,12 +130,14 @@ class Trainer:
         self.net = (nn.parallel.DistributedDataParallel(self.module, device_ids=[self.device.index] if self.device.type == "cuda" else None)
                     if self.world > 1 else self.module)
 
-        samples = build_samples(config)
+        samples, self.source_groups = build_samples(config, self.module.input_size)
         augment = (AugmentConfig(scale_factor=tuple(config.scale_factor), rotate_factor=config.rotate_factor)
                    if config.augment else AugmentConfig.none())
         self.dataset = TopDownTrainDataset(samples, self.module.input_size, augment, seed=config.seed,
                                            switch_epoch=config.effective_switch_epoch)
-        self.iters_per_epoch = max(1, -(-len(self.dataset) // (config.batch_size * self.world)))
+        # Every epoch draws the same number of samples (the sources' weights fix it).
+        self.epoch_length = len(epoch_indices(self.source_groups, config.seed, 0))
+        self.iters_per_epoch = max(1, -(-self.epoch_length // (config.batch_size * self.world)))
         self.epoch, self.iter_in_epoch, self.global_iter = 0, 0, 0
         self.best_ap = -1.0
         self.mean = torch.tensor(RGB_MEAN, device=self.device).view(1, 3, 1, 1)
@@ -118,14 +152,16 @@ class Trainer:
                 self._load_backbone(model, c.pretrained_backbone)
             return PoseTrainer(model)
         d = c.distill
-        distiller = PoseDistiller.build(d.stage, c.model, d.teacher_model, d.teacher_checkpoint, alpha_fea=d.alpha_fea,
-                                        kd_weight=d.kd_weight, teacher_bn_mode=d.teacher_bn_mode)
+        offline = d.teacher_logits == "offline"  # no teacher model: its logits come with the batches
+        distiller = PoseDistiller.build(d.stage, c.model, None if offline else d.teacher_model, d.teacher_checkpoint,
+                                        alpha_fea=d.alpha_fea, kd_weight=d.kd_weight, teacher_bn_mode=d.teacher_bn_mode,
+                                        gt_loss=d.gt_loss, feature_loss=d.feature_loss, decay=d.decay)
         if c.pretrained_backbone and d.stage == 1:
             self._load_backbone(distiller.student, c.pretrained_backbone)
         return distiller
 
     @staticmethod
-    def _load_backbone(model: RTMPose, path: str) -> None:
+    def _load_backbone(model: TopdownPoseModel, path: str) -> None:
         content = read_checkpoint_file(path)
         state = content.get("state_dict", content) if isinstance(content, dict) else content
         backbone = {k[len("backbone."):]: v for k, v in state.items() if k.startswith("backbone.")}
@@ -156,9 +192,23 @@ class Trainer:
         save_torch_atomic(self.state(), path or self.checkpoint_path)
 
     def resume(self, path: str | os.PathLike) -> None:
-        state = torch.load(path, map_location=self.device, weights_only=False)
-        self.module.load_state_dict(state["model"])
-        self.ema.module.load_state_dict(state["ema"])
+        """Continue from a checkpoint written by `save` (read with the package's allow-listed
+        reader, never a free unpickler); anything else is one CheckpointError saying what the
+        file is and what resuming needs."""
+        state = read_checkpoint_file(path)
+        missing = [key for key in RESUME_KEYS if not isinstance(state, Mapping) or key not in state]
+        if missing:
+            raise CheckpointError(f"cannot resume from {path}: it is {_what_checkpoint(state)}; --resume needs the "
+                                  "training checkpoint that `dwpose train` writes (work_dirs/<name>/last.pth, with "
+                                  "the optimiser, EMA, RNG states and position)")
+        meta = state.get("meta") if isinstance(state.get("meta"), Mapping) else {}
+        stage = self.config.distill.stage if self.config.distill else None
+        if meta.get("model", self.config.model) != self.config.model or meta.get("distill_stage", stage) != stage:
+            written = f"{meta.get('model')}" + (f" (distillation stage {meta['distill_stage']})" if meta.get("distill_stage") else "")
+            wanted = self.config.model + (f" (distillation stage {stage})" if stage else "")
+            raise CheckpointError(f"cannot resume from {path}: it was written by a run of {written}, this recipe trains {wanted}")
+        load_state_dict_strict(self.module, state["model"], source=str(path))
+        load_state_dict_strict(self.ema.module, state["ema"], source=str(path))
         self.ema.steps = state["ema_steps"]
         self.optimizer.load_state_dict(state["optimizer"])
         self.scaler.load_state_dict(state["scaler"])
@@ -171,7 +221,9 @@ class Trainer:
     # ------------------------------------------------------------------ loop
     def _loader(self, epoch: int, start_iter: int) -> DataLoader:
         self.dataset.set_epoch(epoch)
-        order = torch.randperm(len(self.dataset), generator=torch.Generator().manual_seed(self.config.seed + epoch)).tolist()
+        indices = epoch_indices(self.source_groups, self.config.seed, epoch)  # all samples once, unless weighted
+        permutation = torch.randperm(len(indices), generator=torch.Generator().manual_seed(self.config.seed + epoch))
+        order = indices[permutation.numpy()].tolist()
         # Every process must run the same number of steps (DDP would hang): pad like DistributedSampler.
         padded = -(-len(order) // self.world) * self.world
         order += order[: padded - len(order)]
@@ -196,8 +248,11 @@ class Trainer:
         weights = batch["weights"].to(self.device)
         lr = self._set_lr()
         amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(c.amp)
+        extra = {}
+        if "teacher_x" in batch:  # offline distillation: the teacher's stored logits
+            extra["teacher_logits"] = (batch["teacher_x"].to(self.device), batch["teacher_y"].to(self.device))
         with torch.autocast(self.device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
-            losses = self.net(images, labels, weights, self.epoch, c.epochs)
+            losses = self.net(images, labels, weights, self.epoch, c.epochs, **extra)
         total = sum(v for k, v in losses.items() if k.startswith("loss"))
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(total).backward()
@@ -250,12 +305,13 @@ class Trainer:
                 self.save()
             self.save()
             if self.stop_requested and self.rank == 0:
-                print(f"interrupted: checkpoint saved at iteration {self.global_iter} in {self.checkpoint_path}")
+                print(f"interrupted: checkpoint saved at iteration {self.global_iter} in {self.checkpoint_path} "
+                      "(continue with --resume; final_pose.pth is written when a run completes)")
         finally:
             bar.close()
             for s, h in handlers.items():
                 signal.signal(s, h)
-        if self.rank == 0:
+        if self.rank == 0 and not self.stop_requested:  # an interrupted run leaves only last.pth
             self.export_final()
         return last
 
@@ -293,6 +349,20 @@ class Trainer:
         save_torch_atomic({"state_dict": self.module.deploy_state_dict(self.ema.module.state_dict()),
                       "meta": {"model": self.config.model, "iterations": self.global_iter}}, path)
         return path
+
+
+# What a checkpoint written by `Trainer.save` holds (and `resume` needs).
+RESUME_KEYS = ("model", "ema", "ema_steps", "optimizer", "scaler", "epoch", "iter_in_epoch", "global_iter", "rng")
+
+
+def _what_checkpoint(content: object) -> str:
+    """A short description of a checkpoint that is not a trainer checkpoint."""
+    try:
+        state = extract_state_dict(content)
+    except CheckpointError:
+        keys = list(content)[:6] if isinstance(content, Mapping) else []
+        return f"not a dwpose training checkpoint (it holds {', '.join(map(str, keys)) or type(content).__name__})"
+    return f"a plain pose checkpoint ({describe_state_dict(state)}: weights only)"
 
 
 def _main_thread() -> bool:

@@ -1,0 +1,145 @@
+"""Throughput of `dwpose label` (images/s) in-process and on a local Ray instance, and the
+per-person size of each output format, on the sample images repeated, with random-weight files
+of the official architectures (DWPose-l 384x288, made as bench_cpu.py makes them). Writes its
+own section of RESULTS.md (the others are kept).
+
+    python benchmarks/label_throughput.py [--repeat 8] [--persons 3] [--ray-actors 2]
+
+Two cases: one person per image (`--no-detector`: the whole image) and `--persons` per image
+(given boxes, as `--boxes` does), the second with every output (Parquet, top-k logits) so that
+the per-person sizes are measured on it. Ray's own start-up is timed apart; the Ray rows include
+starting the actor pool (each actor loads the model) as every run does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.bench_cpu import machine, make_files, person_boxes  # noqa: E402
+from dwpose.labelling import LabelOptions, LabellerConfig, label  # noqa: E402
+
+SAMPLES = [ROOT.parent / "shared" / "data" / "coco_wholebody_val_sample" / name for name in
+           ("000000000785.jpg", "000000040083.jpg", "000000196141.jpg", "000000197388.jpg")]
+SAMPLES.append(ROOT / "dwpose" / "assets" / "human-pose.jpeg")
+HEADING = "## Labelling throughput (dwpose label)"
+
+
+def copies(folder: Path, repeat: int) -> list[Path]:
+    """The sample images copied `repeat` times (copies, not links: links are one input)."""
+    paths = []
+    for n in range(repeat):
+        for sample in SAMPLES:
+            path = folder / f"{sample.stem}_{n}{sample.suffix}"
+            shutil.copyfile(sample, path)
+            paths.append(path)
+    return paths
+
+
+def config(pose: Path, boxes: dict | None, top_k: int, threads: int | None) -> LabellerConfig:
+    options = dict(backend="onnxruntime", device="cpu", dtype="float32", detector_arch=None, score_threshold=0.3,
+                   nms_threshold=0.45, max_persons=None, compile=False, pose_arch=None)
+    return LabellerConfig(str(pose), None, options, boxes, top_k, False, 8, threads)
+
+
+def timed_run(paths, out: Path, cfg: LabellerConfig, **options) -> tuple[float, int]:
+    start = time.perf_counter()
+    summary = label(paths, out, cfg, LabelOptions(shard_size=8, progress=False, **options), warn=lambda m: None)
+    return time.perf_counter() - start, summary.persons
+
+
+def sizes_per_person(out: Path, persons: int) -> dict[str, float]:
+    shards = out / "shards"
+    total = {kind: sum(p.stat().st_size for p in shards.glob(pattern)) for kind, pattern in
+             (("COCO-WholeBody JSON (shards)", "[0-9]*[0-9].json"), ("Parquet", "*.parquet"),
+              ("top-k logits (.npy)", "*.logits.npy"))}
+    total["COCO-WholeBody JSON (merged)"] = (out / "annotations.json").stat().st_size
+    return {kind: size / persons for kind, size in total.items()}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=8, help="copies of the 5 sample images")
+    parser.add_argument("--persons", type=int, default=3)
+    parser.add_argument("--ray-actors", type=int, default=2)
+    parser.add_argument("--top-k", type=int, default=8)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"))
+    args = parser.parse_args()
+    pose = make_files()["pose_dynamic"]
+    load_before = os.getloadavg()
+    rows, sizes = [], {}
+    with tempfile.TemporaryDirectory(prefix="dwpose-label-bench-") as tmp:
+        tmp = Path(tmp)
+        (tmp / "in").mkdir()
+        paths = copies(tmp / "in", args.repeat)
+        import cv2
+
+        boxes = {p.name: person_boxes(args.persons, cv2.imread(str(p))) for p in paths}
+        cases = [("1 person/image (--no-detector)", None, 0),
+                 (f"{args.persons} persons/image, Parquet + top-{args.top_k} logits", boxes, args.top_k)]
+        for case, case_boxes, top_k in cases:
+            seconds, persons = timed_run(paths, tmp / f"in_process_{top_k}", config(pose, case_boxes, top_k, None),
+                                         logits_top_k=top_k)
+            rows.append((case, "in-process (all cores)", len(paths), persons, seconds))
+            if top_k:
+                sizes = sizes_per_person(tmp / f"in_process_{top_k}", persons)
+        import ray
+
+        start = time.perf_counter()
+        ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
+        ray_start = time.perf_counter() - start
+        for case, case_boxes, top_k in cases:
+            seconds, persons = timed_run(paths, tmp / f"ray_{top_k}", config(pose, case_boxes, top_k, 1),
+                                         logits_top_k=top_k, ray=True, ray_actors=args.ray_actors)
+            rows.append((case, f"Ray, {args.ray_actors} actors x 1 thread", len(paths), persons, seconds))
+        ray.shutdown()
+    load_after = os.getloadavg()
+    section = render(rows, sizes, ray_start, load_before, load_after, args)
+    print(section)
+    write_section(Path(args.out), section)
+    return 0
+
+
+def render(rows, sizes, ray_start, load_before, load_after, args) -> str:
+    lines = [HEADING, "", f"Machine: {machine()}", "",
+             f"Load average (1/5/15 min) before: {'/'.join(f'{v:.1f}' for v in load_before)}, after: "
+             f"{'/'.join(f'{v:.1f}' for v in load_after)} — the machine is shared with other work, so the",
+             "figures are lower bounds of what it does alone. Random-weight DWPose-l 384x288 (onnxruntime),",
+             f"{len(SAMPLES)} sample images x {args.repeat} copies, shards of 8, batches of 8 images;",
+             "each time covers the whole `label()` call: planning, reading, inference, writing, merging.",
+             "", "| case | executor | images | persons | s | images/s | persons/s |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for case, executor, images, persons, seconds in rows:
+        lines.append(f"| {case} | {executor} | {images} | {persons} | {seconds:.1f} | {images / seconds:.2f} | "
+                     f"{persons / seconds:.2f} |")
+    lines += ["", f"Starting the local Ray instance (`ray.init`) took {ray_start:.1f} s (not in the rows).", "",
+              "Output size per person (the multi-person run):", "", "| format | bytes/person |", "|---|---:|"]
+    lines += [f"| {kind} | {size:.0f} |" for kind, size in sizes.items()]
+    lines += ["", f"Logits: top-{args.top_k} bins per keypoint and axis (uint16 bins, float16 values, one float16 "
+                  "tail value) = 8 + 2·133·(4k + 2) bytes; the float32 logits themselves are 4·133·(576 + 768) = "
+                  f"{4 * 133 * (576 + 768)} bytes at 384x288."]
+    return "\n".join(lines) + "\n"
+
+
+def write_section(path: Path, section: str) -> None:
+    """Replace this benchmark's section of RESULTS.md (or append it), keeping the others."""
+    text = path.read_text() if path.exists() else ""
+    if HEADING in text:
+        start = text.index(HEADING)
+        end = text.find("\n## ", start + len(HEADING))
+        text = text[:start] + section + (text[end + 1:] if end != -1 else "")
+    else:
+        text = text.rstrip() + "\n\n" + section
+    path.write_text(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""The RTMW family (mmpose `rtmw-*_cocktail14` configs): CSPNeXt backbone returning strides
+8/16/32, CSPNeXtPAFPN neck, RTMW head.
+
+Config table: sizes m/l/x at 256x192 and 384x288, named `rtmw-{size}-{HxW}`. mmpose publishes
+no RTMW-m 384x288 config; `rtmw-m-384x288` is the m widths with the 384x288 head, built by
+analogy. Any other size can be built from `RTMWConfig` directly (the tests build RTMPose-t
+widths with RTMW's neck and head that way).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .cspnext import CSPNeXt
+from .cspnext_pafpn import CSPNeXtPAFPN
+from .registry import register_family
+from .rtmw_head import RTMWHead
+from .topdown import PoseModelConfig, TopdownFamily, TopdownPoseModel
+
+__all__ = ["RTMW", "RTMWConfig", "RTMWFamily", "RTMW_INPUTS", "RTMW_SIZES"]
+
+RTMW_SIZES = ("m", "l", "x")
+RTMW_INPUTS = ("256x192", "384x288")
+
+
+@dataclass(frozen=True)
+class RTMWConfig(PoseModelConfig):
+    """Architecture of one RTMW model (fields: see `PoseModelConfig`); `neck_csp_blocks` CSP
+    blocks per neck layer (2 in every official config: they do not scale with depth)."""
+
+    neck_csp_blocks: int = 2
+
+
+class RTMW(TopdownPoseModel):
+    """CSPNeXt (C3, C4, C5) -> CSPNeXtPAFPN (n4, n5) -> RTMW head. See `TopdownPoseModel` for
+    the contract; `forward_features` is the neck's n5, the head's stride-32 input."""
+
+    def __init__(self, config: RTMWConfig) -> None:
+        super().__init__(config)
+        self.backbone = CSPNeXt(config.deepen_factor, config.widen_factor, out_indices=(2, 3, 4))
+        self.neck = CSPNeXtPAFPN(self.backbone.out_channels, num_csp_blocks=config.neck_csp_blocks)
+        self.head = RTMWHead(
+            self.neck.out_channels[-1],
+            config.num_keypoints,
+            config.input_size,
+            simcc_split_ratio=config.simcc_split_ratio,
+        )
+
+    @property
+    def feature_channels(self) -> int:
+        return self.neck.out_channels[-1]
+
+    def extract_features(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """(n4, n5): the neck's stride-16 and stride-32 outputs."""
+        return self.neck(self.backbone(x))
+
+    def forward_head(self, features: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.head(features)
+
+
+class RTMWFamily(TopdownFamily):
+    name = "rtmw"
+    model_class = RTMW
+    config_class = RTMWConfig
+    has_neck = True
+    keypoints_key = "head.final_layer.conv.weight"  # RTMW head: a ConvModule (conv + BN + ReLU)
+
+    def __init__(self) -> None:
+        self.configs = self.make_configs(RTMW_SIZES, RTMW_INPUTS)
+        self.aliases = {}
+
+
+register_family(RTMWFamily())

@@ -1,0 +1,233 @@
+"""`dwpose label` in-process: the dataset it writes, resuming, refusals and bad input."""
+
+import errno
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from dwpose.cli import main
+from dwpose.codec.topk import compress_topk, expand_topk, topk_dtype, unpack_persons
+from dwpose.data import load_annotations
+from dwpose.evaluation import evaluate_coco_wholebody, results_from_annotations
+from dwpose.inference.outputs import Interruption
+from dwpose.inference.pipeline import WholebodyPipeline
+from dwpose.labelling import LabelOptions, LabellerConfig, label
+from dwpose.labelling import writer as writer_module
+from tests.conftest import DATA
+
+SAMPLE = DATA / "coco_wholebody_val_sample"
+GT = SAMPLE / "test_coco_wholebody.json"
+PART_FIELDS = ("keypoints", "foot_kpts", "face_kpts", "lefthand_kpts", "righthand_kpts")
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` (relative name -> bytes)."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def label_cli(out, inputs, pose_onnx, yolox=None, *extra):
+    models = ["--pose-model", str(pose_onnx), "--no-progress"]
+    models += (["--det-model", str(yolox), "--score-threshold", "0.0", "--max-persons", "3"] if yolox
+               else ["--no-detector"])
+    return main(["label", *map(str, inputs), "--out", str(out), *models, *map(str, extra)])
+
+
+def config_for(pose_onnx, yolox=None, **fields) -> LabellerConfig:
+    options = dict(backend="onnxruntime", device="cpu", dtype="float32", detector_arch=None, score_threshold=0.0,
+                   nms_threshold=0.45, max_persons=3, compile=False, pose_arch=None)
+    return LabellerConfig(str(pose_onnx), str(yolox) if yolox else None, options, **fields)
+
+
+def test_labels_are_a_coco_wholebody_dataset_that_reader_and_scoring_accept(tmp_path, pose_onnx, capsys):
+    out = tmp_path / "labels"
+    assert label_cli(out, [SAMPLE], pose_onnx, None, "--visibility-threshold", "0.5") == 0
+    assert "4 of 4 image(s)/frame(s) labelled, 4 person(s), 0 failed" in capsys.readouterr().out
+    dataset = json.loads((out / "annotations.json").read_text())
+    assert [Path(i["file_name"]).name for i in dataset["images"]] == sorted(p.name for p in SAMPLE.glob("*.jpg"))
+    assert [a["id"] for a in dataset["annotations"]] == [1, 2, 3, 4]
+    import pyarrow.parquet as pq
+
+    parquet = pq.read_table(out / "shards" / "000000.parquet").to_pylist()
+    for image, ann, row in zip(dataset["images"], dataset["annotations"], parquet):
+        assert (out / image["file_name"]).resolve() == (SAMPLE / Path(image["file_name"]).name).resolve()
+        assert ann["bbox"] == [0.0, 0.0, image["width"], image["height"]]  # --no-detector: the whole image
+        triples = np.concatenate([np.reshape(ann[key], (-1, 3)) for key in PART_FIELDS])
+        keypoints, scores = np.asarray(row["keypoints"][0]), np.asarray(row["scores"][0])
+        inside = (keypoints >= 0).all(1) & (keypoints[:, 0] < image["width"]) & (keypoints[:, 1] < image["height"])
+        labelled = (scores >= 0.5) & inside
+        assert np.array_equal(triples[:, 2] == 2, labelled) and (triples[~labelled] == 0).all()
+        assert np.abs(triples[labelled, :2] - keypoints[labelled]).max() <= 0.005  # rounded to 0.01 px
+        assert ann["num_keypoints"] == labelled[:17].sum()
+        assert ann["face_valid"] == labelled[23:91].any() and ann["lefthand_valid"] == labelled[91:112].any()
+        if ann["face_valid"]:
+            face = triples[23:91][labelled[23:91], :2]
+            assert ann["face_box"] == pytest.approx([*face.min(0), *(face.max(0) - face.min(0))], abs=0.011)
+    # Our training reader takes it as it is (the run folder is the image root) ...
+    samples = load_annotations(out / "annotations.json", out, train=True)
+    assert len(samples) == sum(a["num_keypoints"] > 0 for a in dataset["annotations"])
+    assert all(Path(s.image_path).is_file() for s in samples)
+    # ... and COCO-WholeBody scoring: the ground truth turned into a "labelled" file scores AP 1,
+    # the labels of the random model score far less.
+    truth = json.loads(GT.read_text())
+    perfect = evaluate_coco_wholebody(GT, results_from_annotations(truth, GT))
+    assert perfect.parts["wholebody"][0] == pytest.approx(1.0)
+    assert main(["eval", "--ann", str(GT), "--results", str(out / "annotations.json"),
+                 "--out", str(tmp_path / "s.json")]) == 0
+    stats = json.loads((tmp_path / "s.json").read_text())["stats"]
+    assert 0.0 <= stats["parts"]["wholebody"]["AP"] < 0.5
+
+
+def test_interrupted_run_resumes_to_the_same_bytes(tmp_path, pose_onnx, yolox_s_onnx, clip):
+    options = dict(shard_size=3, logits_top_k=4, write_frames=True, every=2, progress=False)
+    config = config_for(pose_onnx, yolox_s_onnx, logits_top_k=4, write_frames=True)
+    paths = sorted(SAMPLE.glob("*.jpg")) + [clip]
+    whole = label(paths, tmp_path / "whole", config, LabelOptions(**options))
+    assert (whole.shards, whole.units, whole.failed) == (3, 8, 0)
+
+    stop = Interruption()  # what the first Ctrl-C does: finish the shard, then stop
+    first = label(paths, tmp_path / "split", config, LabelOptions(**options), interruption=stop,
+                  on_shard=lambda index, pid: setattr(stop, "requested", index == 1))
+    assert first.interrupted and first.merged is None
+    assert sorted(p.name for p in (tmp_path / "split" / "shards").glob("*.done.json")) == ["000000.done.json",
+                                                                                          "000001.done.json"]
+    again = label(paths, tmp_path / "split", config, LabelOptions(**options))
+    assert again.shards_before == 2 and not again.interrupted
+    assert tree(tmp_path / "split") == tree(tmp_path / "whole")
+    # The video's frames span shards 1 and 2: the tracker went on across them.
+    dataset = json.loads((tmp_path / "whole" / "annotations.json").read_text())
+    frames = [i for i in dataset["images"] if "frame_index" in i]
+    assert [i["frame_index"] for i in frames] == [0, 2, 4, 6]
+    assert [i["file_name"] for i in frames] == [f"frames/clip/{n:06d}.jpg" for n in (0, 2, 4, 6)]
+    assert cv2.imread(str(tmp_path / "whole" / frames[0]["file_name"])).shape == (96, 128, 3)
+    import pyarrow.parquet as pq
+
+    rows = [r for n in range(3) for r in pq.read_table(tmp_path / "whole" / "shards" / f"{n:06d}.parquet").to_pylist()]
+    assert [r["track_ids"] is None for r in rows] == [True] * 4 + [False] * 4
+    assert len({t for r in rows[4:] for t in r["track_ids"]}) >= 1
+
+
+def test_logits_are_the_pipelines_top_k(tmp_path, pose_onnx):
+    out = tmp_path / "labels"
+    assert label_cli(out, [DATA / "media" / "human-pose.jpeg"], pose_onnx, None, "--save-logits", "6") == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["logits"]["top_k"] == 6 and manifest["logits"]["bins"] == [384, 512]
+    records = np.load(out / "shards" / "000000.logits.npy")
+    assert records.dtype == topk_dtype(133, 6) and records.dtype.itemsize == 8 + 2 * 133 * (4 * 6 + 2)
+    assert records["annotation_id"].tolist() == [1]
+    pipeline = WholebodyPipeline.from_files(pose_onnx)
+    result = pipeline.predict_batch([cv2.imread(str(DATA / "media" / "human-pose.jpeg"))], keep_logits=True)[0]
+    for stored, raw in zip(unpack_persons(records, (384, 512)), result.meta["simcc"]):
+        top = np.argsort(-raw, axis=-1)[..., :6]
+        # Relative to the peak, to float16 precision, on the teacher's own top bins.
+        expected = np.take_along_axis(raw - raw.max(-1, keepdims=True), top, -1)
+        assert np.allclose(np.take_along_axis(stored, top, -1), expected, atol=2e-3 * np.abs(expected).max() + 1e-3)
+
+
+def test_topk_keeps_the_softmax_of_its_bins_and_the_tail_mass():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 0.3, (2, 5, 100))
+    logits[..., 40] += 2.0
+    bins, values, tail = compress_topk(logits, k=8)
+    rebuilt = expand_topk(bins, values, tail, 100)
+
+    def softmax(z):
+        e = np.exp(10 * (z - z.max(-1, keepdims=True)))
+        return e / e.sum(-1, keepdims=True)
+
+    p, q = softmax(logits), softmax(rebuilt)
+    top = np.argsort(-logits, -1)[..., :8]
+    assert np.allclose(np.take_along_axis(q, top, -1), np.take_along_axis(p, top, -1), rtol=0.02, atol=1e-6)
+    assert np.allclose(1 - np.take_along_axis(q, top, -1).sum(-1), 1 - np.take_along_axis(p, top, -1).sum(-1),
+                       rtol=0.02, atol=1e-6)
+    assert (bins[..., 0] == 40).all()
+
+
+def test_another_run_in_the_folder_is_refused_naming_the_difference(tmp_path, pose_onnx, capsys):
+    image = DATA / "media" / "human-pose.jpeg"
+    assert label_cli(tmp_path, [image], pose_onnx) == 0
+    assert label_cli(tmp_path, [image], pose_onnx, None, "--visibility-threshold", "0.6") == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "settings.visibility_threshold: 0.6 in this run, 0.3 in the folder's" in error
+    assert label_cli(tmp_path, [image, SAMPLE / "000000000785.jpg"], pose_onnx) == 2
+    assert "inputs.sources: 2 in this run, 1 in the folder's" in capsys.readouterr().err
+    assert label_cli(tmp_path, [image], pose_onnx, None, "--visibility-threshold", "0.6", "--overwrite") == 0
+    assert json.loads((tmp_path / "manifest.json").read_text())["settings"]["visibility_threshold"] == 0.6
+
+
+def test_bad_and_duplicate_inputs_are_reported_recorded_and_not_retried(tmp_path, pose_onnx, capsys):
+    bad = tmp_path / "in"
+    bad.mkdir()
+    (bad / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 50)
+    (bad / "fake.mp4").write_bytes(b"not a video")
+    good = DATA / "media" / "human-pose.jpeg"
+    out = tmp_path / "out"
+    assert label_cli(out, [bad, good, good, str(good).replace("human-pose", "*-pose")], pose_onnx) == 1
+    captured = capsys.readouterr()
+    assert "skipped " + str(bad / "corrupt.jpg") in captured.err and "fake.mp4: cannot open as a video" in captured.err
+    assert captured.err.count("labelled once") == 2
+    assert "1 of 2 image(s)/frame(s) labelled, 1 person(s), 2 failed" in captured.out
+    done = json.loads((out / "shards" / "000000.done.json").read_text())
+    assert [f["source"] for f in done["failures"]] == [str(bad / "corrupt.jpg")]
+    assert len(json.loads((out / "manifest.json").read_text())["skipped_inputs"]) == 3
+    # A finished shard is not redone: its failure stays recorded (--overwrite retries everything).
+    before = tree(out)
+    assert label_cli(out, [bad, good, good], pose_onnx) == 1
+    assert "1 of 2 image(s)/frame(s) labelled" in capsys.readouterr().out
+    assert tree(out) == before
+
+
+def test_full_disk_leaves_no_partial_shard_and_the_rerun_completes(tmp_path, pose_onnx, monkeypatch, capsys):
+    inputs = sorted(SAMPLE.glob("*.jpg"))
+    assert label_cli(tmp_path / "whole", inputs, pose_onnx, None, "--shard-size", "2") == 0
+    real = writer_module.write_synced
+
+    def full_disk(path, data):
+        shard_0_done = (tmp_path / "full" / "shards" / "000000.done.json").exists()
+        if shard_0_done and writer_module.FRAME_FOLDER not in str(path):
+            real(path, data[: len(data) // 2])  # some bytes made it before the disk filled up
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real(path, data)
+
+    monkeypatch.setattr(writer_module, "write_synced", full_disk)
+    assert label_cli(tmp_path / "full", inputs, pose_onnx, None, "--shard-size", "2") == 2
+    assert "No space left on device" in capsys.readouterr().err
+    names = sorted(p.name for p in (tmp_path / "full" / "shards").iterdir())
+    assert names == ["000000.done.json", "000000.json", "000000.parquet"]  # shard 1: nothing, not even temporaries
+    monkeypatch.setattr(writer_module, "write_synced", real)
+    assert label_cli(tmp_path / "full", inputs, pose_onnx, None, "--shard-size", "2") == 0
+    assert tree(tmp_path / "full") == tree(tmp_path / "whole")
+
+
+def test_fps_sampling_and_option_errors(tmp_path, pose_onnx, clip, capsys):
+    # clip.avi: 7 frames at 10 fps; 4 per second -> frames 0, 2 (2.5), 5
+    assert label_cli(tmp_path, [clip], pose_onnx, None, "--fps", "4") == 0
+    frames = [i["frame_index"] for i in json.loads((tmp_path / "annotations.json").read_text())["images"]]
+    assert frames == [0, 2, 5]
+    with pytest.raises(SystemExit) as exc:
+        label_cli(tmp_path / "x", [clip], pose_onnx, None, "--fps", "4", "--every", "2")
+    assert exc.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fourcc, suffix", [("MJPG", ".avi"), ("mp4v", ".mp4")])
+def test_frames_from_the_middle_of_a_video_are_the_decoded_ones(tmp_path, fourcc, suffix):
+    """A shard that starts inside a video seeks to its first frame: the frames it gets are those
+    a decode from the start gives (mp4v: most frames are not key frames)."""
+    from dwpose.labelling.engine import read_frames
+    from tests.media import write_video
+
+    frames = []
+    for i in range(30):
+        frame = np.full((48, 64, 3), 4 * i, np.uint8)
+        cv2.rectangle(frame, (2 * i, 5), (2 * i + 10, 30), (255, 255 - 8 * i, 0), -1)
+        frames.append(frame)
+    path = write_video(tmp_path / f"v{suffix}", frames, fourcc=fourcc)
+    capture, decoded = cv2.VideoCapture(str(path)), []
+    while (frame := capture.read()[1]) is not None:
+        decoded.append(frame)
+    got = dict(read_frames(path, [13, 14, 20, 29, 35]))
+    for index in (13, 14, 20, 29):
+        assert np.array_equal(got[index], decoded[index]), index
+    assert got[35] is None  # past the end: reported as a frame that does not decode

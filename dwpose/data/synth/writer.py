@@ -180,9 +180,15 @@ def generate_dataset(out: str | os.PathLike, spec: SynthSpec, overwrite: bool = 
         if workers == 1:
             results = map(_write_one, jobs)
         else:
-            # fork where there is one: workers inherit the imported modules instead of re-importing.
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            pool = multiprocessing.get_context(method).Pool(workers, initializer=_worker_init)
+            # Not a plain fork of this process: a fork of a process with other threads (e.g. after
+            # ray.init in the same interpreter) can deadlock its children (seen in the full test
+            # suite). A forkserver forks clean workers from a server that imported this module once.
+            if "forkserver" in multiprocessing.get_all_start_methods():
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload([__name__])
+            else:
+                context = multiprocessing.get_context("spawn")
+            pool = context.Pool(workers, initializer=_worker_init)
             results = pool.imap_unordered(_write_one, jobs, chunksize=max(1, min(8, spec.num // (4 * workers))))
         for index, annotations in results:
             per_image[index] = annotations

@@ -11,8 +11,14 @@ $(STAMP): pyproject.toml constraints.txt
 	# xtcocotools' wheels are built against NumPy 1: build it against the NumPy we install.
 	$(BIN)/python -m pip install -q -c constraints.txt numpy cython wheel setuptools
 	$(BIN)/python -m pip install -q --no-binary xtcocotools --no-build-isolation xtcocotools==1.14.3
-	# openvino (~180 MB) is optional for users; the tests of its backend need it.
-	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test,openvino]'
+	# openvino (~180 MB) and gradio are optional for users; the tests of the openvino backend and
+	# of `dwpose serve` need them.
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test,openvino,serve]'
+	# The browser test of `dwpose serve` drives Debian's chromium: installed when root and online,
+	# else that test skips with its reason.
+	-@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! command -v chromedriver >/dev/null; then \
+		(apt-get update -qq && apt-get install -y -qq chromium chromium-driver) \
+		|| echo "chromium not installed: the browser test will skip"; fi
 	touch $(STAMP)
 
 demo: $(STAMP)

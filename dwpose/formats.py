@@ -56,6 +56,41 @@ class PoseResult:
                    np.zeros((0, num_keypoints, 2), np.float32), np.zeros((0, num_keypoints), np.float32),
                    image_size)
 
+    @classmethod
+    def from_openpose_json(cls, data: object) -> "PoseResult":
+        """Poses read back from OpenPose JSON as `to_openpose_json` and comfyui_controlnet_aux
+        write it (its POSE_KEYPOINT frames): pixel x, y, c triples on a `canvas_width` x
+        `canvas_height` canvas; a None or missing part is absent (scores 0). Scores are the file's
+        c (1.0 for every present point in comfyui's files); the neck is recomputed from the
+        shoulders, as when drawing. Coordinates stay float64, as the JSON holds them."""
+        if not isinstance(data, dict) or not isinstance(data.get("people"), list):
+            raise InputError("OpenPose JSON must be a dict with a 'people' list (comfyui's POSE_KEYPOINT frame)")
+        try:
+            size = (int(data["canvas_width"]), int(data["canvas_height"]))
+        except (KeyError, TypeError, ValueError):
+            raise InputError("OpenPose JSON needs whole-number canvas_width and canvas_height") from None
+        # (key, first index in the 134 layout, points read): the face's 70 end with the body's eyes.
+        parts = (("pose_keypoints_2d", 0, 18), ("foot_keypoints_2d", 18, 6), ("face_keypoints_2d", 24, 68),
+                 ("hand_left_keypoints_2d", 92, 21), ("hand_right_keypoints_2d", 113, 21))
+        info = np.zeros((len(data["people"]), 134, 3), np.float64)
+        for i, person in enumerate(data["people"]):
+            if not isinstance(person, dict):
+                raise InputError(f"OpenPose JSON person {i} is not a dict")
+            for key, start, count in parts:
+                values = person.get(key)
+                if not values:
+                    continue
+                try:
+                    triples = np.asarray(values, np.float64).reshape(-1, 3)
+                except (TypeError, ValueError):
+                    raise InputError(f"OpenPose JSON person {i}: {key} must be flat x, y, c numbers") from None
+                if len(triples) < count or not np.isfinite(triples).all():
+                    raise InputError(f"OpenPose JSON person {i}: {key} needs {count} finite x, y, c triples, "
+                                     f"got {len(triples)}")
+                info[i, start:start + count] = triples[:count]
+        keypoints, scores = from_openpose134(info[..., :2], info[..., 2])
+        return cls.from_keypoints(keypoints, scores, size)
+
     def instance_scores(self) -> np.ndarray:
         """bbox score x mean of the keypoint scores above 0.2 (0 when none), as mmpose rescores."""
         return instance_scores(self.scores, self.box_scores).astype(np.float32)

@@ -11,7 +11,6 @@ import torch
 
 import dwpose
 from dwpose.cli import main
-from dwpose.codec import simcc
 from dwpose.data.transforms import AugmentConfig, photometric_distortion, pipeline_stages
 from dwpose.distillation import KLDiscretLoss, PoseDistiller
 from dwpose.errors import InputError
@@ -37,7 +36,6 @@ def tiny_models():
     with pytest.MonkeyPatch.context() as patch:
         for config in (TINY, NARROW, RTMPOSE_NARROW):
             patch.setitem(get_family(config.name.split("-")[0] + "-l-256x192").configs, config.name, config)
-        patch.setitem(simcc.SIGMA_BY_INPUT_SIZE, INPUT, (2.45, 2.83))  # the 256x192 sigmas, halved
         yield
 
 

@@ -87,6 +87,38 @@ def _ubody_extract(args: argparse.Namespace) -> int:
     return run_ubody_extract(args)
 
 
+# --------------------------------------------------------------------------- synth (synthetic dataset)
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from dwpose.data.synth import SynthSpec, generate_dataset, parse_count, parse_persons, parse_seed, parse_size
+
+    width, height = parse_size(args.size)
+    low, high = parse_persons(args.persons)
+    spec = SynthSpec(num=parse_count(args.num), seed=parse_seed(args.seed), width=width, height=height,
+                     min_persons=low, max_persons=high)
+    workers = parse_count(args.workers, "--workers", 1, 256) if args.workers is not None else None
+    summary = generate_dataset(args.out, spec, overwrite=args.overwrite, workers=workers,
+                               progress=not args.no_progress)
+    print(f"wrote {summary['images']} images with {summary['people']} annotated people to {args.out} "
+          f"({summary['images_per_second']:.0f} images/s, {summary['workers']} worker(s)); "
+          f"annotations: {summary['annotation_file']}, images: {summary['image_dir']}")
+    return 0
+
+
+def add_synth_parser(sub) -> None:
+    # Values are validated by the command (one clear line and exit 2 for a bad one), not argparse.
+    p = sub.add_parser("synth", help="generate a synthetic COCO-WholeBody dataset (rendered people, exact labels)")
+    p.add_argument("out", help="output folder: images/, annotations.json, boxes.json")
+    p.add_argument("--num", required=True, help="number of images")
+    p.add_argument("--seed", default="0", help="random seed; the same seed gives the same files (default 0)")
+    p.add_argument("--size", default="256x256", help="image size WxH (default 256x256)")
+    p.add_argument("--persons", default="1..3", help="people per image: K (1..K) or A..B (default 1..3)")
+    p.add_argument("--overwrite", action="store_true", help="replace the dataset in a non-empty output folder")
+    p.add_argument("--workers", default=None, help="processes (default: one per CPU core)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_synth)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """The whole pipeline on the bundled sample photo, or `--image` (official weights unless
     given; `--checkpoint` runs your pose weights with the torch backend)."""
@@ -96,6 +128,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.checkpoint:
         args.pose_model, args.backend = args.checkpoint, "torch"
     return run_predict(args)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import run_serve
+
+    return run_serve(args)
+
+
+def cmd_comfyui_install(args: argparse.Namespace) -> int:
+    from dwpose.integrations.comfyui.install import install
+
+    path = install(args.comfyui, name=args.name, force=args.force)
+    print(f"wrote {path}; restart ComfyUI to load the dwpose nodes (dwpose must be installed in its Python)")
+    return 0
 
 
 # --------------------------------------------------------------------------- parser
@@ -173,6 +219,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", dest="pose_arch", default=None,
                    help="architecture of --checkpoint, e.g. rtmpose-t-256x192 (default: detected from the file)")
     p.set_defaults(func=cmd_demo)
+
+    from .serve import add_arguments as add_serve_arguments
+
+    p = sub.add_parser("serve", help="local web demo (Gradio): upload an image or video, see and download the poses")
+    add_serve_arguments(p)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("comfyui-install", help="add the dwpose nodes to a ComfyUI checkout (custom_nodes/dwpose)")
+    p.add_argument("comfyui", help="the ComfyUI folder (or its custom_nodes folder)")
+    p.add_argument("--name", default="dwpose", help="folder name under custom_nodes (default: dwpose)")
+    p.add_argument("--force", action="store_true", help="overwrite a folder of that name not written by this command")
+    p.set_defaults(func=cmd_comfyui_install)
+
+    add_synth_parser(sub)
     return parser
 
 

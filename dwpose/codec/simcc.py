@@ -13,10 +13,13 @@ from ..errors import InputError
 
 ArrayT = TypeVar("ArrayT", np.ndarray, torch.Tensor)
 
-# SimCC label sigma (x, y) in bins for each supported input size (width, height).
+# SimCC label sigma (x, y) in bins for each supported input size (width, height). mmpose's two
+# values follow sigma = 4 * sqrt(side / 128) per axis; (96, 128) continues that rule for the small
+# models trained on synthetic data (`dwpose synth`, benchmarks/synth_tpd.py).
 SIGMA_BY_INPUT_SIZE: dict[tuple[int, int], tuple[float, float]] = {
     (192, 256): (4.9, 5.66),
     (288, 384): (6.0, 6.93),
+    (96, 128): (3.46, 4.0),
 }
 
 

@@ -65,6 +65,11 @@ class ModelFamily:
     def build(self, config: Any) -> nn.Module:
         return self.model_class(config)
 
+    def custom_config(self, name: str) -> Any | None:
+        """The config of a name outside the table that this family builds on request (e.g. an
+        unofficial input size), or None. Such names are not listed: no official weights exist."""
+        return None
+
     # ------------------------------------------------------------------ weights
     def state_dict_from_checkpoint(
         self, checkpoint: Any, weights: WeightsSlot = "default", distill_stage: int | None = None
@@ -137,12 +142,18 @@ def list_models(family: str | None = None, kind: Kind | None = None, aliases: bo
     return names
 
 
-def _lookup(name: str) -> tuple[ModelFamily, str]:
+def _lookup(name: str) -> tuple[ModelFamily, str, Any]:
+    """(family, canonical name, config) of a registered name, an alias or a family's custom name."""
     for family in _FAMILIES.values():
         key = family.aliases.get(name, name)
         if key in family.configs:
-            return family, key
-    raise InputError(f"unknown model {name!r}; choose one of: {', '.join(list_models())}")
+            return family, key, family.configs[key]
+    for family in _FAMILIES.values():
+        config = family.custom_config(name)
+        if config is not None:
+            return family, name, config
+    raise InputError(f"unknown model {name!r}; choose one of: {', '.join(list_models())} "
+                     "(or a pose model name with another input size, H and W multiples of 32, e.g. rtmpose-t-128x96)")
 
 
 def canonical_name(name: str) -> str:
@@ -151,9 +162,9 @@ def canonical_name(name: str) -> str:
 
 
 def get_config(name: str) -> Any:
-    """The config of a registered model name (or alias)."""
-    family, key = _lookup(name)
-    return family.configs[key]
+    """The config of a registered model name (or alias, or a family's custom name such as
+    `rtmpose-t-128x96`)."""
+    return _lookup(name)[2]
 
 
 def get_family(name: str) -> ModelFamily:
@@ -184,8 +195,8 @@ def create_model(
     of a training checkpoint: "ema" / "raw" for averaged / non-averaged weights (see
     `dwpose.models.checkpoint.extract_state_dict`).
     """
-    family, key = _lookup(name)
-    model = family.build(family.configs[key])
+    family, _, config = _lookup(name)
+    model = family.build(config)
     if checkpoint is not None:
         family.load_checkpoint(model, checkpoint, weights)
     return model.eval() if eval_mode else model

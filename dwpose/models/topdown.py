@@ -5,6 +5,7 @@ architecture detection from the family's own config table)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -135,6 +136,18 @@ class TopdownFamily(ModelFamily):
                 configs[name] = self.config_class(name, deepen, widen, INPUT_SIZES[inp])
         return configs
 
+    def custom_config(self, name: str) -> PoseModelConfig | None:
+        """`{family}-{size}-{H}x{W}` with an input size outside the table (both sides multiples of
+        32, the backbone's stride), e.g. `rtmpose-t-128x96` for small synthetic-data runs."""
+        match = re.fullmatch(rf"{re.escape(self.name)}-([a-z]+)-(\d+)x(\d+)", name)
+        if match is None or not any(c.startswith(f"{self.name}-{match.group(1)}-") for c in self.configs):
+            return None
+        height, width = int(match.group(2)), int(match.group(3))
+        if not (32 <= height <= 2048 and 32 <= width <= 2048 and height % 32 == 0 and width % 32 == 0):
+            return None
+        deepen, widen = CSPNEXT_SIZES[match.group(1)]
+        return self.config_class(name, deepen, widen, (width, height))
+
     def state_dict_from_checkpoint(
         self, checkpoint: Any, weights: WeightsSlot = "default", distill_stage: int | None = None
     ) -> dict[str, torch.Tensor]:
@@ -161,6 +174,10 @@ class TopdownFamily(ModelFamily):
         size = next((s for s, (_, widen) in CSPNEXT_SIZES.items() if stem_width(widen) == stem), None)
         size_text = size or f"?(stem width {stem})"
         input_text = input_name(input_size) if input_size else "?"
+        custom = self.custom_config(f"{self.name}-{size}-{input_text}") if size and input_size else None
+        if custom is not None and keypoints in (None, custom.num_keypoints):
+            return Architecture(self.name, custom.name, f"{custom.name}, {custom.num_keypoints} keypoints (custom input size)",
+                                input_size)
         keypoints_text = f", {keypoints} keypoints" if keypoints else ""
         return Architecture(self.name, None,
                             f"{self.name}-{size_text}-{input_text}{keypoints_text} (no registered {self.name} model)",

@@ -1,0 +1,275 @@
+"""The DWPose experiment in small, on synthetic people (`dwpose synth`): a teacher, a student
+trained on ground truth only, the student with TPD stage 1 from that teacher, then stage 2 on
+top; whole-body and per-part AP on a held-out synthetic set with the COCO-WholeBody evaluator.
+Appends (or replaces) its section of benchmarks/RESULTS.md.
+
+    python benchmarks/synth_tpd.py --quick            # minutes: a smoke-sized run + time estimate
+    python benchmarks/synth_tpd.py                    # --scale cpu: sized for about an hour on 2 cores
+    python benchmarks/synth_tpd.py --scale gpu --device cuda    # larger sets, 256x192 input
+
+Everything is seeded (data and training); data sets are cached under --work-dir and reused when
+their spec matches. The label-free run (student on teacher logits only, no ground truth) runs
+when the training config has such a setting (see LABEL_FREE_SETTINGS) and is skipped with a
+note otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from dwpose.data.synth import ANNOTATION_FILE, IMAGE_DIR, SynthSpec, generate_dataset  # noqa: E402
+from dwpose.evaluation.runner import evaluate_model  # noqa: E402
+from dwpose.fileio import write_text_atomic  # noqa: E402
+from dwpose.models import create_model  # noqa: E402
+from dwpose.training import Trainer  # noqa: E402
+from dwpose.training.config import DataConfig, DistillConfig, TrainConfig  # noqa: E402
+
+SECTION = "## Synthetic data: training and TPD (benchmarks/synth_tpd.py)"
+# The label-free setting (the paper's "teacher logits only": the student learns the teacher's
+# logits, no ground-truth loss), as configs/dwpose_labelfree_l-m_256x192.toml sets it. The run is
+# skipped with a note when DistillConfig lacks any of these fields (an older training config).
+LABEL_FREE_SETTINGS = {"gt_loss": False, "feature_loss": False, "kd_weight": 1.0, "decay": False,
+                       "teacher_bn_mode": "eval"}
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Sizes of one experiment. Iterations are per run; stage 2 gets `s2_iters` on top of stage 1
+    (about 20 % of it, like the paper's 60 of 270 epochs)."""
+
+    name: str
+    train_images: int
+    val_images: int
+    image_size: tuple[int, int]        # synthetic image (width, height)
+    persons: tuple[int, int]
+    input_hw: str                      # model input "HxW"
+    teacher: str
+    student: str
+    teacher_iters: int
+    student_iters: int
+    s2_iters: int
+    batch_size: int
+    warmup_iters: int = 100
+    workers: int = 0
+
+    @property
+    def lr(self) -> float:
+        """The reference 4e-3 is for a global batch of 512; smaller batches take it scaled by
+        sqrt(batch / 512) (4e-3 at batch 8 or 16 keeps a from-scratch model at the mean pose for
+        far longer, measured on this data)."""
+        return 4e-3 * math.sqrt(self.batch_size / 512)
+
+
+SCALES = {
+    # Seconds: only checks that the script runs (tests/test_synth.py).
+    "smoke": Scale("smoke", 12, 6, (128, 128), (1, 1), "128x96", "s", "t", 2, 2, 1, 4, warmup_iters=1),
+    # A smoke run of the whole chain (minutes); AP numbers at this size mean little.
+    "quick": Scale("quick", 240, 40, (160, 160), (1, 2), "128x96", "s", "t", 90, 60, 15, 16, warmup_iters=20),
+    # Under an hour on this 2-core CPU even when it is shared (see the estimate printed by
+    # --quick; measured in benchmarks/RESULTS.md).
+    "cpu": Scale("cpu", 2000, 200, (192, 192), (1, 2), "128x96", "s", "t", 600, 400, 80, 32),
+    # A GPU: more data, the real 256x192 input, longer runs.
+    "gpu": Scale("gpu", 30000, 1000, (320, 320), (1, 3), "256x192", "m", "t", 30000, 20000, 4000, 64,
+                 warmup_iters=1000, workers=8),
+}
+
+
+def dataset(root: Path, spec: SynthSpec) -> Path:
+    """Generate (or reuse, when the cached set has the same spec) a synthetic set."""
+    ann = root / ANNOTATION_FILE
+    if ann.is_file():
+        info = json.loads(ann.read_text()).get("info", {})
+        if (info.get("seed"), info.get("num_images"), info.get("size"), info.get("persons")) == \
+                (spec.seed, spec.num, [spec.width, spec.height], [spec.min_persons, spec.max_persons]):
+            return root
+    summary = generate_dataset(root, spec, overwrite=True)
+    print(f"generated {root}: {summary['images']} images, {summary['people']} people, "
+          f"{summary['images_per_second']:.0f} images/s")
+    return root
+
+
+def train_config(scale: Scale, name: str, model: str, train: Path, iters: int, instances: int, seed: int,
+                 distill: DistillConfig | None = None, schedule_iters: int | None = None) -> TrainConfig:
+    """A recipe of the reference shape (AdamW, warm-up, flat then cosine, EMA, milder
+    augmentation for the last ~11 %), sized in iterations instead of epochs."""
+    per_epoch = max(1, math.ceil(instances / scale.batch_size))
+    epochs = max(1, math.ceil(iters / per_epoch))
+    schedule_epochs = max(epochs, math.ceil((schedule_iters or iters) / per_epoch))
+    return TrainConfig(
+        model=model, name=name, data=DataConfig(coco_ann=str(train / ANNOTATION_FILE), coco_images=str(train / IMAGE_DIR)),
+        distill=distill, epochs=epochs, max_iters=iters, batch_size=scale.batch_size, lr=scale.lr,
+        warmup_iters=scale.warmup_iters, schedule_epochs=schedule_epochs,
+        switch_epoch=max(1, round(schedule_epochs * 240 / 270)), clip_grad=1.0 if distill else None,
+        workers=scale.workers, seed=seed, log_every=25, checkpoint_every_iters=10**9,
+        ema_gamma=max(50.0, min(2000.0, iters / 3)),  # the EMA warm-up scaled to short runs
+    )
+
+
+def label_free_setting() -> dict | None:
+    fields = {f.name for f in dataclasses.fields(DistillConfig)}
+    return dict(LABEL_FREE_SETTINGS) if fields >= set(LABEL_FREE_SETTINGS) else None
+
+
+def run(config: TrainConfig, work: Path, device: str) -> tuple[Path, float, float]:
+    """Train; returns (plain pose checkpoint, wall seconds, seconds per iteration)."""
+    start = time.perf_counter()
+    trainer = Trainer(config, work, device=device)
+    trainer.train()
+    seconds = time.perf_counter() - start
+    return work / "final_pose.pth", seconds, seconds / max(1, trainer.global_iter)
+
+
+def evaluate(model_name: str, checkpoint: Path, val: Path, device: str) -> tuple[dict, float]:
+    start = time.perf_counter()
+    model = create_model(model_name, checkpoint=checkpoint)
+    stats, _ = evaluate_model(model, val / ANNOTATION_FILE, val / IMAGE_DIR, device=device)
+    return stats.summary(), time.perf_counter() - start
+
+
+def write_section(out: Path, text: str) -> None:
+    """Replace this benchmark's section of RESULTS.md (or append it); other sections stay."""
+    previous = out.read_text() if out.exists() else ""
+    if SECTION in previous:
+        start = previous.index(SECTION)
+        end = previous.find("\n## ", start + len(SECTION))
+        previous = previous[:start].rstrip("\n") + ("\n" + previous[end:] if end != -1 else "")
+    write_text_atomic(out, previous.rstrip("\n") + "\n\n" + text)
+
+
+def machine(device: str) -> str:
+    if device.startswith("cuda"):
+        return f"{torch.cuda.get_device_name(0)}; torch {torch.__version__}"
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch "
+            f"thread(s), load average {load} at the end (other work on the machine); torch {torch.__version__}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", choices=sorted(SCALES), default="cpu")
+    parser.add_argument("--quick", action="store_true", help="same as --scale quick")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--seed", type=int, default=0, help="data seeds seed / seed+1; training seed 21+seed")
+    parser.add_argument("--work-dir", default=str(ROOT / "benchmarks" / ".cache" / "synth_tpd"))
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"))
+    parser.add_argument("--no-results", action="store_true", help="print the table only")
+    parser.add_argument("--iters", type=int, default=None, help="override every run's iterations (smoke tests)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+                        help="torch CPU threads (default: all cores; 1 is faster on a machine busy with other work)")
+    args = parser.parse_args(argv)
+    scale = SCALES["quick" if args.quick else args.scale]
+    if args.iters is not None:
+        scale = replace(scale, teacher_iters=args.iters, student_iters=args.iters, s2_iters=max(1, args.iters // 4),
+                        warmup_iters=min(scale.warmup_iters, args.iters))
+    if args.device == "cpu":
+        torch.set_num_threads(args.threads)
+    started = time.perf_counter()
+    work = Path(args.work_dir) / scale.name
+    teacher_name, student_name = f"rtmpose-{scale.teacher}-{scale.input_hw}", f"rtmpose-{scale.student}-{scale.input_hw}"
+    train_seed = 21 + args.seed
+    width, height = scale.image_size
+    t0 = time.perf_counter()
+    train = dataset(work / "train", SynthSpec(scale.train_images, args.seed, width, height, *scale.persons))
+    val = dataset(work / "val", SynthSpec(scale.val_images, args.seed + 1, width, height, *scale.persons))
+    data_seconds = time.perf_counter() - t0
+    train_json = json.loads((train / ANNOTATION_FILE).read_text())
+    val_json = json.loads((val / ANNOTATION_FILE).read_text())
+    instances = sum(1 for a in train_json["annotations"] if a["num_keypoints"] > 0)
+
+    rows = []  # (model, training, iterations, train seconds, seconds/iter, summary, eval seconds)
+
+    def train_and_score(label: str, arch: str, key: str, iters: int, distill=None, schedule_iters=None,
+                        evaluated_as: str | None = None) -> Path:
+        config = train_config(scale, key, arch, train, iters, instances, train_seed, distill, schedule_iters)
+        checkpoint, seconds, per_iter = run(config, work / key, args.device)
+        summary, eval_seconds = evaluate(evaluated_as or arch, checkpoint, val, args.device)
+        rows.append((evaluated_as or arch, label, iters, seconds, per_iter, summary, eval_seconds))
+        print(f"{label}: whole-body AP {summary['wholebody/AP']:.3f} ({seconds:.0f} s training)")
+        return checkpoint
+
+    teacher = train_and_score("teacher (GT)", teacher_name, "teacher", scale.teacher_iters)
+    train_and_score("student baseline (GT only)", student_name, "student_gt", scale.student_iters)
+    s1 = train_and_score("student, TPD stage 1", student_name, "student_s1", scale.student_iters,
+                         DistillConfig(stage=1, teacher_model=teacher_name, teacher_checkpoint=str(teacher)))
+    train_and_score("student, TPD stage 1 + 2", student_name, "student_s2", scale.s2_iters,
+                    DistillConfig(stage=2, teacher_model=student_name, teacher_checkpoint=str(s1)),
+                    schedule_iters=scale.student_iters)  # reference: stage 2 keeps the base schedule (flat LR)
+    label_free = label_free_setting()
+    if label_free is None:
+        note = ("label-free run (student on teacher logits only) skipped: the training config has no label-free "
+                f"setting (looked for {', '.join(LABEL_FREE_SETTINGS)} in DistillConfig)")
+        print(note)
+    else:
+        note = ("label-free run: the student on the teacher's logits only (stage 1 with "
+                + ", ".join(f"{k} = {v}" for k, v in label_free.items()) + ")")
+        train_and_score("student, teacher logits only (no GT)", student_name, "student_label_free", scale.student_iters,
+                        DistillConfig(stage=1, teacher_model=teacher_name, teacher_checkpoint=str(teacher), **label_free))
+    total = time.perf_counter() - started
+    text = render(scale, args, rows, note, total, data_seconds, len(train_json["images"]), instances,
+                  len(val_json["images"]), len(val_json["annotations"]), train_seed)
+    print(text)
+    if scale.name == "quick":
+        print(estimate(scale, rows, data_seconds))
+    if not args.no_results:
+        write_section(Path(args.out), text)
+    return 0
+
+
+def estimate(quick: Scale, rows, data_seconds: float) -> str:
+    """Projected wall time of --scale cpu from this run's per-iteration and per-image times."""
+    full = SCALES["cpu"]
+    per_iter = {label: per for _, label, _, _, per, _, _ in rows}
+    # Time per iteration grows with the batch; the input size is the same.
+    factor = full.batch_size / quick.batch_size
+    iters = {"teacher (GT)": full.teacher_iters, "student baseline (GT only)": full.student_iters,
+             "student, TPD stage 1": full.student_iters, "student, TPD stage 1 + 2": full.s2_iters,
+             "student, teacher logits only (no GT)": full.student_iters}
+    training = sum(per_iter[k] * factor * n for k, n in iters.items() if k in per_iter)
+    images = quick.train_images + quick.val_images
+    data = data_seconds / images * (full.train_images + full.val_images)
+    evaluation = sum(r[6] for r in rows) / quick.val_images * full.val_images
+    return (f"estimate for --scale cpu on this machine now: training {training / 60:.0f} min + data {data / 60:.1f} min "
+            f"+ evaluation {evaluation / 60:.1f} min = {(training + data + evaluation) / 60:.0f} min")
+
+
+def render(scale: Scale, args, rows, note: str, total: float, data_seconds: float, train_images: int,
+           instances: int, val_images: int, val_people: int, train_seed: int) -> str:
+    lines = [SECTION, "",
+             f"{date.today().isoformat()}, scale `{scale.name}`"
+             f"{' (a smoke run: the numbers say the chain runs, not what TPD gives)' if scale.name in ('quick', 'smoke') else ''}; "
+             f"{machine(args.device)}.",
+             f"Data (`dwpose synth`): train seed {args.seed}, {train_images} images {scale.image_size[0]}x{scale.image_size[1]} "
+             f"with {scale.persons[0]}-{scale.persons[1]} people ({instances} training instances); held-out val seed "
+             f"{args.seed + 1}, {val_images} images ({val_people} people). Model input {scale.input_hw}, batch {scale.batch_size}, "
+             f"AdamW lr {scale.lr:.2g} (4e-3 * sqrt(batch / 512)), training seed {train_seed}, evaluation with ground-truth boxes, flip test, "
+             "the COCO-WholeBody evaluator (`dwpose eval`).",
+             f"Stage 1: feature loss alpha 7e-5 + logit KD 0.1, decayed by r = 1 - epoch/epochs, gradient clip 1; stage 2: "
+             f"a fresh student head on the frozen stage-1 backbone, KD only, {scale.s2_iters} iterations at the base schedule's LR.",
+             f"Wall time: {total / 60:.1f} min in all (data {data_seconds:.0f} s).", "",
+             "| model | training | iterations | train s | s/iter | whole AP | body | foot | face | hand | whole AR | eval s |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for model, label, iters, seconds, per_iter, s, eval_seconds in rows:
+        lines.append(f"| {model} | {label} | {iters} | {seconds:.0f} | {per_iter:.2f} | {s['wholebody/AP']:.3f} | "
+                     f"{s['body/AP']:.3f} | {s['foot/AP']:.3f} | {s['face/AP']:.3f} | {s['hand/AP']:.3f} | "
+                     f"{s['wholebody/AR']:.3f} | {eval_seconds:.0f} |")
+    lines += ["", note + "."]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

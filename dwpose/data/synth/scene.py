@@ -1,0 +1,221 @@
+"""One synthetic image: people (posed, viewed from any side, 40 px to larger than the image,
+overlapping, cut by the border), occluders, a textured background, blur and noise, and the exact
+COCO-WholeBody annotation of every person the picture shows.
+
+Visibility follows COCO: v=2 the keypoint's own body part is what the pixel shows; v=1
+labelled but hidden (by another person, an occluder, another part of the same person, or the head
+turned away); v=0 outside the image or not labelled (then x = y = 0). Face and hands are
+labelled when large enough (`MIN_FACE_PX`, `MIN_HAND_PX`) and at least one of their points is
+seen; a face turned away is not labelled at all, as in COCO-WholeBody."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from ...skeleton import NUM_KEYPOINTS, PART_ANNOTATION_FIELDS, PARTS
+from .body import FACE_DETAIL_PX, FINGER_DETAIL_PX, Person3D, sample_person
+from .geometry3d import DEG, WeightedChoice, rot_x, rot_y, rot_z
+from .parts import (KEYPOINT_OWNERS, LABELS_PER_PERSON, MAX_OCCLUDER_LABELS, MAX_PERSONS, NUM_SUBPARTS,
+                    OCCLUDER_BASE, decode_labels, label_owner)
+from .render import Camera, background, compose, draw_occluder, draw_person, empty_palette, finish, person_palette, \
+    random_colour, sample_appearance
+
+MIN_PERSON_PX = 40.0       # smallest body height (pixels, standing-equivalent)
+MIN_FACE_PX = FACE_DETAIL_PX     # face width below which the face is not labelled (nor drawn with features)
+MIN_HAND_PX = FINGER_DETAIL_PX   # hand length below which a hand is not labelled (nor drawn with fingers)
+MIN_AREA_PX = 16           # a person is annotated when this many pixels and ...
+MIN_SEEN_BODY = 3          # ... this many body/foot keypoints are visible
+
+
+@dataclass(frozen=True)
+class SceneConfig:
+    width: int = 256
+    height: int = 256
+    min_persons: int = 1
+    max_persons: int = 3
+    occluder_prob: float = 0.45
+    effects: bool = True    # lighting, blur, noise (off: the picture is exactly palette over background)
+
+
+@dataclass
+class Scene:
+    image: np.ndarray                  # final BGR picture
+    clean: np.ndarray                  # before lighting/blur/noise
+    backdrop: np.ndarray               # the background alone
+    labels: np.ndarray                 # (H, W) uint16 label map
+    annotations: list[dict] = field(default_factory=list)   # COCO-WholeBody records without ids
+    people: list[Person3D] = field(default_factory=list)
+    cameras: list[Camera] = field(default_factory=list)
+    annotated: list[int] = field(default_factory=list)       # person index of each annotation
+
+
+_VIEWS = WeightedChoice(((0.0, 20.0), (20.0, 65.0), (65.0, 115.0), (115.0, 180.0)), (0.4, 0.32, 0.12, 0.16))
+
+
+def _view_rotation(rng: np.random.Generator) -> np.ndarray:
+    """Front, three-quarter, profile and back views, a little camera pitch and roll (rarely a
+    person lying down)."""
+    low, high = _VIEWS(rng)                       # |yaw| range of front, 3/4, side, back views
+    side = 1.0 if rng.random() < 0.5 else -1.0
+    yaw = side * rng.uniform(low, high)
+    roll = rng.uniform(-15, 15) if rng.random() < 0.9 else side * rng.uniform(30, 95)
+    return rot_z(roll * DEG) @ rot_x(rng.uniform(-15, 20) * DEG) @ rot_y(yaw * DEG)
+
+
+def _person_height(rng: np.random.Generator, config: SceneConfig) -> float:
+    """Body height in pixels: log-uniform from MIN_PERSON_PX to the image height, sometimes a
+    close-up taller than the image (cut by the border)."""
+    h = config.height
+    if rng.random() < 0.85:
+        return float(np.exp(rng.uniform(np.log(MIN_PERSON_PX), np.log(max(MIN_PERSON_PX, 1.0 * h)))))
+    return float(rng.uniform(1.0, 2.2) * h)
+
+
+def _place(rng: np.random.Generator, person: Person3D, rotation: np.ndarray, height_px: float, config: SceneConfig,
+           placed: list[Camera]) -> Camera:
+    w, h = config.width, config.height
+    camera = Camera(rotation, height_px, np.zeros(2))
+    points = camera.project(person.keypoints)
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    if height_px > h:  # keep the head and upper body in view
+        anchor = points[[0, 5, 6]].mean(axis=0)
+        target = np.array([rng.uniform(0.25, 0.75) * w, rng.uniform(0.15, 0.45) * h])
+    elif placed and rng.random() < 0.5:  # overlap someone already there
+        anchor = (lo + hi) / 2
+        other = placed[int(rng.integers(len(placed)))]
+        target = other.offset + rng.normal(0, 0.25, 2) * other.scale
+    else:
+        anchor = (lo + hi) / 2
+        target = np.array([rng.uniform(0.05, 0.95) * w, rng.uniform(0.05, 0.95) * h])
+    camera.offset = target - anchor
+    return camera
+
+
+def _visibility(person: Person3D, camera: Camera, labels: np.ndarray, index: int, config: SceneConfig
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Image keypoints (rounded to 0.01 px as written) and COCO visibility (0/1/2)."""
+    points = np.round(camera.project(person.keypoints), 2)
+    w, h = config.width, config.height
+    inside = (points[:, 0] >= 0) & (points[:, 0] <= w - 1) & (points[:, 1] >= 0) & (points[:, 1] <= h - 1)
+    px = np.clip(np.floor(points[:, 0] + 0.5).astype(int), 0, w - 1)
+    py = np.clip(np.floor(points[:, 1] + 0.5).astype(int), 0, h - 1)
+    owner, part = decode_labels(labels[py, px])
+    own = (owner == index) & KEYPOINT_OWNERS[np.arange(NUM_KEYPOINTS), np.maximum(part, 0)] & (part >= 0)
+    has_normal = np.abs(person.normals).sum(axis=1) > 0
+    facing = ~has_normal | camera.facing(person.normals)
+    visible = np.where(inside, np.where(own & facing, 2, 1), 0)
+    # A face turned away, or too small to see, is not labelled (nor are the nose and eyes then).
+    head_towards = float(camera.view(person.head_forward)[2])
+    face_width = 2.0 * person.head_size * camera.scale
+    if head_towards < 0.25 or face_width < MIN_FACE_PX:
+        visible[slice(*PARTS["face"])] = 0
+    if head_towards < -0.2:
+        visible[:3] = 0
+    if person.hand_length * camera.scale < MIN_HAND_PX:
+        for side in ("left_hand", "right_hand"):
+            visible[slice(*PARTS[side])] = 0
+    for part in ("foot", "face", "left_hand", "right_hand"):  # a part no point of which is seen is unlabelled
+        sl = slice(*PARTS[part])
+        if not (visible[sl] == 2).any():
+            visible[sl] = 0
+    points[visible == 0] = 0.0
+    return points, visible
+
+
+def _part_box(points: np.ndarray, visible: np.ndarray, config: SceneConfig) -> list[float]:
+    """A part's box: its labelled points, 10 % margin, inside the image; [0, 0, 0, 0] if none."""
+    labelled = points[visible > 0]
+    if not len(labelled):
+        return [0.0, 0.0, 0.0, 0.0]
+    lo, hi = labelled.min(axis=0), labelled.max(axis=0)
+    margin = 0.1 * (hi - lo) + 1.0
+    lo = np.maximum(lo - margin, 0.0)
+    hi = np.minimum(hi + margin, [config.width - 1, config.height - 1])
+    return [round(float(v), 2) for v in (lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1])]
+
+
+def _segmentation(mask: np.ndarray) -> list[list[float]]:
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    polygons = []
+    for contour in contours:
+        if len(contour) >= 3:
+            polygons.append([float(v) for v in contour.reshape(-1)])
+    return polygons
+
+
+def annotation_record(points: np.ndarray, visible: np.ndarray, mask: np.ndarray, config: SceneConfig) -> dict:
+    """A COCO-WholeBody annotation (no ids) from keypoints, visibility and the person's mask."""
+    mask = mask.view(np.uint8)
+    left, top, width, height = cv2.boundingRect(mask)
+    # The box encloses the pixels shown, i.e. every point whose pixel is shown (+-0.5 px).
+    x1, y1 = max(0.0, left - 0.5), max(0.0, top - 0.5)
+    x2, y2 = min(config.width - 1.0, left + width - 0.5), min(config.height - 1.0, top + height - 0.5)
+    triples = np.concatenate([points, visible[:, None].astype(np.float64)], axis=1)
+    record: dict = {"category_id": 1, "iscrowd": 0, "bbox": [round(float(v), 2) for v in (x1, y1, x2 - x1, y2 - y1)],
+                    "area": float(cv2.countNonZero(mask)), "segmentation": _segmentation(mask),
+                    "num_keypoints": int((visible[:17] > 0).sum())}
+    for part, key in PART_ANNOTATION_FIELDS.items():
+        record[key] = [v for x, y, vis in triples[slice(*PARTS[part])].tolist() for v in (x, y, int(vis))]
+    record["face_box"] = _part_box(points[slice(*PARTS["face"])], visible[slice(*PARTS["face"])], config)
+    record["lefthand_box"] = _part_box(points[slice(*PARTS["left_hand"])], visible[slice(*PARTS["left_hand"])], config)
+    record["righthand_box"] = _part_box(points[slice(*PARTS["right_hand"])], visible[slice(*PARTS["right_hand"])], config)
+    for part, key in (("face", "face_valid"), ("left_hand", "lefthand_valid"), ("right_hand", "righthand_valid"),
+                      ("foot", "foot_valid")):
+        record[key] = bool((visible[slice(*PARTS[part])] > 0).any())
+    return record
+
+
+def render_scene(rng: np.random.Generator, config: SceneConfig = SceneConfig()) -> Scene:
+    """Draw one random scene and annotate it."""
+    w, h = config.width, config.height
+    count = int(rng.integers(config.min_persons, config.max_persons + 1))
+    people, cameras, depths = [], [], []
+    for _ in range(count):
+        appearance = sample_appearance(rng)
+        height_px = _person_height(rng, config)
+        person = sample_person(rng, appearance, height_px)
+        camera = _place(rng, person, _view_rotation(rng), height_px, config, cameras)
+        people.append(person)
+        cameras.append(camera)
+        depths.append(-np.log(camera.scale) + rng.normal(0.0, 0.3))  # bigger people tend to be nearer
+    palette = empty_palette()
+    for p, person in enumerate(people):
+        start = 1 + p * LABELS_PER_PERSON
+        palette[start:start + NUM_SUBPARTS] = person_palette(person.appearance, rng)
+    # Occluders take a depth among the people; each has a colour (and maybe a stripe colour).
+    entities = [(depths[p], "person", p) for p in range(count)]
+    n_occluders = int(rng.integers(1, 3)) if rng.random() < config.occluder_prob else 0
+    for o in range(n_occluders):
+        entities.append((float(rng.uniform(min(depths) - 0.5, max(depths) + 0.2)), "occluder", o))
+        palette[OCCLUDER_BASE + 2 * o] = random_colour(rng)
+        palette[OCCLUDER_BASE + 2 * o + 1] = random_colour(rng)
+    assert 2 * n_occluders <= MAX_OCCLUDER_LABELS and count <= MAX_PERSONS
+    backdrop = background(rng, w, h)
+    labels = np.zeros((h, w), np.uint16)
+    for _, kind, i in sorted(entities, key=lambda e: -e[0]):
+        if kind == "person":
+            draw_person(labels, people[i].primitives, cameras[i], i)
+        else:
+            target = cameras[int(rng.integers(count))]
+            centre = target.offset + rng.normal(0, 0.25, 2) * target.scale if rng.random() < 0.7 else \
+                rng.uniform(0, 1, 2) * [w, h]
+            size = float(rng.uniform(0.12, 0.45) * min(w, h))
+            draw_occluder(labels, rng, centre, size, OCCLUDER_BASE + 2 * i,
+                          OCCLUDER_BASE + 2 * i + 1 if rng.random() < 0.4 else None)
+    clean = compose(labels, palette, backdrop)
+    image = finish(clean, rng) if config.effects else clean.copy()
+    scene = Scene(image=image, clean=clean, backdrop=backdrop, labels=labels, people=people, cameras=cameras)
+    owner = label_owner(labels)
+    for p, (person, camera) in enumerate(zip(people, cameras)):
+        mask = owner == p
+        if cv2.countNonZero(mask.view(np.uint8)) < MIN_AREA_PX:
+            continue
+        points, visible = _visibility(person, camera, labels, p, config)
+        if (visible[:23] == 2).sum() < MIN_SEEN_BODY:
+            continue
+        scene.annotations.append(annotation_record(points, visible, mask, config))
+        scene.annotated.append(p)
+    return scene

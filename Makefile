@@ -28,6 +28,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q --no-deps rtmlib==0.0.16
 	$(BIN)/python benchmarks/bench_cpu.py
+	$(BIN)/python benchmarks/bench_rtmw.py
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -57,12 +57,16 @@ FILE_BACKENDS = ("onnxruntime", "openvino")
 BACKENDS = FILE_BACKENDS + ("torch",)
 
 # What the ONNX file of each model kind looks like: one image input N x 3 x H x W (H and W
-# fixed) and this many outputs of rank 3. Checked at load, so a detector given as the pose model
-# (or the reverse) fails there with one line instead of on every image.
-ONNX_SIGNATURES = {  # kind: (number of outputs, what it is, its official inputs -> outputs)
-    "pose": (2, "a pose model", "input Nx3xHxW -> simcc_x, simcc_y"),
-    "detector": (1, "a YOLOX detector", "images Nx3xHxW -> output"),
+# fixed, except for a detector with NMS, whose size the caller gives) and outputs of these ranks.
+# Checked at load, so a detector given as the pose model (or the reverse) fails there with one
+# line instead of on every image.
+ONNX_SIGNATURES = {  # kind: (output ranks, what it is, its official inputs -> outputs)
+    "pose": ((3, 3), "a pose model", "input Nx3xHxW -> simcc_x, simcc_y"),
+    "detector": ((3,), "a YOLOX detector", "images Nx3xHxW -> output"),
+    # mmdeploy's end2end export (the SDK zips of rtmlib's modes): boxes after NMS.
+    "detector-nms": ((3, 2), "a YOLOX detector with NMS", "input Nx3xHxW -> dets (N, k, 5), labels (N, k)"),
 }
+_ACCEPTED = {"pose": ("pose",), "detector": ("detector", "detector-nms")}
 _TORCH_SUFFIXES = {".pth", ".pt", ".ckpt", ".tar"}
 
 
@@ -87,6 +91,7 @@ class FileRunner:
     input_shape: list
     fixed_batch: int | None
     output_names: list[str]
+    signature: str | None = None  # which ONNX_SIGNATURES kind the file is (when checked)
 
     def _io(self) -> tuple[list[tuple[str, list]], list[tuple[str, list]]]:
         raise NotImplementedError
@@ -102,21 +107,26 @@ class FileRunner:
         if isinstance(channels, int) and channels != 3:
             return False
         fixed_size = all(isinstance(d, int) and d > 0 for d in (height, width))
-        return fixed_size and len(outputs) == ONNX_SIGNATURES[kind][0] and all(len(s) == 3 for _, s in outputs)
+        ranks = tuple(len(shape) for _, shape in outputs)
+        return (fixed_size or kind == "detector-nms") and ranks == ONNX_SIGNATURES[kind][0]
 
     def _check_signature(self, path: Path, expect: str) -> None:
-        if self._fits(expect):
+        accepted = _ACCEPTED.get(expect, (expect,))
+        self.signature = next((kind for kind in accepted if self._fits(kind)), None)
+        if self.signature is not None:
             return
         inputs, outputs = self._io()
         seen = f"{_describe(inputs)} -> {_describe(outputs)}"
         guess = next((f", which looks like {ONNX_SIGNATURES[kind][1]}" for kind in ONNX_SIGNATURES
-                      if kind != expect and self._fits(kind)), "")
+                      if kind not in accepted and self._fits(kind)), "")
         _, what, official = ONNX_SIGNATURES[expect]
         raise BackendError(f"{path} is not {what} ({official}): it has {seen}{guess}")
 
     @property
-    def input_hw(self) -> tuple[int, int]:
-        return int(self.input_shape[2]), int(self.input_shape[3])
+    def input_hw(self) -> tuple[int, int] | None:
+        """(H, W) of the input, None where the file leaves them free."""
+        height, width = self.input_shape[2:4]
+        return (height, width) if isinstance(height, int) and isinstance(width, int) else None
 
     def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
         batch = np.ascontiguousarray(batch, dtype=np.float32)

@@ -11,7 +11,11 @@ A cached file is checked on every use for its size (cheap; the hash is checked o
 download). A bad cached file is never deleted or replaced behind the user's back: the
 WeightsError names it, says what was expected and asks to delete it, so that the next run
 downloads it again. Every failure is one WeightsError naming the file, its URL and where to put
-it by hand."""
+it by hand.
+
+Some files are served inside a zip (the mmdeploy SDK builds rtmlib downloads: `<name>/end2end.onnx`
+in `<name>.zip`): the zip is downloaded as above (its size/sha256 are the registry's), its ONNX
+is extracted atomically to the registry name, and the zip is then removed."""
 
 from __future__ import annotations
 
@@ -23,11 +27,13 @@ import os
 import sys
 import urllib.error
 import urllib.request
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from .errors import DWPoseError
+from .fileio import atomic_open
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 _CHUNK = 1 << 20
@@ -44,14 +50,33 @@ class WeightFile:
     repo: str            # "<owner>/<name>" on the hub, or a full URL for other hosts
     arch: str            # model registry name (pose) or YOLOX size (detector)
     kind: str            # "pose" or "detector"
-    size: int | None = None     # bytes, where known
-    sha256: str | None = None   # where known; checked after download
+    size: int | None = None     # bytes of the downloaded file (the zip, for `archive`), where known
+    sha256: str | None = None   # of the downloaded file, where known; checked after download
+    archive: str | None = None  # the zip served instead of the file; `filename` is its `end2end.onnx`
+
+    @property
+    def download_name(self) -> str:
+        return self.archive or self.filename
 
     def url(self, endpoint: str | None = None) -> str:
         if self.repo.startswith(("http://", "https://")):
             return self.repo
         endpoint = (endpoint or os.environ.get("DWPOSE_HUB_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
-        return f"{endpoint}/{self.repo}/resolve/main/{self.filename}"
+        return f"{endpoint}/{self.repo}/resolve/main/{self.download_name}"
+
+
+_MMPOSE = "https://download.openmmlab.com/mmpose/v1/projects"
+
+
+def _mmpose_pth(filename: str, arch: str) -> WeightFile:
+    """A released mmpose RTMW checkpoint (architecture_rtmw.md §9); sizes/hashes not known here."""
+    return WeightFile(filename, f"{_MMPOSE}/rtmw/{filename}", arch, "pose")
+
+
+def _sdk_zip(project: str, stem: str, arch: str, kind: str) -> WeightFile:
+    """An mmdeploy ONNX SDK zip as rtmlib downloads it (`rtmlib/tools/solution/*.py`), cached as
+    `<stem>.onnx` like rtmlib does; sizes/hashes not known here."""
+    return WeightFile(f"{stem}.onnx", f"{_MMPOSE}/{project}/onnx_sdk/{stem}.zip", arch, kind, archive=f"{stem}.zip")
 
 
 # Sizes and sha256 of the released files, from the hub's LFS pointers; where unknown, the
@@ -67,9 +92,69 @@ REGISTRY: dict[str, WeightFile] = {w.filename: w for w in (
     WeightFile("dw-mm_ucoco.pth", "yzd-v/DWPose", "rtmpose-m-256x192", "pose"),
     WeightFile("dw-ss_ucoco.pth", "yzd-v/DWPose", "rtmpose-s-256x192", "pose"),
     WeightFile("dw-tt_ucoco.pth", "yzd-v/DWPose", "rtmpose-t-256x192", "pose"),
+    # RTMW (mmpose cocktail14): "dw" = distilled with TPD from the next size up.
+    _mmpose_pth("rtmw-dw-l-m_simcc-cocktail14_270e-256x192-20231122.pth", "rtmw-m-256x192"),
+    _mmpose_pth("rtmw-dw-x-l_simcc-cocktail14_270e-256x192-20231122.pth", "rtmw-l-256x192"),
+    _mmpose_pth("rtmw-x_simcc-cocktail14_pt-ucoco_270e-256x192-13a2546d_20231208.pth", "rtmw-x-256x192"),
+    _mmpose_pth("rtmw-dw-x-l_simcc-cocktail14_270e-384x288-20231122.pth", "rtmw-l-384x288"),
+    _mmpose_pth("rtmw-x_simcc-cocktail14_pt-ucoco_270e-384x288-f840f204_20231122.pth", "rtmw-x-384x288"),
+    # The ONNX builds of rtmlib's Wholebody modes, and their detectors (YOLOX trained on Human-Art).
+    _sdk_zip("rtmw", "rtmw-dw-x-l_simcc-cocktail14_270e-384x288_20231122", "rtmw-l-384x288", "pose"),
+    _sdk_zip("rtmw", "rtmw-dw-x-l_simcc-cocktail14_270e-256x192_20231122", "rtmw-l-256x192", "pose"),
+    _sdk_zip("rtmw", "rtmw-dw-l-m_simcc-cocktail14_270e-256x192_20231122", "rtmw-m-256x192", "pose"),
+    _sdk_zip("rtmposev1", "yolox_m_8xb8-300e_humanart-c2c7a14a", "yolox-m", "detector"),
+    _sdk_zip("rtmposev1", "yolox_tiny_8xb8-300e_humanart-6f3252f9", "yolox-tiny", "detector"),
 )}
 DEFAULT_POSE = "dw-ll_ucoco_384.onnx"
 DEFAULT_DETECTOR = "yolox_l.onnx"
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A pose model and detector that go together (registry file names)."""
+
+    pose: str
+    det: str
+    det_input_size: tuple[int, int] | None  # (width, height) for a detector file that leaves it free
+
+
+DWPOSE_PRESET = Preset(DEFAULT_POSE, DEFAULT_DETECTOR, None)
+# rtmlib's `Wholebody.MODE` (rtmlib/tools/solution/wholebody.py): the same ONNX SDK builds and
+# detector input sizes (the pose input size is the file's own: 384x288 or 256x192).
+RTMLIB_MODES: dict[str, Preset] = {
+    "performance": Preset("rtmw-dw-x-l_simcc-cocktail14_270e-384x288_20231122.onnx",
+                          "yolox_m_8xb8-300e_humanart-c2c7a14a.onnx", (640, 640)),
+    "lightweight": Preset("rtmw-dw-l-m_simcc-cocktail14_270e-256x192_20231122.onnx",
+                          "yolox_tiny_8xb8-300e_humanart-6f3252f9.onnx", (416, 416)),
+    "balanced": Preset("rtmw-dw-x-l_simcc-cocktail14_270e-256x192_20231122.onnx",
+                       "yolox_m_8xb8-300e_humanart-c2c7a14a.onnx", (640, 640)),
+}
+
+
+def registry_name(download_name: str) -> str | None:
+    """The registry file served under `download_name` (a file name, or the zip holding it)."""
+    if download_name in REGISTRY:
+        return download_name
+    return next((w.filename for w in REGISTRY.values() if w.archive == download_name), None)
+
+
+def released_weights(model: str, backend: str = "onnxruntime") -> str:
+    """The registry file of a model name (`rtmw-l-384x288`, `dwpose-l-384x288`, ...): its ONNX
+    build for onnxruntime (preferred for torch too), else its PyTorch checkpoint for torch."""
+    from .models.registry import canonical_name
+
+    try:
+        arch = canonical_name(model)
+    except DWPoseError:
+        raise WeightsError(f"weight file not found: {model} (neither an existing path nor a known file: "
+                           f"{', '.join(sorted(REGISTRY))}; nor a model name with released weights)") from None
+    files = [w.filename for w in REGISTRY.values() if w.arch == arch]
+    onnx = [f for f in files if f.endswith(".onnx")]
+    usable = onnx + [f for f in files if f not in onnx] if backend == "torch" else onnx
+    if not usable:
+        have = f" (released: {', '.join(files)}; use --backend torch)" if files else ""
+        raise WeightsError(f"no released {'weights' if backend == 'torch' else 'ONNX file'} for {arch}{have}")
+    return usable[0]
 
 
 def cache_dir() -> Path:
@@ -230,8 +315,9 @@ def _verify_download(entry: WeightFile, part: Path, target: Path) -> None:
               "so not verified)", file=sys.stderr)
 
 
-def resolve_weights(name_or_path: str | os.PathLike, progress: bool = True) -> Path:
-    """A local path for a registry file name or an explicit path (downloaded when needed)."""
+def resolve_weights(name_or_path: str | os.PathLike, progress: bool = True, backend: str = "onnxruntime") -> Path:
+    """A local path for an explicit path, a registry file name, or a model name with released
+    weights (`released_weights`; `backend` picks ONNX or checkpoint); downloaded when needed."""
     path = Path(name_or_path).expanduser()
     if path.exists():
         if path.is_dir():
@@ -239,14 +325,46 @@ def resolve_weights(name_or_path: str | os.PathLike, progress: bool = True) -> P
         return path
     name = str(name_or_path)
     if name not in REGISTRY:
-        known = ", ".join(sorted(REGISTRY))
-        raise WeightsError(f"weight file not found: {name} (neither an existing path nor a known file: {known})")
+        name = released_weights(name, backend)
     entry = REGISTRY[name]
     target = cache_dir() / entry.filename
     if target.is_file():
-        problem = _file_problem(target, entry.size)
-        if problem is not None:
-            raise WeightsError(f"the cached {target} is not the official {entry.filename}: it is {problem}; "
-                               "delete it and run again to download it anew")
+        _check_cached(target, entry, None if entry.archive else entry.size)
         return target
-    return download(entry, target, progress=progress)
+    if entry.archive is None:
+        return download(entry, target, progress=progress)
+    archive = cache_dir() / entry.archive
+    if archive.is_file():  # downloaded and verified before, not yet extracted
+        _check_cached(archive, entry, entry.size)
+    else:
+        download(entry, archive, progress=progress)
+    _extract_onnx(entry, archive, target)
+    archive.unlink()
+    return target
+
+
+def _check_cached(path: Path, entry: WeightFile, size: int | None) -> None:
+    problem = _file_problem(path, size)
+    if problem is not None:
+        raise WeightsError(f"the cached {path} is not the official {entry.download_name}: it is {problem}; "
+                           "delete it and run again to download it anew")
+
+
+def _extract_onnx(entry: WeightFile, archive: Path, target: Path) -> None:
+    """Copy the zip's one `end2end.onnx` to `target`, atomically (a partial copy never has the name)."""
+    problem = None
+    try:
+        with zipfile.ZipFile(archive) as bundle:
+            members = [m for m in bundle.namelist() if m.rsplit("/", 1)[-1] == "end2end.onnx"]
+            if len(members) == 1:
+                with bundle.open(members[0]) as source, atomic_open(target, "wb") as out:
+                    while chunk := source.read(_CHUNK):
+                        out.write(chunk)
+                return
+            problem = f"it holds {len(members)} end2end.onnx files, expected 1 (it has: {', '.join(bundle.namelist()[:8])})"
+    except zipfile.BadZipFile as exc:
+        problem = f"not a readable zip ({exc})"
+    except OSError as exc:
+        raise _not_writable(target.parent, exc) from None
+    raise WeightsError(f"{archive} (from {entry.url()}) cannot give {entry.filename}: {problem}; delete it and run "
+                       "again to download it anew, or extract the ONNX by hand to that name")

@@ -290,6 +290,37 @@ def test_rtmlib_wholebody(pose_onnx, yolox_s_onnx, nobody_onnx, sample_bgr):
     assert wholebody(np.zeros((0, 0, 3), np.uint8))[0].shape == (0, 133, 2)
 
 
+def test_rtmlib_modes_load_rtmlibs_files_and_detector_sizes(monkeypatch, tmp_path, reference, sample_bgr):
+    """The lightweight preset from a cache holding stand-ins under the official names: the tiny
+    RTMW (256x192, the mode's input size) and an end2end detector that leaves its size free."""
+    import shutil
+
+    from dwpose.weights import RTMLIB_MODES
+    from tests.test_detection import export_end2end
+
+    preset = RTMLIB_MODES["lightweight"]
+    monkeypatch.setenv("DWPOSE_HOME", str(tmp_path))
+    shutil.copy(reference / "rtmw_t_256x192_random.onnx", tmp_path / preset.pose)
+    export_end2end(tmp_path / preset.det)
+    wholebody = rtmlib.Wholebody(mode="lightweight")
+    assert wholebody.pipeline.detector.input_size == (416, 416) and wholebody.pipeline.detector.with_nms
+    assert wholebody.pipeline.pose.input_size == (192, 256)
+    keypoints, scores = wholebody(sample_bgr)
+    assert keypoints.shape == (2, 133, 2) and scores.shape == (2, 133)  # the stand-in's two persons
+    # rtmlib's own URL of the zip names the same cached file.
+    url = "https://download.openmmlab.com/mmpose/v1/projects/rtmposev1/onnx_sdk/yolox_tiny_8xb8-300e_humanart-6f3252f9.zip"
+    assert rtmlib.Wholebody(det=url, mode="lightweight").pipeline.detector.with_nms
+
+    seen = []
+    monkeypatch.setattr(rtmlib.Wholebody, "_build", lambda self, det, pose, *rest: seen.append((det, pose, rest[-1])))
+    rtmlib.Wholebody()  # no mode: DWPose as before
+    rtmlib.Wholebody(mode="performance", det=None)  # an explicit argument wins over the preset
+    rtmlib.Wholebody(mode="balanced", pose="mine.onnx", det_input_size=(320, 320))
+    assert seen == [("yolox_l.onnx", "dw-ll_ucoco_384.onnx", None),
+                    (None, "rtmw-dw-x-l_simcc-cocktail14_270e-384x288_20231122.onnx", (640, 640)),
+                    ("yolox_m_8xb8-300e_humanart-c2c7a14a.onnx", "mine.onnx", (320, 320))]
+
+
 def test_rtmlib_pose_tracker(pose_onnx, sample_bgr):
     tracker = rtmlib.PoseTracker(partial(rtmlib.Wholebody, det=None, pose=pose_onnx), det_frequency=2,
                                  to_openpose=False, backend="onnxruntime", device="cpu")

@@ -129,3 +129,43 @@ def test_export_yolox_from_megvii_pth(tmp_path):
     (ours,) = session.run(None, {"images": x.numpy()})
     with torch.no_grad():
         assert np.abs(ours - model.eval()(x).numpy()).max() < 1e-3
+
+
+class End2EndStandIn(torch.nn.Module):
+    """The output layout of mmdeploy's end2end YOLOX (NMS inside): fixed boxes in network pixels
+    (xyxy, score) and class ids, whatever the image (its mean enters with weight 0, so the graph
+    keeps its input)."""
+
+    def __init__(self):
+        super().__init__()
+        dets = [[10, 20, 110, 220, 0.9], [50, 60, 90, 100, 0.2], [0, 0, 40, 40, 0.95], [30, 30, 200, 300, 0.6]]
+        self.register_buffer("dets", torch.tensor([dets]))
+        self.register_buffer("labels", torch.tensor([[0, 0, 2, 0]]))  # the third box is not a person
+
+    def forward(self, x):
+        zero = x.mean() * 0
+        return self.dets + zero, self.labels + zero.long()
+
+
+def export_end2end(path, size=None):
+    """`size` (H, W) fixes the input; None leaves H and W free, as dynamic exports do."""
+    height, width = size or (320, 320)
+    axes = None if size else {"input": {2: "height", 3: "width"}}
+    torch.onnx.export(End2EndStandIn(), (torch.zeros(1, 3, height, width),), str(path), input_names=["input"],
+                      output_names=["dets", "labels"], dynamic_axes=axes, opset_version=11, dynamo=False)
+    return path
+
+
+def test_end2end_detector_with_nms_takes_its_persons_best_first(tmp_path):
+    detector = YOLOXDetector(export_end2end(tmp_path / "free.onnx"), input_size=(416, 416))
+    assert detector.with_nms and detector.input_size == (416, 416)  # free H, W: the given size
+    image = np.zeros((208, 104, 3), np.uint8)  # letterboxed into 416x416 at ratio 2
+    found = detector(image)
+    # Persons above the 0.3 score threshold, best first, back in image pixels; no second NMS.
+    np.testing.assert_allclose(found.scores, [0.9, 0.6])
+    np.testing.assert_allclose(found.boxes, [[5, 10, 55, 110], [15, 15, 100, 150]])
+    assert [len(d.scores) for d in detector.detect_batch([image, image])] == [2, 2]
+    fixed = YOLOXDetector(export_end2end(tmp_path / "fixed.onnx", size=(640, 640)), input_size=(416, 416))
+    assert fixed.input_size == (640, 640)  # the file's own size wins
+    capped = YOLOXDetector(tmp_path / "free.onnx", max_detections=1)
+    assert capped.input_size == (640, 640) and len(capped(image).scores) == 1

@@ -104,3 +104,32 @@ def test_no_decay_rules():
     assert "backbone.stage1.1.attention.fc.bias" in no_decay_names
     assert {"head.gau.gamma", "head.gau.beta", "head.gau.res_scale.scale", "head.mlp.0.g"} <= decay_names
     assert decay["weight_decay"] == 0.05 and no_decay["weight_decay"] == 0.0
+
+
+def test_rtmw_gt_loss_beta_label_beta_and_face_mask():
+    """The RTMW variant: raw logits (beta 1) against softmax(10 * label), the keypoints of the
+    mask weighted 0.5 after the target weight, bin mean, batch sum, / K."""
+    mask_weights = np.array([1.0, 0.5])  # keypoint 1 masked
+    expected = 0.0
+    for pred, lab in ((PRED_X, LAB_X), (PRED_Y, LAB_Y)):
+        kl = kl_rows(softmax(10 * lab), softmax(1 * pred)) / pred.shape[-1]
+        expected += (kl * WEIGHTS * mask_weights).sum()
+    expected /= 2
+    loss_fn = KLDiscretLoss(beta=1.0, label_beta=10.0, mask=[1], mask_weight=0.5)
+    loss = loss_fn((t(PRED_X), t(PRED_Y)), (t(LAB_X), t(LAB_Y)), t(WEIGHTS))
+    assert math.isclose(loss.item(), expected, rel_tol=1e-5)
+    # Without the mask and with beta 1 on both sides it is a different number: each setting acts.
+    unmasked = KLDiscretLoss(beta=1.0, label_beta=10.0)((t(PRED_X), t(PRED_Y)), (t(LAB_X), t(LAB_Y)), t(WEIGHTS))
+    same_beta = KLDiscretLoss(beta=1.0)((t(PRED_X), t(PRED_Y)), (t(LAB_X), t(LAB_Y)), t(WEIGHTS))
+    assert unmasked.item() > loss.item() and not math.isclose(same_beta.item(), unmasked.item(), rel_tol=1e-3)
+
+
+def test_each_family_trains_with_its_reference_loss():
+    from dwpose.models import RTMW, RTMPose, RTMWConfig
+    from dwpose.models.registry import get_config
+
+    rtmw = KLDiscretLoss.for_model(RTMW(RTMWConfig("tiny", 0.167, 0.375, (192, 256))))
+    assert (rtmw.beta, rtmw.label_beta, rtmw.mask_weight) == (1.0, 10.0, 0.5)
+    assert rtmw.mask == tuple(range(23, 91))  # the 68 face keypoints
+    rtmpose = KLDiscretLoss.for_model(RTMPose(get_config("rtmpose-t-256x192")))
+    assert (rtmpose.beta, rtmpose.label_beta, rtmpose.mask) == (10.0, 10.0, None)

@@ -372,3 +372,25 @@ def test_ctrl_c_finishes_the_current_image_then_stops_with_a_summary(tmp_path, p
     expected = [f"{stem}{tail}" for stem in stems for tail in (".json", "_pose.png")]
     assert sorted(p.name for p in out.iterdir()) == sorted(expected)
     assert signal.getsignal(signal.SIGINT) is handler_before  # restored
+
+
+def test_rtmw_by_model_name_and_rtmlib_mode(monkeypatch, tmp_path, reference):
+    """`--pose-model rtmw-...` resolves the released ONNX of that model, `--mode` rtmlib's preset;
+    the cache holds stand-ins under the official names (the tiny RTMW; an end2end detector)."""
+    import shutil
+
+    from dwpose.weights import RTMLIB_MODES
+    from tests.test_detection import export_end2end
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    monkeypatch.setenv("DWPOSE_HOME", str(cache))
+    lightweight = RTMLIB_MODES["lightweight"]
+    shutil.copy(reference / "rtmw_t_256x192_random.onnx", cache / lightweight.pose)
+    export_end2end(cache / lightweight.det)
+    image = str(DATA / "media" / "human-pose.jpeg")
+    assert main(["predict", image, "--out", str(tmp_path / "a"), "--pose-model", "rtmw-m-256x192", "--no-detector",
+                 "--no-progress"]) == 0
+    assert main(["predict", image, "--out", str(tmp_path / "b"), "--mode", "lightweight", "--no-progress"]) == 0
+    assert len(json.loads((tmp_path / "b" / "human-pose.json").read_text())["people"]) == 2  # the stand-in's persons
+    assert len(json.loads((tmp_path / "a" / "human-pose.json").read_text())["people"]) == 1  # the whole image

@@ -34,14 +34,14 @@ def write_config(path, model="rtmpose-t-256x192", distill=None, **fields):
     return path
 
 
-def fixed_batch():
+def fixed_batch(input_size=(192, 256)):
     """Unaugmented crops of the sample people with their SimCC labels."""
     samples = load_annotations(GT, SAMPLE)
-    codec = SimCCCodec.for_input_size((192, 256))
+    codec = SimCCCodec.for_input_size(input_size)
     crops, lx, ly, w = [], [], [], []
     for s in samples:
         center, scale = bbox_xyxy_to_center_scale(s.bbox[None])
-        crop, _, kp = affine_crop(read_rgb(s.image_path), center[0], scale[0], 0.0, (192, 256), s.keypoints)
+        crop, _, kp = affine_crop(read_rgb(s.image_path), center[0], scale[0], 0.0, input_size, s.keypoints)
         a, b, c = codec.encode(kp[None], s.visible[None])
         crops.append(crop), lx.append(a[0]), ly.append(b[0]), w.append(c[0])
     images = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2)
@@ -55,6 +55,14 @@ def gt_loss(state_dict, batch):
     model.train()  # batch statistics: running stats of a few iterations say little
     with torch.no_grad():
         return KLDiscretLoss()(model(model.normalize(images)), labels, weights).item()
+
+
+def assert_same_weights(full: Trainer, resumed: Trainer) -> None:
+    """Model and EMA weights of two trainers are bit-identical."""
+    for name, value in full.module.state_dict().items():
+        assert torch.equal(value, resumed.module.state_dict()[name]), name
+    for name, value in full.ema.module.state_dict().items():
+        assert torch.equal(value, resumed.ema.module.state_dict()[name]), name
 
 
 @pytest.fixture(scope="module")
@@ -93,10 +101,7 @@ def test_resume_after_interruption_reaches_the_same_weights(tmp_path):
     resumed.resume(tmp_path / "split" / "last.pth")
     resumed.train()
     assert resumed.global_iter == full.global_iter == 5
-    for name, value in full.module.state_dict().items():
-        assert torch.equal(value, resumed.module.state_dict()[name]), name
-    for name, value in full.ema.module.state_dict().items():
-        assert torch.equal(value, resumed.ema.module.state_dict()[name]), name
+    assert_same_weights(full, resumed)
 
 
 def test_interrupt_signal_saves_a_checkpoint(tmp_path):

@@ -221,3 +221,94 @@ def test_dwpose_home_being_a_file_is_one_line_exit_2(monkeypatch, tmp_path, caps
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{home} (DWPOSE_HOME) is a file, not a folder" in err
     assert home.read_text() == "not a folder"
+
+
+class FolderHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the files of a folder; remembers the paths asked for."""
+
+    requests: list = []
+
+    def do_GET(self):
+        type(self).requests.append(self.path)
+        super().do_GET()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def zip_hub(monkeypatch, tmp_path):
+    """A hub serving SDK-style zips (`<stem>/end2end.onnx` plus its side files) built here."""
+    import functools
+    import zipfile
+
+    served = tmp_path / "served"
+    folder = served / "test" / "repo" / "resolve" / "main"
+    folder.mkdir(parents=True)
+    onnx_bytes = bytes(range(256)) * 40  # binary, like an ONNX protobuf
+    with zipfile.ZipFile(folder / "model-a.zip", "w") as bundle:
+        bundle.writestr("model-a/deploy.json", '{"version": "1.0"}')
+        bundle.writestr("model-a/end2end.onnx", onnx_bytes)
+        bundle.writestr("model-a/pipeline.json", "{}")
+    with zipfile.ZipFile(folder / "empty.zip", "w") as bundle:
+        bundle.writestr("empty/deploy.json", "{}")
+    (folder / "broken.zip").write_bytes(bytes(range(200)) * 10)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(FolderHandler, directory=str(served)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    FolderHandler.requests = []
+    monkeypatch.setenv("DWPOSE_HUB_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
+    monkeypatch.setenv("DWPOSE_HOME", str(tmp_path / "cache"))
+    zipped = (folder / "model-a.zip").read_bytes()
+    for stem, size, sha in (("model-a", len(zipped), hashlib.sha256(zipped).hexdigest()), ("empty", None, None),
+                            ("broken", None, None)):
+        monkeypatch.setitem(weights.REGISTRY, f"{stem}.onnx",
+                            WeightFile(f"{stem}.onnx", "test/repo", "x", "pose", size, sha, archive=f"{stem}.zip"))
+    yield tmp_path / "cache", onnx_bytes
+    server.shutdown()
+
+
+def test_zip_entry_is_verified_and_its_onnx_extracted(zip_hub):
+    cache, onnx_bytes = zip_hub
+    path = resolve_weights("model-a.onnx", progress=False)
+    assert path == cache / "model-a.onnx" and path.read_bytes() == onnx_bytes
+    assert FolderHandler.requests == ["/test/repo/resolve/main/model-a.zip"]
+    # Only the ONNX stays: no zip, no part file, no temporary extraction.
+    assert sorted(p.name for p in cache.iterdir()) == ["model-a.onnx"]
+    assert resolve_weights("model-a.onnx", progress=False) == path and len(FolderHandler.requests) == 1
+
+
+@pytest.mark.parametrize("stem, problem", [("empty", "holds 0 end2end.onnx files"), ("broken", "not a readable zip")])
+def test_zip_without_one_onnx_is_refused_and_nothing_is_extracted(zip_hub, stem, problem):
+    cache, _ = zip_hub
+    with pytest.raises(WeightsError, match=problem) as info:
+        resolve_weights(f"{stem}.onnx", progress=False)
+    assert str(cache / f"{stem}.zip") in str(info.value) and "delete it" in str(info.value)
+    assert sorted(p.name for p in cache.iterdir()) == [f"{stem}.zip"]  # named in the error, left for the user
+
+
+def test_rtmw_and_rtmlib_entries():
+    from dwpose.models.registry import get_family
+
+    for entry in weights.REGISTRY.values():
+        assert get_family(entry.arch).kind == entry.kind, entry.filename
+    # rtmlib's Wholebody modes download these exact URLs (rtmlib/tools/solution/wholebody.py).
+    sdk = "https://download.openmmlab.com/mmpose/v1/projects/{}/onnx_sdk/{}.zip"
+    for project, stem in (("rtmw", "rtmw-dw-x-l_simcc-cocktail14_270e-384x288_20231122"),
+                          ("rtmw", "rtmw-dw-l-m_simcc-cocktail14_270e-256x192_20231122"),
+                          ("rtmposev1", "yolox_m_8xb8-300e_humanart-c2c7a14a"),
+                          ("rtmposev1", "yolox_tiny_8xb8-300e_humanart-6f3252f9")):
+        assert weights.REGISTRY[f"{stem}.onnx"].url() == sdk.format(project, stem)
+    pth = weights.REGISTRY["rtmw-x_simcc-cocktail14_pt-ucoco_270e-384x288-f840f204_20231122.pth"]
+    assert pth.url() == f"https://download.openmmlab.com/mmpose/v1/projects/rtmw/{pth.filename}" and pth.archive is None
+
+
+def test_model_names_resolve_to_their_released_files():
+    released = weights.released_weights
+    assert released("rtmw-l-384x288") == "rtmw-dw-x-l_simcc-cocktail14_270e-384x288_20231122.onnx"
+    assert released("rtmw-m-256x192", "torch") == "rtmw-dw-l-m_simcc-cocktail14_270e-256x192_20231122.onnx"
+    assert released("dwpose-l-384x288") == "dw-ll_ucoco_384.onnx"
+    assert released("rtmw-x-384x288", "torch") == "rtmw-x_simcc-cocktail14_pt-ucoco_270e-384x288-f840f204_20231122.pth"
+    with pytest.raises(WeightsError, match="no released ONNX file for rtmw-x-384x288.*--backend torch"):
+        released("rtmw-x-384x288")
+    with pytest.raises(WeightsError, match="neither an existing path nor a known file"):
+        released("rtmw-q-256x192")

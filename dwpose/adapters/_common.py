@@ -15,7 +15,7 @@ from ..errors import InputError
 from ..formats import PoseResult
 from ..inference.io import to_bgr
 from ..inference.pipeline import WholebodyPipeline
-from ..weights import REGISTRY, resolve_weights
+from ..weights import REGISTRY, registry_name, resolve_weights
 
 OUTPUT_TYPES = ("pil", "np")
 
@@ -24,8 +24,8 @@ def resolve_model(name_or_path: str | os.PathLike) -> Path:
     """A local weight file: an existing path, a registry file name (cache, else a verified
     download), or a hub URL whose file name is a registry file (fetched through the same cache)."""
     if isinstance(name_or_path, str) and name_or_path.startswith(("http://", "https://")):
-        name = name_or_path.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
-        if name not in REGISTRY:
+        name = registry_name(name_or_path.split("?")[0].rstrip("/").rsplit("/", 1)[-1])  # rtmlib's zip URLs too
+        if name is None:
             raise InputError(f"cannot fetch {name_or_path}: only the known weight files are downloaded "
                              f"({', '.join(sorted(REGISTRY))}); download it yourself and pass its path")
         name_or_path = name
@@ -43,17 +43,17 @@ class PipelineHolder:
     """Builds the `WholebodyPipeline` of the peers' constructors and rebuilds it on `.to()`."""
 
     def _build(self, det: str | os.PathLike | None, pose: str | os.PathLike, backend: str | None, device: object,
-               det_arch: str | None, dtype: str) -> None:
+               det_arch: str | None, dtype: str, det_input_size: tuple[int, int] | None = None) -> None:
         pose_path = resolve_model(pose)
         det_path = resolve_model(det) if det is not None else None
-        self._files = (pose_path, det_path, backend_for(pose_path, backend), det_arch, dtype)
+        self._files = (pose_path, det_path, backend_for(pose_path, backend), det_arch, dtype, det_input_size)
         self.device = _device_name(device)
         self.pipeline = self._make_pipeline(self.device)
 
     def _make_pipeline(self, device: str) -> WholebodyPipeline:
-        pose_path, det_path, backend, det_arch, dtype = self._files
+        pose_path, det_path, backend, det_arch, dtype, det_input_size = self._files
         return WholebodyPipeline.from_files(pose_path, det_path, backend=backend, device=device, dtype=dtype,
-                                            detector_arch=det_arch)
+                                            detector_arch=det_arch, detector_input_size=det_input_size)
 
     def to(self, device: object) -> "PipelineHolder":
         """The same models on another device ("cpu", "cuda", "cuda:1", a torch.device); returns self."""

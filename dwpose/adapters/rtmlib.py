@@ -4,9 +4,12 @@ Switch with one line: `from dwpose.adapters.rtmlib import Wholebody, PoseTracker
 - `Wholebody(det, det_input_size, pose, pose_input_size, mode, to_openpose, backend, device)`
   called on a BGR frame returns `(keypoints (N, 133, 2), scores (N, 133))`, or with
   `to_openpose=True` rtmlib's 134-point layout, whose neck score is the weaker shoulder's
-  (`neck_score="flag"`: DWPose's 0/1). Weights default to the DWPose files; `mode` (rtmlib's
-  presets name RTMW files) is accepted and every preset uses them; the input sizes are read from
-  the files. `det=None` runs without a detector (the whole image, or the `bboxes` you pass).
+  (`neck_score="flag"`: DWPose's 0/1). `mode` "performance", "balanced" or "lightweight" runs
+  rtmlib's presets: the same RTMW and Human-Art YOLOX files and detector sizes
+  (`dwpose.weights.RTMLIB_MODES`); without a mode (our default; rtmlib's is "balanced") the
+  DWPose files, as before RTMW. `det` / `pose` given replace the preset's. The pose input size is
+  read from the file, the detector's too where the file fixes it (else `det_input_size`, else the
+  mode's). `det=None` runs without a detector (the whole image, or the `bboxes` you pass).
   When the detector finds nobody the result is empty; `whole_image_fallback=True` poses the
   whole image instead, as rtmlib does.
 - `PoseTracker(solution, det_frequency=1, tracking=True, tracking_thr=0.3, mode, to_openpose,
@@ -21,7 +24,7 @@ Switch with one line: `from dwpose.adapters.rtmlib import Wholebody, PoseTracker
 from __future__ import annotations
 
 import os
-from typing import Callable
+from typing import Any, Callable
 
 import cv2
 import numpy as np
@@ -30,24 +33,34 @@ from ..drawing import render
 from ..errors import InputError
 from ..formats import NECK_SCORES, PoseResult, from_openpose134
 from ..inference.tracking import IoUTracker
-from ..weights import DEFAULT_DETECTOR, DEFAULT_POSE
+from ..weights import DWPOSE_PRESET, RTMLIB_MODES
 from ._common import PipelineHolder, check_flags, image_to_bgr
 
 __all__ = ["PoseTracker", "Wholebody", "draw_bbox", "draw_skeleton", "pose_to_bbox", "xyxy_boxes"]
 
-MODES = ("performance", "lightweight", "balanced")
+MODES = tuple(RTMLIB_MODES)
+
+
+class _FromMode:
+    """Marks `det` left to the mode (None already means "no detector")."""
+
+    def __repr__(self) -> str:
+        return "<the mode's>"
+
+
+FROM_MODE: Any = _FromMode()
 
 
 class Wholebody(PipelineHolder):
     """rtmlib-style: `Wholebody(...)(bgr_image) -> (keypoints (N, 133, 2), scores (N, 133))`."""
 
-    def __init__(self, det: str | os.PathLike | None = DEFAULT_DETECTOR, det_input_size: tuple = (640, 640),
-                 pose: str | os.PathLike | None = None, pose_input_size: tuple = (288, 384), mode: str = "balanced",
+    def __init__(self, det: str | os.PathLike | None = FROM_MODE, det_input_size: tuple | None = None,
+                 pose: str | os.PathLike | None = None, pose_input_size: tuple = (288, 384), mode: str | None = None,
                  to_openpose: bool = False, backend: str = "onnxruntime", device: object = "cpu", *,
                  det_arch: str | None = None, dtype: str = "float32", neck_score: str = "min",
                  whole_image_fallback: bool = False) -> None:
-        if mode not in MODES:
-            raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        if mode is not None and mode not in MODES:
+            raise InputError(f"mode must be one of {', '.join(MODES)} (or None: DWPose), got {mode!r}")
         if neck_score not in NECK_SCORES:
             raise InputError(f"neck_score must be one of {', '.join(NECK_SCORES)}, got {neck_score!r}")
         check_flags(to_openpose=to_openpose, whole_image_fallback=whole_image_fallback)
@@ -55,7 +68,9 @@ class Wholebody(PipelineHolder):
         self.to_openpose = to_openpose
         self.neck_score = neck_score
         self.whole_image_fallback = whole_image_fallback
-        self._build(det, DEFAULT_POSE if pose is None else pose, backend, device, det_arch, dtype)
+        preset = RTMLIB_MODES[mode] if mode is not None else DWPOSE_PRESET
+        self._build(preset.det if det is FROM_MODE else det, preset.pose if pose is None else pose, backend, device,
+                    det_arch, dtype, tuple(det_input_size) if det_input_size is not None else preset.det_input_size)
 
     def predict(self, image: np.ndarray, bboxes: np.ndarray | None = None, *, clip: bool = True) -> PoseResult:
         """The poses of a BGR frame (in `bboxes` when given: clipped to the frame unless
@@ -108,7 +123,7 @@ class PoseTracker:
     device=)`, or a ready `Wholebody`. `track_ids` are the ids of the last frame's people."""
 
     def __init__(self, solution: Callable[..., Wholebody] | Wholebody = Wholebody, det_frequency: int = 1,
-                 tracking: bool = True, tracking_thr: float = 0.3, mode: str = "balanced", to_openpose: bool = False,
+                 tracking: bool = True, tracking_thr: float = 0.3, mode: str | None = None, to_openpose: bool = False,
                  backend: str = "onnxruntime", device: object = "cpu") -> None:
         if isinstance(det_frequency, bool) or not isinstance(det_frequency, (int, np.integer)) or det_frequency < 1:
             raise InputError(f"det_frequency must be a whole number >= 1, got {det_frequency!r}")

@@ -27,7 +27,7 @@ from ..inference.outputs import Interruption, StemNames, remove_stale_temporarie
 from ..inference.pipeline import WholebodyPipeline
 from ..inference.user_boxes import boxes_for, read_boxes
 from ..inference.video import VideoReadError, process_video
-from ..weights import DEFAULT_DETECTOR, DEFAULT_POSE, resolve_weights
+from ..weights import DEFAULT_DETECTOR, DEFAULT_POSE, DWPOSE_PRESET, RTMLIB_MODES, Preset, resolve_weights
 
 MAX_RESOLUTION = 16384  # a larger skeleton canvas is a typo, and would take tens of GB
 
@@ -97,9 +97,16 @@ def add_input_argument(p: argparse.ArgumentParser) -> None:
 
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
     """The pose model, detector and backend options (shared by `predict` and `label`)."""
-    p.add_argument("--pose-model", default=DEFAULT_POSE, help=f"pose weights: path or official file name (default {DEFAULT_POSE})")
-    p.add_argument("--det-model", default=DEFAULT_DETECTOR, help=f"YOLOX weights: path or official file name (default {DEFAULT_DETECTOR})")
+    p.add_argument("--mode", choices=tuple(RTMLIB_MODES), default=None,
+                   help="rtmlib's Wholebody preset (RTMW + Human-Art YOLOX); --pose-model/--det-model override it")
+    p.add_argument("--pose-model", default=None,
+                   help="pose weights: path, official file name or model name with released weights, e.g. "
+                        f"rtmw-l-384x288 (default {DEFAULT_POSE}, or the --mode's)")
+    p.add_argument("--det-model", default=None,
+                   help=f"YOLOX weights: path or official file name (default {DEFAULT_DETECTOR}, or the --mode's)")
     p.add_argument("--det-arch", default=None, help="YOLOX size for the torch backend (default: read from the file)")
+    p.add_argument("--det-input-size", type=int, nargs=2, metavar=("W", "H"), default=None,
+                   help="detector input for files that do not fix it (default: the --mode's, else 640 640)")
     p.add_argument("--no-detector", action="store_true", help="no detector: the whole image is one person")
     p.add_argument("--boxes", default=None,
                    help='JSON {"<file name or stem>": [[x1, y1, x2, y2], ...]}: your own person boxes for images')
@@ -166,18 +173,30 @@ def resolve_model_files(args: argparse.Namespace) -> tuple[Path, Path | None]:
     are not cached); no detector with your own boxes or `--no-detector`."""
     if getattr(args, "pose_arch", None) and args.backend != "torch":  # `demo --model`
         raise InputError("a pose architecture (--model) needs the torch backend (--backend torch)")
-    pose = resolve_weights(args.pose_model, progress=not args.no_progress)
+    preset = _preset(args)
+    progress = not args.no_progress
+    pose = resolve_weights(args.pose_model or preset.pose, progress=progress, backend=args.backend)
     # With your own boxes (or none wanted) the detector is not loaded at all.
-    det = None if args.no_detector or args.boxes else resolve_weights(args.det_model, progress=not args.no_progress)
+    det = None
+    if not (args.no_detector or args.boxes):
+        det = resolve_weights(args.det_model or preset.det, progress=progress, backend=args.backend)
     return Path(pose), None if det is None else Path(det)
+
+
+def _preset(args: argparse.Namespace) -> Preset:
+    """`--mode`'s files and detector size, or DWPose's (no mode)."""
+    mode = getattr(args, "mode", None)
+    return RTMLIB_MODES[mode] if mode else DWPOSE_PRESET
 
 
 def pipeline_options(args: argparse.Namespace) -> dict:
     """`WholebodyPipeline.from_files` keyword arguments of the model options (plain values, so
     they can be sent to other processes)."""
+    det_input_size = getattr(args, "det_input_size", None)
     return dict(backend=args.backend, device=args.device, dtype=args.dtype, detector_arch=args.det_arch,
                 score_threshold=args.score_threshold, nms_threshold=args.nms_threshold, max_persons=args.max_persons,
-                compile=args.compile, pose_arch=getattr(args, "pose_arch", None))
+                compile=args.compile, pose_arch=getattr(args, "pose_arch", None),
+                detector_input_size=list(det_input_size or _preset(args).det_input_size or []) or None)
 
 
 class Predictor:

@@ -38,18 +38,20 @@ def epoch_indices(groups: list[tuple[int, float]], seed: int, epoch: int) -> np.
 
 class TopDownTrainDataset(Dataset):
     """Augmented crops with SimCC labels. `set_epoch` selects the epoch's random stream and,
-    from `switch_epoch` on, the milder stage-B augmentation. A sample whose `meta` holds
-    "teacher_logits" (a `StoredLogits`) also yields the teacher's stored logits for its
-    annotation id ("teacher_x", "teacher_y")."""
+    from `switch_epoch` on, the stage-B augmentation (`stage_b`, default `augment.stage_b()`:
+    the RTMPose recipe's milder one). A sample whose `meta` holds "teacher_logits" (a
+    `StoredLogits`) also yields the teacher's stored logits for its annotation id ("teacher_x",
+    "teacher_y")."""
 
     def __init__(self, samples: list[Sample], input_size: tuple[int, int], augment: AugmentConfig,
-                 seed: int = 21, switch_epoch: int | None = None) -> None:
+                 seed: int = 21, switch_epoch: int | None = None, stage_b: AugmentConfig | None = None) -> None:
         if not samples:
             raise DatasetError("the training set is empty (no usable person instances)")
         self.samples = samples
         self.input_size = input_size
         self.codec = SimCCCodec.for_input_size(input_size)
-        self.transforms = {"A": TrainTransform(input_size, augment), "B": TrainTransform(input_size, augment.stage_b())}
+        self.transforms = {"A": TrainTransform(input_size, augment),
+                           "B": TrainTransform(input_size, stage_b or augment.stage_b())}
         self.seed = seed
         self.switch_epoch = switch_epoch
         self.epoch = 0

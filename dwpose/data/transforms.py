@@ -1,16 +1,20 @@
-"""Top-down training augmentation (RTMPose recipe): flip, half-body, bbox scale/shift/rotation,
-affine crop, HSV jitter, blur / median blur / coarse dropout (albumentations), SimCC targets.
+"""Top-down training augmentation: flip, half-body, bbox scale/shift/rotation, affine crop, a
+colour jitter (RTMPose: YOLOX HSV; RTMW: mmpose PhotometricDistortion), blur / median blur /
+coarse dropout (albumentations), SimCC targets. `pipeline_stages` gives the two stages (before
+and after the pipeline switch) of each recipe.
 
 All randomness comes from one `np.random.Generator` per sample, so a sample's augmentation
 depends only on (seed, epoch, index): reproducible with any number of workers and on resume."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
 
 import cv2
 import numpy as np
 
+from ..errors import InputError
 from ..geometry import bbox_xyxy_to_center_scale, fix_aspect_ratio, get_warp_matrix
 from ..skeleton import FLIP_INDICES, LOWER_BODY_IDS, UPPER_BODY_IDS
 
@@ -30,6 +34,9 @@ class AugmentConfig:
     blur_prob: float = 0.1
     median_blur_prob: float = 0.1
     dropout_prob: float = 1.0
+    # "hsv": mmdet YOLOXHSVRandomAug (RTMPose); "photometric": mmpose PhotometricDistortion
+    # (RTMW); "none": no colour jitter.
+    color: Literal["hsv", "photometric", "none"] = "hsv"
 
     @classmethod
     def none(cls) -> "AugmentConfig":
@@ -40,14 +47,34 @@ class AugmentConfig:
 
     def stage_b(self) -> "AugmentConfig":
         """The milder pipeline of the last epochs: no shift, scale [0.75, 1.25], rotation 60,
-        dropout p 0.5 (x configs keep their scale/rotation)."""
-        from dataclasses import replace
-
+        dropout p 0.5 (x configs keep their scale/rotation). The RTMPose recipe's switch; see
+        `pipeline_stages` for RTMW's."""
         if self == AugmentConfig.none():
             return self
         if self.scale_factor == (0.5, 1.5):  # RTMPose-x and upstream ubody configs
             return replace(self, shift_factor=0.0, dropout_prob=0.5)
         return replace(self, shift_factor=0.0, scale_factor=(0.75, 1.25), rotate_factor=60.0, dropout_prob=0.5)
+
+
+Pipeline = Literal["rtmpose", "rtmw"]
+
+
+def pipeline_stages(pipeline: Pipeline, scale_factor: tuple[float, float], rotate_factor: float
+                    ) -> tuple[AugmentConfig, AugmentConfig]:
+    """(before, after) the pipeline switch of a recipe, with its stage-1 bbox scale / rotation.
+
+    - "rtmpose" (DWPose fork configs): HSV jitter, coarse dropout p 1; then no shift, milder
+      scale/rotation (not for x), dropout p 0.5 (`AugmentConfig.stage_b`).
+    - "rtmw" (cocktail14 configs): PhotometricDistortion, coarse dropout p 0.5; then no shift,
+      no colour jitter, no dropout (blur and median blur only), scale/rotation kept."""
+    if pipeline == "rtmw":
+        first = AugmentConfig(scale_factor=scale_factor, rotate_factor=rotate_factor, dropout_prob=0.5,
+                              color="photometric")
+        return first, replace(first, shift_factor=0.0, dropout_prob=0.0, color="none")
+    if pipeline == "rtmpose":
+        first = AugmentConfig(scale_factor=scale_factor, rotate_factor=rotate_factor)
+        return first, first.stage_b()
+    raise InputError(f"unknown augmentation pipeline {pipeline!r}; use 'rtmpose' or 'rtmw'")
 
 
 def truncated_normal(rng: np.random.Generator, size: int | tuple = ()) -> np.ndarray:
@@ -121,6 +148,45 @@ def hsv_jitter(image_rgb: np.ndarray, rng: np.random.Generator, delta=(5, 30, 30
     return cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB)
 
 
+def _scale_shift(image: np.ndarray, alpha: float = 1.0, beta: float = 0.0) -> np.ndarray:
+    """alpha * image + beta in float32, clipped to 0..255, truncated to uint8 (mmpose `_convert`)."""
+    return np.clip(image.astype(np.float32) * np.float32(alpha) + np.float32(beta), 0, 255).astype(np.uint8)
+
+
+def photometric_distortion(image_rgb: np.ndarray, rng: np.random.Generator, brightness_delta: int = 32,
+                           contrast_range: tuple[float, float] = (0.5, 1.5),
+                           saturation_range: tuple[float, float] = (0.5, 1.5), hue_delta: int = 18) -> np.ndarray:
+    """mmpose PhotometricDistortion (the RTMW recipe) on an RGB buffer: brightness, contrast,
+    saturation and/or hue (in OpenCV's 8-bit HSV), channel permutation, each drawn as mmpose
+    draws them. Kept as the reference code does it: contrast is applied only when its mode is
+    1, and then both before and after the HSV step (the code tests the same mode twice), and the
+    hue shift wraps modulo 256 in the uint8 hue channel."""
+    contrast_mode, brightness_on, contrast_on = (int(rng.integers(2)) for _ in range(3))
+    hsv_mode, swap_on = int(rng.integers(4)), int(rng.integers(2))
+    brightness = rng.uniform(-brightness_delta, brightness_delta)
+    contrast = rng.uniform(*contrast_range)
+    saturation = rng.uniform(*saturation_range)
+    hue = int(rng.integers(-hue_delta, hue_delta))
+    order = rng.permutation(3)
+    image = image_rgb
+    if brightness_on:
+        image = _scale_shift(image, beta=brightness)
+    if contrast_mode == 1 and contrast_on:
+        image = _scale_shift(image, alpha=contrast)
+    if hsv_mode:
+        hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV)
+        if hsv_mode in (1, 3):
+            hsv[..., 1] = _scale_shift(hsv[..., 1], alpha=saturation)
+        if hsv_mode in (2, 3):
+            hsv[..., 0] = (hsv[..., 0].astype(np.int64) + hue).astype(np.uint8)
+        image = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+    if contrast_mode == 1 and contrast_on:
+        image = _scale_shift(image, alpha=contrast)
+    if swap_on:
+        image = np.ascontiguousarray(image[..., order])
+    return image
+
+
 class PixelAugment:
     """Blur, median blur and one coarse-dropout hole, through albumentations."""
 
@@ -167,7 +233,10 @@ class TrainTransform:
         center, scale = random_half_body(center, scale, keypoints, visible, rng, self.config.half_body_prob)
         center, scale, rotation = random_bbox_transform(center, scale, rng, self.config)
         crop, _, keypoints = affine_crop(image, center, scale, rotation, self.input_size, keypoints)
-        if any(self.config.hsv_delta):  # no lossy RGB-HSV round trip when colour jitter is off
+        # (No lossy RGB-HSV round trip when the jitter is off.)
+        if self.config.color == "hsv" and any(self.config.hsv_delta):
             crop = hsv_jitter(crop, rng, self.config.hsv_delta)
+        elif self.config.color == "photometric":
+            crop = photometric_distortion(crop, rng)
         crop = self.pixel(crop, rng)
         return crop, keypoints, visible

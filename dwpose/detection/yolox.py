@@ -53,8 +53,12 @@ class YOLOXDetector:
 
     `model` is a path to an ONNX file (onnxruntime backend), or to a `.pth`/`.onnx` with
     `backend="torch"` (`arch` names the YOLOX size, else it is read from the file), or an
-    `nn.Module` returning the raw (B, anchors, 85) export output. `input_size` (width, height)
-    defaults to the ONNX file's input, the registered model's, or 640x640.
+    `nn.Module` returning the raw (B, anchors, 85) export output. An ONNX file may also be an
+    mmdeploy end2end export with NMS inside (`dets`, `labels`: the SDK zips of rtmlib's modes);
+    its person boxes are taken as they are (score > `score_threshold`, as rtmlib). `input_size`
+    (width, height): the ONNX file's input where it fixes one, else this argument, the
+    registered model's, or 640x640. Pre-processing is the same for all (rtmlib's YOLOX: letterbox
+    on 114, BGR 0..255, no normalisation; the Human-Art detectors included).
     """
 
     def __init__(
@@ -75,10 +79,13 @@ class YOLOXDetector:
         self.score_threshold = score_threshold
         self.nms_threshold = nms_threshold
         self.candidate_threshold = candidate_threshold
+        self.with_nms = False
         if backend in FILE_BACKENDS:
             self.runner = file_runner(backend, model, device, dtype, expect="detector",  # type: ignore[arg-type]
                                       threads=threads)
-            input_size = (self.runner.input_hw[1], self.runner.input_hw[0])
+            self.with_nms = self.runner.signature == "detector-nms"
+            file_hw = self.runner.input_hw
+            input_size = (file_hw[1], file_hw[0]) if file_hw is not None else (input_size or (640, 640))
         elif backend == "torch":
             if isinstance(model, (str, os.PathLike)):
                 from ..models import create_model, detect_model_name, get_family
@@ -124,6 +131,12 @@ class YOLOXDetector:
             final = final[: self.max_detections]
         return Detections(boxes[final].astype(np.float32).reshape(-1, 4), scores[final].astype(np.float32))
 
+    def postprocess_nms(self, dets: np.ndarray, labels: np.ndarray, ratio: float) -> Detections:
+        """One image's end2end output: (k, 5) boxes + score in network pixels, (k,) class ids."""
+        keep = np.flatnonzero((labels == PERSON_CLASS) & (dets[:, 4] > self.score_threshold))
+        keep = keep[np.argsort(-dets[keep, 4], kind="stable")][: self.max_detections]
+        return Detections((dets[keep, :4] / ratio).astype(np.float32).reshape(-1, 4), dets[keep, 4].astype(np.float32))
+
     def __call__(self, image: np.ndarray) -> Detections:
         return self.detect_batch([image])[0]
 
@@ -134,6 +147,9 @@ class YOLOXDetector:
         if isinstance(self.runner, TorchRunner) and self.runner.device.type == "cuda":
             return self._detect_batch_on_device(images)
         prepared = [self.preprocess(image) for image in images]
+        if self.with_nms:  # a different number of boxes per image: one call each
+            return [self.postprocess_nms(*(out[0] for out in self.runner(canvas)[:2]), ratio)
+                    for canvas, ratio in prepared]
         batch = np.concatenate([p[0] for p in prepared])
         (outputs,) = self.runner(batch)[:1]
         return [self.postprocess(outputs[i], ratio) for i, (_, ratio) in enumerate(prepared)]

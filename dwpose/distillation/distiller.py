@@ -1,11 +1,19 @@
-"""Two-stage pose distillation (TPD).
+"""Two-stage pose distillation (TPD) for any teacher/student pair of the pose registry
+(RTMPose -> RTMPose as DWPose, RTMW -> RTMW as the released RTMW-l/m, RTMW -> RTMPose, ...).
 
-Stage 1: a frozen teacher supervises a student: GT loss + r * feature loss + r * logit KD,
-r = 1 - epoch / max_epochs. Stage 2: head-only self-distillation: a fresh student head is
-trained on the frozen features of the teacher (the trained model itself; backbone, and neck
-where the model has one) with the logit KD loss only. The feature loss acts on
-`forward_features`, the last feature the head consumes. State-dict layout (`teacher.*`,
-`student.*`, `distill_losses.loss_fea.align.*`) matches the reference distiller checkpoints."""
+Stage 1: a frozen teacher, run online on the same batch, supervises a student:
+GT loss + r * feature loss + r * logit KD, r = 1 - epoch / max_epochs. The
+feature loss acts on the last feature each head consumes (`forward_features`: the backbone's
+stage 4 for RTMPose, the neck's n5 for RTMW), through a 1x1 align conv where the widths
+differ. The GT loss is the student's own (`KLDiscretLoss.for_model`) and the KD temperature
+follows its beta (10 for RTMPose, 1 for RTMW students), as mmpose's `DWPoseDistiller`.
+`gt_loss=False` distils from the teacher alone (labels may then be None); see the class for
+the other label-free options (stored teacher logits, no feature loss, no decay).
+Stage 2: head-only self-distillation: a fresh student head is trained on the frozen features
+of the teacher (the trained model itself; backbone, and neck where the model has one) with the
+logit KD loss only; teacher and student are the same architecture. State-dict layout
+(`teacher.*`, `student.*`, `distill_losses.loss_fea.align.*`) matches the reference distiller
+checkpoints."""
 
 from __future__ import annotations
 
@@ -18,6 +26,17 @@ from ..errors import InputError
 from ..models import TopdownPoseModel, create_model
 from ..models.checkpoint import convert_distiller_state_dict
 from .losses import FeatureLoss, KLDiscretLoss, LogitKDLoss
+
+
+def _check_same_body(teacher: TopdownPoseModel, student: TopdownPoseModel) -> None:
+    """Stage 2 runs the student's head on the teacher's backbone (and neck), and the converted
+    model is that body with the head: both must be one architecture."""
+    def body(model: TopdownPoseModel) -> dict[str, tuple[int, ...]]:
+        return {k: tuple(v.shape) for k, v in model.state_dict().items() if not k.startswith("head.")}
+
+    if type(teacher) is not type(student) or body(teacher) != body(student):
+        raise InputError(f"stage 2 trains a head on the teacher's own features: teacher and student must be the same "
+                         f"architecture, got {teacher.config.name} and {student.config.name}")
 
 
 def decay_factor(epoch: int, max_epochs: int) -> float:
@@ -38,7 +57,7 @@ class PoseDistiller(nn.Module):
         stage: Literal[1, 2],
         alpha_fea: float = 0.00007,
         kd_weight: float | None = None,
-        beta: float = 10.0,
+        beta: float | None = None,
         teacher_bn_mode: Literal["train", "eval"] = "train",
         gt_loss: bool = True,
         feature_loss: bool = True,
@@ -53,6 +72,8 @@ class PoseDistiller(nn.Module):
             raise InputError(f"teacher input {teacher.input_size} and student input {student.input_size} differ")
         if teacher_bn_mode not in ("train", "eval"):
             raise InputError("teacher_bn_mode must be 'train' (reference) or 'eval'")
+        if stage == 2:
+            _check_same_body(teacher, student)
         self.stage = stage
         self.teacher = teacher
         self.student = student
@@ -70,9 +91,11 @@ class PoseDistiller(nn.Module):
             for name, p in self.student.named_parameters():
                 if not name.startswith("head."):
                     p.requires_grad_(False)
-        losses["loss_logit"] = LogitKDLoss(kd_weight if kd_weight is not None else (0.1 if stage == 1 else 1.0), beta)
+        # The student's own GT loss; its beta is the KD temperature (mmpose: head.loss_module.beta).
+        self.gt_loss = KLDiscretLoss.for_model(student)
+        kd_beta = self.gt_loss.beta if beta is None else beta
+        losses["loss_logit"] = LogitKDLoss(kd_weight if kd_weight is not None else (0.1 if stage == 1 else 1.0), kd_beta)
         self.distill_losses = nn.ModuleDict(losses)
-        self.gt_loss = KLDiscretLoss(beta)
 
     @classmethod
     def build(cls, stage: int, student_arch: str, teacher_arch: str | None, teacher_checkpoint: str | None,
@@ -93,9 +116,12 @@ class PoseDistiller(nn.Module):
     def input_size(self) -> tuple[int, int]:
         return self.student.input_size
 
-    def forward(self, images: torch.Tensor, labels: tuple[torch.Tensor, torch.Tensor], weights: torch.Tensor,
-                epoch: int, max_epochs: int, teacher_logits: tuple[torch.Tensor, torch.Tensor] | None = None
-                ) -> dict[str, torch.Tensor]:
+    def forward(self, images: torch.Tensor, labels: tuple[torch.Tensor, torch.Tensor] | None,
+                weights: torch.Tensor | None, epoch: int, max_epochs: int,
+                teacher_logits: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+        """The loss terms of one batch (keys starting with `loss` are trained on, the others
+        logged). `labels` / `weights` may be None when the GT loss is off (`gt_loss=False`);
+        `teacher_logits` given (stored ones) replace the teacher's forward pass."""
         teacher_features = None
         if teacher_logits is None:
             if self.teacher is None:
@@ -103,7 +129,10 @@ class PoseDistiller(nn.Module):
             with torch.no_grad():
                 teacher_features = self.teacher.extract_features(images)
                 teacher_logits = self.teacher.forward_head(teacher_features)
+        has_labels = labels is not None and weights is not None
         if self.stage == 1:
+            if self.use_gt_loss and not has_labels:
+                raise InputError("the GT loss needs labels and keypoint weights (or gt_loss=False)")
             r = decay_factor(epoch, max_epochs) if self.decay else 1.0
             student_features = self.student.extract_features(images)
             student_logits = self.student.forward_head(student_features)
@@ -113,9 +142,11 @@ class PoseDistiller(nn.Module):
             losses["loss_logit"] = r * self.distill_losses["loss_logit"](student_logits, teacher_logits)
             return losses
         student_logits = self.student.forward_head(teacher_features)
-        with torch.no_grad():  # logged, not trained on (reference behaviour)
-            gt = self.gt_loss(student_logits, labels, weights)
-        return {"loss_logit": self.distill_losses["loss_logit"](student_logits, teacher_logits), "gt_kpt": gt}
+        losses = {"loss_logit": self.distill_losses["loss_logit"](student_logits, teacher_logits)}
+        if has_labels:
+            with torch.no_grad():  # logged, not trained on (reference behaviour)
+                losses["gt_kpt"] = self.gt_loss(student_logits, labels, weights)
+        return losses
 
     def deploy_state_dict(self, state_dict: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
         """Plain pose weights: stage 1 the student; stage 2 teacher backbone (+ neck) + student head."""

@@ -1,14 +1,18 @@
 """The three losses of RTMPose/DWPose training, with the reference reductions kept as they are
 (they differ between terms, and the 1.0 gradient clip of distillation makes them matter):
 
-- KLDiscretLoss (ground truth): KL(softmax(beta*label) || softmax(beta*pred)) averaged over
-  bins, weighted by keypoint weights, summed over the batch, divided by K.
+- KLDiscretLoss (ground truth): KL(softmax(label_beta*label) || softmax(beta*pred)) averaged
+  over bins, weighted by keypoint weights (and a per-keypoint mask weight), summed over the
+  batch, divided by K. RTMPose: beta = label_beta = 10; RTMW: beta 1, label_beta 10, face x0.5
+  (each model's settings: `TopdownPoseModel.loss_config`).
 - FeatureLoss: alpha * sum over C, H, W of (align(F_s) - F_t)^2, averaged over the batch.
 - LogitKDLoss: KL(softmax(beta*T) || softmax(beta*S)) summed over bins and keypoints, averaged
   over the batch, divided by K, times weight; all keypoints, no target weights.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -18,19 +22,37 @@ SimCC = tuple[torch.Tensor, torch.Tensor]
 
 
 class KLDiscretLoss(nn.Module):
-    def __init__(self, beta: float = 10.0, use_target_weight: bool = True) -> None:
+    """mmpose's KLDiscretLoss. `label_beta` scales the labels before their softmax (None: the
+    same as `beta`, as the DWPose fork); the keypoints in `mask` have their loss multiplied by
+    `mask_weight` (after the target weight, per axis)."""
+
+    def __init__(self, beta: float = 10.0, use_target_weight: bool = True, label_beta: float | None = None,
+                 mask: Sequence[int] | None = None, mask_weight: float = 1.0) -> None:
         super().__init__()
         self.beta = beta
+        self.label_beta = beta if label_beta is None else label_beta
         self.use_target_weight = use_target_weight
+        self.mask = tuple(mask) if mask is not None else None
+        self.mask_weight = mask_weight
+
+    @classmethod
+    def for_model(cls, model: nn.Module) -> "KLDiscretLoss":
+        """The loss a pose model's reference configs train it with (its `loss_config`)."""
+        return cls(**getattr(model, "loss_config", {}))
 
     def forward(self, pred: SimCC, labels: SimCC, weights: torch.Tensor) -> torch.Tensor:
         num_keypoints = pred[0].shape[1]
+        keypoint_factor = weights.float() if self.use_target_weight else pred[0].new_ones(pred[0].shape[:2])
+        if self.mask is not None:
+            mask = keypoint_factor.new_ones(num_keypoints)
+            mask[list(self.mask)] = self.mask_weight
+            keypoint_factor = keypoint_factor * mask
         loss = pred[0].new_zeros(())
         for logits, label in zip(pred, labels):
             log_q = F.log_softmax(logits.float() * self.beta, dim=-1)
-            p = F.softmax(label.float() * self.beta, dim=-1)
+            p = F.softmax(label.float() * self.label_beta, dim=-1)
             kl = F.kl_div(log_q, p, reduction="none").mean(dim=-1)  # (N, K), mean over bins
-            loss = loss + (kl * weights if self.use_target_weight else kl).sum()
+            loss = loss + (kl * keypoint_factor).sum()
         return loss / num_keypoints
 
 

@@ -63,15 +63,17 @@ class WholebodyPipeline:
         pose_arch: str | None = None,
         placement: str | None = None,
         threads: int | None = None,
+        detector_input_size: tuple[int, int] | None = None,
     ) -> "WholebodyPipeline":
-        """`threads`: onnxruntime intra-op threads of each network (None: one per core)."""
+        """`threads`: onnxruntime intra-op threads of each network (None: one per core);
+        `detector_input_size` (width, height): for detector files that do not fix their own."""
         pose = PoseEstimator(pose_model, backend=backend, device=device, dtype=dtype, flip_test=flip_test,
                              compile=compile, arch=pose_arch, placement=placement, threads=threads)
         detector = None
         if detector_model is not None:
             detector = YOLOXDetector(detector_model, backend=backend, device=device, arch=detector_arch,
                                      score_threshold=score_threshold, nms_threshold=nms_threshold, dtype=dtype,
-                                     max_detections=max_persons, threads=threads)
+                                     max_detections=max_persons, threads=threads, input_size=detector_input_size)
         return cls(pose, detector)
 
     @property

@@ -79,6 +79,8 @@ def build_manifest(sources: list[Source], skipped: list[str], config: LabellerCo
     detector = {key: p.get(name) if det else None for key, name in (
         ("det_arch", "detector_arch"), ("score_threshold", "score_threshold"), ("nms_threshold", "nms_threshold"),
         ("max_persons", "max_persons"))}
+    if det and p.get("detector_input_size"):  # only when given: runs from before the option still resume
+        detector["det_input_size"] = list(p["detector_input_size"])
     settings = {
         "backend": p["backend"], "dtype": p["dtype"], "pose_arch": p.get("pose_arch"), **detector,
         "every": options.every, "fps": options.fps, "shard_size": options.shard_size,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..skeleton import PARTS
 from .cspnext import CSPNeXt
 from .cspnext_pafpn import CSPNeXtPAFPN
 from .registry import register_family
@@ -36,6 +37,9 @@ class RTMWConfig(PoseModelConfig):
 class RTMW(TopdownPoseModel):
     """CSPNeXt (C3, C4, C5) -> CSPNeXtPAFPN (n4, n5) -> RTMW head. See `TopdownPoseModel` for
     the contract; `forward_features` is the neck's n5, the head's stride-32 input."""
+
+    # mmpose's RTMW configs: raw logits (beta 1) against softmax(10 * label), face keypoints x0.5.
+    loss_config = {"beta": 1.0, "label_beta": 10.0, "mask": tuple(range(*PARTS["face"])), "mask_weight": 0.5}
 
     def __init__(self, config: RTMWConfig) -> None:
         super().__init__(config)

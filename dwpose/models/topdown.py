@@ -63,7 +63,14 @@ class TopdownPoseModel(nn.Module):
     `extract_features` = what the head consumes (mmpose's `extract_feat`), `forward_head`
     turns those into logits, `forward_features` / `feature_channels` = the last of them, the
     feature-distillation target.
+
+    `loss_config` is the SimCC loss the family's reference configs train with (the arguments
+    of `dwpose.distillation.KLDiscretLoss`); its `beta` is also the logit-KD temperature when
+    the model is a distillation student.
     """
+
+    # RTMPose: predictions and labels both scaled by 10 before their softmaxes.
+    loss_config: ClassVar[Mapping[str, Any]] = {"beta": 10.0, "label_beta": 10.0}
 
     def __init__(self, config: PoseModelConfig) -> None:
         super().__init__()

@@ -25,6 +25,11 @@ class ConfigError(DWPoseError, ValueError):
     """A recipe file that is missing, malformed or has wrong fields."""
 
 
+# The 14 training sets of mmpose's RTMW "cocktail14" recipe (architecture_rtmw.md §8).
+COCKTAIL14 = ("COCO-WholeBody", "Halpe", "UBody", "AI Challenger", "CrowdPose", "MPII", "sub-JHMDB", "PoseTrack18",
+              "Human-Art", "WFLW", "300W", "COFW", "LaPa", "InterHand2.6M")
+
+
 @dataclass
 class SourceConfig:
     """One more training source (`[[data.extra]]`): a COCO-WholeBody style annotation file, such
@@ -49,7 +54,9 @@ class SourceConfig:
 class DataConfig:
     """Training sources. COCO-WholeBody: `coco_ann` + `coco_images`; UBody: `ubody_root`
     (+ `ubody_split` to exclude the intra-scene test videos); `extra`: more sources
-    (`[[data.extra]]` tables, see SourceConfig), e.g. pseudo-labelled or unlabelled data."""
+    (`[[data.extra]]` tables, see SourceConfig), e.g. pseudo-labelled or unlabelled data. `lacks`
+    documents the datasets of the reference recipe that this one trains without (names from
+    `COCKTAIL14`; checked, not loaded)."""
 
     coco_ann: str | None = None
     coco_images: str | None = None
@@ -57,6 +64,7 @@ class DataConfig:
     ubody_split: str | None = None
     ubody_scenes: list[str] | None = None
     extra: list[SourceConfig] = field(default_factory=list)
+    lacks: list[str] | None = None
 
 
 @dataclass
@@ -108,6 +116,9 @@ class TrainConfig:
     switch_epoch: int | None = None         # default schedule_epochs - 30
     scale_factor: tuple[float, float] = (0.6, 1.4)
     rotate_factor: float = 80.0
+    # Augmentation recipe: colour jitter and what the switch changes (data/transforms.py,
+    # `pipeline_stages`): "rtmpose" (DWPose configs) or "rtmw" (cocktail14 configs).
+    pipeline: Literal["rtmpose", "rtmw"] = "rtmpose"
     augment: bool = True                    # false: plain crops (debugging, overfitting checks)
     ema_momentum: float = 0.0002
     ema_gamma: float = 2000.0
@@ -298,6 +309,16 @@ def _check_consistency(config: TrainConfig, path: str) -> None:
                           "must not exceed the second")
     if not config.name or config.name in (".", "..") or any(sep in config.name for sep in "/\\"):
         raise ConfigError(f"{path}: name = {_shown(config.name)}: must be a plain folder name (work_dirs/<name>)")
+    lacks = config.data.lacks or []
+    unknown = [name for name in lacks if name not in COCKTAIL14]
+    if unknown:
+        raise ConfigError(f"{path}: data.lacks = {_shown(lacks)}: unknown dataset(s) {', '.join(unknown)}; "
+                          f"names are {', '.join(COCKTAIL14)}")
+    loaded = {"COCO-WholeBody": config.data.coco_ann, "UBody": config.data.ubody_root}
+    contradicted = [name for name in lacks if loaded.get(name)]
+    if contradicted or len(set(lacks)) != len(lacks):
+        problem = f"lists {', '.join(contradicted)}, which this recipe loads" if contradicted else "repeats a name"
+        raise ConfigError(f"{path}: data.lacks = {_shown(lacks)}: {problem}")
 
 
 def load_config(path: str | os.PathLike, overrides: dict[str, Any] | None = None) -> TrainConfig:
@@ -322,7 +343,7 @@ def load_config(path: str | os.PathLike, overrides: dict[str, Any] | None = None
     config = _build(TrainConfig, values, str(path))
     _check_consistency(config, str(path))
     _check_sources(config, str(path))
-    from ..models.registry import get_family
+    from ..models.registry import canonical_name, get_family
 
     for name in (config.model, config.distill.teacher_model if config.distill else None):
         if name is None:
@@ -333,6 +354,10 @@ def load_config(path: str | os.PathLike, overrides: dict[str, Any] | None = None
             raise ConfigError(f"{path}: {exc}") from None
         if kind != "pose":
             raise ConfigError(f"{path}: {name} is a {kind}, not a pose model")
+    distill = config.distill
+    if distill is not None and distill.stage == 2 and canonical_name(distill.teacher_model) != canonical_name(config.model):
+        raise ConfigError(f"{path}: distill.teacher_model = {_shown(distill.teacher_model)}: stage 2 trains a head on "
+                          f"the teacher's own features, so the teacher must be the model itself ({config.model})")
     return config
 
 

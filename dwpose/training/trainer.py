@@ -22,6 +22,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Subset
 
 from ..data import AugmentConfig, Sample, TopDownTrainDataset, load_annotations, load_boxes, load_ubody
+from ..data.transforms import pipeline_stages
 from ..data.coco_wholebody import UBODY_SCENES, DatasetError
 from ..data.dataset import epoch_indices
 from ..data.teacher_logits import StoredLogits
@@ -37,7 +38,7 @@ from .optim import ExpMomentumEMA, lr_factor, param_groups
 
 
 class PoseTrainer(nn.Module):
-    """Plain pose training (GT SimCC loss only). Holds the model's children (backbone, neck
+    """Plain pose training (GT SimCC loss only: the model family's reference loss). Holds the model's children (backbone, neck
     where there is one, head) under their own names, so its state dict is a plain pose state
     dict; the model's forward runs on those same modules."""
 
@@ -48,7 +49,7 @@ class PoseTrainer(nn.Module):
         # A bound method, not a submodule: registering the model would duplicate every key.
         self.network = model.forward
         self.input_size = model.input_size
-        self.gt_loss = KLDiscretLoss()
+        self.gt_loss = KLDiscretLoss.for_model(model)
 
     def forward(self, images, labels, weights, epoch, max_epochs):
         return {"loss_kpt": self.gt_loss(self.network(images), labels, weights)}
@@ -131,10 +132,10 @@ class Trainer:
                     if self.world > 1 else self.module)
 
         samples, self.source_groups = build_samples(config, self.module.input_size)
-        augment = (AugmentConfig(scale_factor=tuple(config.scale_factor), rotate_factor=config.rotate_factor)
-                   if config.augment else AugmentConfig.none())
-        self.dataset = TopDownTrainDataset(samples, self.module.input_size, augment, seed=config.seed,
-                                           switch_epoch=config.effective_switch_epoch)
+        first, second = (pipeline_stages(config.pipeline, tuple(config.scale_factor), config.rotate_factor)
+                         if config.augment else (AugmentConfig.none(), AugmentConfig.none()))
+        self.dataset = TopDownTrainDataset(samples, self.module.input_size, first, seed=config.seed,
+                                           switch_epoch=config.effective_switch_epoch, stage_b=second)
         # Every epoch draws the same number of samples (the sources' weights fix it).
         self.epoch_length = len(epoch_indices(self.source_groups, config.seed, 0))
         self.iters_per_epoch = max(1, -(-self.epoch_length // (config.batch_size * self.world)))

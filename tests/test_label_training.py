@@ -127,3 +127,22 @@ def test_the_example_recipes_load():
     assert all(config.data.extra for config in configs.values())
     assert configs["dwpose_labelfree-offline_l-m_256x192"].distill.teacher_logits == "offline"
     assert configs["rtmpose-l_ucoco-pseudo_256x192"].distill is None
+
+
+def test_stored_logits_teach_only_a_student_of_their_temperature(tmp_path, labelled):
+    """The top-k records keep the tail mass of softmax(beta * z) at the beta they were packed at
+    (10, RTMPose's); an RTMW student distils at beta 1, so it is refused with a message, not
+    taught from wrongly weighted tails."""
+    from dwpose.data.teacher_logits import StoredLogits
+    from dwpose.data.coco_wholebody import DatasetError
+
+    stored = StoredLogits(labelled)
+    assert stored.beta == 10.0
+    stored.check_beta(10.0)
+    with pytest.raises(DatasetError, match="KD temperature"):
+        stored.check_beta(1.0)
+    path = label_free_recipe(tmp_path / "rtmw.toml", labelled, "", teacher_logits='"offline"')
+    text = open(path).read().replace('model = "rtmpose-t-256x192"', 'model = "rtmw-m-256x192"', 1)
+    open(path, "w").write(text)
+    with pytest.raises(DatasetError, match=r"beta\) of 10, but the student distils at 1"):
+        Trainer(load_config(path), tmp_path / "w", progress=False)

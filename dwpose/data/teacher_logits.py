@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..codec.topk import unpack_persons
+from ..codec.topk import KD_BETA, unpack_persons
 from ..formats import LABEL_LOGITS_SUFFIX, LABEL_MANIFEST, LABEL_SHARD_FOLDER
 from .coco_wholebody import DatasetError
 
@@ -27,6 +27,8 @@ class StoredLogits:
         self.folder = run
         self.bins = tuple(int(b) for b in manifest["logits"]["bins"])
         self.input_size = tuple(int(v) for v in manifest["pose_model"]["input_size"])
+        # The tail mass of the top-k records is exact only at the temperature they were packed at.
+        self.beta = float(manifest["logits"].get("beta", KD_BETA))
         self.shards = [np.load(path, mmap_mode="r") for path in
                        sorted((run / LABEL_SHARD_FOLDER).glob(f"*{LABEL_LOGITS_SUFFIX}"))]
         self.index = {int(aid): (n, row) for n, shard in enumerate(self.shards)
@@ -36,6 +38,12 @@ class StoredLogits:
         if tuple(input_size) != self.input_size:
             raise DatasetError(f"{self.folder}: logits of a {self.input_size[0]}x{self.input_size[1]} (w x h) teacher "
                                f"cannot teach a {input_size[0]}x{input_size[1]} student")
+
+    def check_beta(self, beta: float) -> None:
+        if abs(float(beta) - self.beta) > 1e-6:
+            raise DatasetError(f"{self.folder}: these logits were packed for a KD temperature (beta) of {self.beta:g}, "
+                               f"but the student distils at {float(beta):g} (an RTMW student uses 1, RTMPose 10): "
+                               "distil this student with the teacher online (teacher_logits = \"online\")")
 
     def __contains__(self, annotation_id: object) -> bool:
         return annotation_id in self.index

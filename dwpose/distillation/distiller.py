@@ -116,6 +116,11 @@ class PoseDistiller(nn.Module):
     def input_size(self) -> tuple[int, int]:
         return self.student.input_size
 
+    @property
+    def kd_beta(self) -> float:
+        """The temperature (logit multiplier) of the logit KD loss."""
+        return float(self.distill_losses["loss_logit"].beta)
+
     def forward(self, images: torch.Tensor, labels: tuple[torch.Tensor, torch.Tensor] | None,
                 weights: torch.Tensor | None, epoch: int, max_epochs: int,
                 teacher_logits: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:

@@ -63,7 +63,7 @@ def _distributed() -> tuple[int, int, int]:
     return int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0")), world
 
 
-def build_samples(config: TrainConfig, input_size: tuple[int, int] | None = None
+def build_samples(config: TrainConfig, input_size: tuple[int, int] | None = None, kd_beta: float | None = None
                   ) -> tuple[list[Sample], list[tuple[int, float]]]:
     """The training samples, source after source, and (samples, sampling weight) of each
     source: COCO-WholeBody + UBody together (weight 1), then each `data.extra` source. With
@@ -92,6 +92,8 @@ def build_samples(config: TrainConfig, input_size: tuple[int, int] | None = None
             stored = StoredLogits(source.logits)
             if input_size is not None:
                 stored.check_input_size(input_size)
+            if kd_beta is not None:
+                stored.check_beta(kd_beta)
             for sample in part:
                 if sample.meta["annotation_id"] not in stored:
                     raise DatasetError(f"{name}: annotation id {sample.meta['annotation_id']} has no stored logits in "
@@ -131,7 +133,8 @@ class Trainer:
         self.net = (nn.parallel.DistributedDataParallel(self.module, device_ids=[self.device.index] if self.device.type == "cuda" else None)
                     if self.world > 1 else self.module)
 
-        samples, self.source_groups = build_samples(config, self.module.input_size)
+        samples, self.source_groups = build_samples(config, self.module.input_size,
+                                                    getattr(self.module, "kd_beta", None))
         first, second = (pipeline_stages(config.pipeline, tuple(config.scale_factor), config.rotate_factor)
                          if config.augment else (AugmentConfig.none(), AugmentConfig.none()))
         self.dataset = TopDownTrainDataset(samples, self.module.input_size, first, seed=config.seed,

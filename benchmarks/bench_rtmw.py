@@ -22,6 +22,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks.results import write_section  # noqa: E402
 
 from benchmarks.bench_cpu import BARE, CACHE, PHOTO, by_case, compare, machine, person_boxes, result_table  # noqa: E402
 from dwpose.inference.pipeline import WholebodyPipeline  # noqa: E402
@@ -88,21 +89,8 @@ def main() -> int:
             compare(f"{label}, {n} person(s)", fns, args.repeats, rows)
     report = render(rows, parity, machine(), load_before, load_average(), args.repeats)
     print(report)
-    out = Path(args.out)
-    previous = out.read_text() if out.exists() else ""
-    out.write_text(replace_section(previous, report))
+    write_section(args.out, TITLE, report)
     return 0
-
-
-def replace_section(text: str, section: str) -> str:
-    """`text` with its `TITLE` section (up to the next "## ") replaced by `section`, or with
-    `section` appended."""
-    start = text.find(TITLE)
-    if start < 0:
-        return text.rstrip("\n") + "\n\n" + section if text else section
-    end = text.find("\n## ", start + len(TITLE))
-    rest = text[end + 1:] if end >= 0 else ""
-    return text[:start] + section + ("\n" + rest if rest else "")
 
 
 def render(rows, parity, machine_info: str, load_before: str, load_after: str, repeats: int) -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks.results import write_section  # noqa: E402
 
 from benchmarks.bench_cpu import machine, make_files, person_boxes  # noqa: E402
 from dwpose.labelling import LabelOptions, LabellerConfig, label  # noqa: E402
@@ -104,7 +105,7 @@ def main() -> int:
     load_after = os.getloadavg()
     section = render(rows, sizes, ray_start, load_before, load_after, args)
     print(section)
-    write_section(Path(args.out), section)
+    write_section(args.out, HEADING, section)
     return 0
 
 
@@ -127,18 +128,6 @@ def render(rows, sizes, ray_start, load_before, load_after, args) -> str:
                   "tail value) = 8 + 2·133·(4k + 2) bytes; the float32 logits themselves are 4·133·(576 + 768) = "
                   f"{4 * 133 * (576 + 768)} bytes at 384x288."]
     return "\n".join(lines) + "\n"
-
-
-def write_section(path: Path, section: str) -> None:
-    """Replace this benchmark's section of RESULTS.md (or append it), keeping the others."""
-    text = path.read_text() if path.exists() else ""
-    if HEADING in text:
-        start = text.index(HEADING)
-        end = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + (text[end + 1:] if end != -1 else "")
-    else:
-        text = text.rstrip() + "\n\n" + section
-    path.write_text(text)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import subprocess
 import sys
 import warnings
@@ -24,6 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_cpu import PHOTO, ROOT, compare, machine, make_files, person_boxes  # noqa: E402
+from results import write_section  # noqa: E402
 
 from dwpose.inference.pipeline import WholebodyPipeline  # noqa: E402
 from dwpose.inference.pose import PoseEstimator  # noqa: E402
@@ -102,13 +102,7 @@ def main() -> int:
     report = "\n".join(lines)
     print(report)
     if not args.quick:
-        out = Path(args.out)
-        previous = out.read_text() if out.exists() else ""
-        # Replace this script's earlier section (up to the next "## " heading), else append.
-        pattern = re.compile(re.escape(SECTION) + r".*?(?=\n## |\Z)", re.S)
-        updated = pattern.sub(lambda _: report.rstrip() + "\n", previous) if SECTION in previous \
-            else previous.rstrip() + "\n\n" + report
-        out.write_text(updated)
+        write_section(args.out, SECTION, report)
     return 0
 
 

@@ -31,10 +31,10 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks.results import write_section  # noqa: E402
 
 from dwpose.data.synth import ANNOTATION_FILE, IMAGE_DIR, SynthSpec, generate_dataset  # noqa: E402
 from dwpose.evaluation.runner import evaluate_model  # noqa: E402
-from dwpose.fileio import write_text_atomic  # noqa: E402
 from dwpose.models import create_model  # noqa: E402
 from dwpose.training import Trainer  # noqa: E402
 from dwpose.training.config import DataConfig, DistillConfig, TrainConfig  # noqa: E402
@@ -141,16 +141,6 @@ def evaluate(model_name: str, checkpoint: Path, val: Path, device: str) -> tuple
     return stats.summary(), time.perf_counter() - start
 
 
-def write_section(out: Path, text: str) -> None:
-    """Replace this benchmark's section of RESULTS.md (or append it); other sections stay."""
-    previous = out.read_text() if out.exists() else ""
-    if SECTION in previous:
-        start = previous.index(SECTION)
-        end = previous.find("\n## ", start + len(SECTION))
-        previous = previous[:start].rstrip("\n") + ("\n" + previous[end:] if end != -1 else "")
-    write_text_atomic(out, previous.rstrip("\n") + "\n\n" + text)
-
-
 def machine(device: str) -> str:
     if device.startswith("cuda"):
         return f"{torch.cuda.get_device_name(0)}; torch {torch.__version__}"
@@ -226,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     if scale.name == "quick":
         print(estimate(scale, rows, data_seconds))
     if not args.no_results:
-        write_section(Path(args.out), text)
+        write_section(args.out, SECTION, text)
     return 0
 
 

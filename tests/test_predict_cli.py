@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from dwpose.cli import main
+from dwpose.inference.pipeline import WholebodyPipeline
 from tests.conftest import DATA
 from tests.media import count_frames, write_video
 
@@ -181,9 +182,29 @@ def test_corrupt_onnx_with_torch_backend_is_one_line(tmp_path, pose_onnx, capsys
 def test_pth_given_to_onnxruntime_suggests_the_torch_backend(tmp_path, t_checkpoint, capsys):
     image = str(DATA / "media" / "human-pose.jpeg")
     assert main(["predict", image, "--out", str(tmp_path), "--pose-model", str(t_checkpoint), "--no-detector",
-                 "--no-progress"]) == 2
+                 "--backend", "onnxruntime", "--no-progress"]) == 2
     line = one_error_line(capsys)
     assert "PyTorch checkpoint" in line and "--backend torch" in line and "Protobuf" not in line
+
+
+def test_a_pth_runs_without_naming_the_backend(tmp_path, t_checkpoint, pose_onnx, capsys):
+    """Issue 20: the CLI picks torch for a PyTorch checkpoint, as the adapters do (one rule,
+    `backends.backend_for_files`); an ONNX file still runs in onnxruntime."""
+    image = str(DATA / "media" / "human-pose.jpeg")
+    seen = []
+    real = WholebodyPipeline.from_files.__func__
+
+    def spy(cls, pose, det=None, **options):
+        seen.append(options["backend"])
+        return real(cls, pose, det, **options)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(WholebodyPipeline, "from_files", classmethod(spy))
+        for model in (t_checkpoint, pose_onnx):
+            assert main(["predict", image, "--out", str(tmp_path), "--pose-model", str(model), "--no-detector",
+                         "--no-progress"]) == 0
+    assert seen == ["torch", "onnxruntime"]
+    assert "human-pose.jpeg: 1 person" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("option, value", [

@@ -29,6 +29,14 @@ class PlainProgress(tqdm):
             self._shown_n = self.n
         return True
 
+    def clear(self, nolock: bool = False) -> None:
+        pass  # nothing to erase in a log
+
+    def refresh(self, nolock: bool = False, lock_args: Any = None) -> bool:
+        if nolock:  # `tqdm.write` redraws the bars after its line: a log needs no redraw
+            return False
+        return super().refresh(nolock, lock_args)
+
     def close(self) -> None:
         if self.disable:  # a disabled tqdm has no stream at all
             return super().close()

@@ -105,6 +105,15 @@ def test_progress_is_plain_lines_when_stderr_is_not_a_terminal(monkeypatch):
     lines = text.splitlines()
     assert lines[0].startswith("frames:   0%") and lines[-1].startswith("frames: 100%")
     assert all(line.startswith("frames:") for line in lines) and len(lines) == len(set(lines))
+    # A message while a bar runs is one line; the bar is not redrawn after it (a log is no screen).
+    log.truncate(0), log.seek(0)
+    bar = progress_module.progress(total=4, desc="quiet", mininterval=3600, delay=3600)
+    bar.update(1)
+    progress_module.note("a message")
+    bar.update(3)
+    bar.close()
+    assert log.getvalue().splitlines()[0] == "a message" and "\r" not in log.getvalue()
+    assert len(log.getvalue().splitlines()) == 2 and log.getvalue().splitlines()[1].startswith("quiet: 100%")
 
     class Terminal(io.StringIO):
         def isatty(self):

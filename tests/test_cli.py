@@ -79,7 +79,7 @@ def test_help_shows_every_default_and_never_splits_a_word(capsys):
         assert not any(line.rstrip().endswith("-") for line in text.splitlines()), (name, text)
     predict = commands["predict"].format_help()
     flat = " ".join(predict.split())
-    for shown in ("--score-threshold SCORE_THRESHOLD detector: keep persons scoring at least this, in [0, 1] "
+    for shown in ("--score-threshold SCORE_THRESHOLD detector: keep persons scoring at least this (0 to 1) "
                   "(default: 0.3)", "(default: 0.45)", "video frames per batch (default: 8)",
                   "track in between (default: 1)"):
         assert shown in flat

@@ -240,16 +240,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_comfyui_install)
 
     add_synth_parser(sub)
+    from dwpose.progress import PLAIN_INTERVAL_S
+
+    # Help of options that several commands share, written once.
+    shared_help = {"no_progress": f"no progress bars (where stderr is not a terminal they are plain lines every "
+                                  f"{PLAIN_INTERVAL_S:g} s)"}
     for command in (parser, *sub.choices.values()):
         command.formatter_class = HelpFormatter
         for action in command._actions:
-            if action.help is None and action.dest in _SHARED_HELP:
-                action.help = _SHARED_HELP[action.dest]
+            if action.help is None and action.dest in shared_help:
+                action.help = shared_help[action.dest]
     return parser
-
-
-# Help of options that several commands share, written once.
-_SHARED_HELP = {"no_progress": "no progress bars (where stderr is not a terminal they are plain lines every 30 s)"}
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):

@@ -124,9 +124,9 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
                    help="precision: torch backend; openvino takes bfloat16 as its inference precision hint")
     p.add_argument("--compile", action="store_true", help="torch backend: torch.compile (CUDA graphs on GPUs)")
     p.add_argument("--score-threshold", type=fraction(allow_zero=True), default=0.3,
-                   help="detector: keep persons scoring at least this, in [0, 1]")
+                   help="detector: keep persons scoring at least this (0 to 1)")
     p.add_argument("--nms-threshold", type=fraction(allow_zero=False), default=0.45,
-                   help="detector: IoU above which the weaker of two boxes is dropped, in (0, 1]")
+                   help="detector: IoU above which the weaker of two overlapping boxes is dropped (above 0, at most 1)")
     p.add_argument("--max-persons", type=int_in_range(1), default=None,
                    help="keep only the best k detections per image (default: all)")
 

@@ -37,6 +37,12 @@ class PlainProgress(tqdm):
             return False
         return super().refresh(nolock, lock_args)
 
+    def set_postfix(self, ordered_dict: Any = None, refresh: bool = True, **kwargs: Any) -> None:
+        super().set_postfix(ordered_dict, refresh=False, **kwargs)  # shown in the next periodic line
+
+    def set_description(self, desc: str | None = None, refresh: bool = True) -> None:
+        super().set_description(desc, refresh=False)
+
     def close(self) -> None:
         if self.disable:  # a disabled tqdm has no stream at all
             return super().close()

@@ -110,10 +110,12 @@ def test_progress_is_plain_lines_when_stderr_is_not_a_terminal(monkeypatch):
     bar = progress_module.progress(total=4, desc="quiet", mininterval=3600, delay=3600)
     bar.update(1)
     progress_module.note("a message")
+    bar.set_postfix(loss="0.5")  # the trainer's: shown in the next line, not a line of its own
     bar.update(3)
     bar.close()
     assert log.getvalue().splitlines()[0] == "a message" and "\r" not in log.getvalue()
     assert len(log.getvalue().splitlines()) == 2 and log.getvalue().splitlines()[1].startswith("quiet: 100%")
+    assert log.getvalue().splitlines()[1].endswith("loss=0.5]")
 
     class Terminal(io.StringIO):
         def isatty(self):

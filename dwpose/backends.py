@@ -70,6 +70,16 @@ _ACCEPTED = {"pose": ("pose",), "detector": ("detector", "detector-nms")}
 _TORCH_SUFFIXES = {".pth", ".pt", ".ckpt", ".tar"}
 
 
+def backend_for_files(*paths: str | os.PathLike | None, backend: str | None = None) -> str:
+    """The backend asked for, else the one that reads every given weight file: torch when one is
+    a PyTorch checkpoint (by suffix: .pth, .pt, .ckpt, .tar; torch reads ONNX files too), else
+    onnxruntime. The one rule of the CLI and the adapters; None paths (no detector) are skipped."""
+    if backend is not None:
+        return backend
+    torch_files = any(Path(p).suffix.lower() in _TORCH_SUFFIXES for p in paths if p is not None)
+    return "torch" if torch_files else "onnxruntime"
+
+
 def file_runner(backend: str, path: str | os.PathLike, device: str = "cpu", dtype: str = "float32",
                 expect: str | None = None, threads: int | None = None) -> "FileRunner":
     """The runner of a file backend ("onnxruntime" or "openvino") for an ONNX file; `expect`

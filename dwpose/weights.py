@@ -258,7 +258,7 @@ def download(entry: WeightFile, target: Path, progress: bool = True, timeout: fl
 def _fetch(entry: WeightFile, out: BinaryIO, offset: int, target: Path, progress: bool, timeout: float) -> None:
     """Append the body of `entry`'s URL from byte `offset` to `out` (from 0 when the server
     ignores the range request)."""
-    from tqdm import tqdm
+    from .progress import progress as progress_bar
 
     url = entry.url()
     request = urllib.request.Request(url, headers={"Range": f"bytes={offset}-"} if offset else {})
@@ -280,7 +280,7 @@ def _fetch(entry: WeightFile, out: BinaryIO, offset: int, target: Path, progress
             offset = 0
         length = response.headers.get("Content-Length")
         total = offset + int(length) if length is not None else entry.size
-        with tqdm(total=total, initial=offset, unit="B", unit_scale=True, disable=not progress,
+        with progress_bar(total=total, initial=offset, unit="B", unit_scale=True, disable=not progress,
                   desc=entry.filename, leave=False) as bar:
             while True:
                 try:

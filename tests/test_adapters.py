@@ -400,3 +400,60 @@ def test_no_warnings_on_the_plain_paths(pose_onnx, weights_folder, sample_rgb):
         controlnet_aux.DWposeDetector(det_model=None, pose_model=pose_onnx)(sample_rgb, 256, 256)
         easy_dwpose.DWposeDetector(det_model=None, pose_model=pose_onnx)(sample_rgb, 256)
         comfyui.DwposeDetector.from_pretrained(weights_folder)(sample_rgb, 256, include_hand=True)
+
+
+# --------------------------------------------------------------------------- issue 20: local model files
+
+# rtmlib 0.0.16's PoseTracker.__init__ parameters, in order (rtmlib/tools/solution/pose_tracker.py).
+RTMLIB_POSE_TRACKER = ["solution", "det_frequency", "tracking", "tracking_thr", "mode", "to_openpose", "backend",
+                       "device"]
+
+
+@pytest.fixture(scope="module")
+def yolox_pth(tmp_path_factory):
+    """A random YOLOX-tiny as a Megvii-style `.pth` ({"model": state dict})."""
+    import torch
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("yolox_pth") / "yolox_tiny_random.pth"
+    torch.save({"model": dwpose.create_model("yolox-tiny").state_dict()}, path)
+    return path
+
+
+def test_pose_tracker_takes_rtmlibs_signature_and_local_files(t_checkpoint, yolox_s_onnx, sample_bgr):
+    import inspect
+
+    assert list(inspect.signature(rtmlib.PoseTracker).parameters)[:len(RTMLIB_POSE_TRACKER)] == RTMLIB_POSE_TRACKER
+    # What the README shows: rtmlib's call, local files as keywords of the solution (a .pth picks torch).
+    tracker = rtmlib.PoseTracker(rtmlib.Wholebody, det=str(yolox_s_onnx), pose=str(t_checkpoint), det_frequency=10,
+                                 to_openpose=False, device="cpu")
+    assert tracker.model.device_info.startswith("pose: torch")
+    assert tracker.model._files[:2] == (t_checkpoint, yolox_s_onnx)
+    keypoints, scores = tracker(sample_bgr)
+    assert keypoints.shape[1:] == (133, 2) and scores.shape == keypoints.shape[:2]
+    # rtmlib's own spelling (functools.partial) gives the same tracker.
+    same = rtmlib.PoseTracker(partial(rtmlib.Wholebody, det=str(yolox_s_onnx), pose=str(t_checkpoint)), det_frequency=10)
+    np.testing.assert_array_equal(same(sample_bgr)[0], keypoints)
+    with pytest.raises(InputError, match="ready Wholebody"):
+        rtmlib.PoseTracker(tracker.model, pose=str(t_checkpoint))
+
+
+def test_every_adapter_picks_the_backend_of_its_local_files(t_checkpoint, pose_onnx, yolox_pth, tmp_path):
+    """One rule (`backends.backend_for_files`): torch when a file is a PyTorch checkpoint, else onnxruntime;
+    each adapter under its peer's argument names."""
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    (folder / "mine.pth").write_bytes(t_checkpoint.read_bytes())
+    made = {
+        "rtmlib pth": rtmlib.Wholebody(det=None, pose=t_checkpoint),
+        "rtmlib onnx": rtmlib.Wholebody(det=None, pose=pose_onnx),
+        "rtmlib onnx + yolox pth": rtmlib.Wholebody(det=yolox_pth, pose=pose_onnx),
+        "controlnet_aux": controlnet_aux.DWposeDetector(pose_ckpt=t_checkpoint, det_model=None),
+        "easy_dwpose": easy_dwpose.DWposeDetector(pose_model=t_checkpoint, det_model=None),
+        "comfyui": comfyui.DwposeDetector.from_pretrained(folder, pose_filename="mine.pth"),
+    }
+    backends = {name: adapter.device_info.split()[1] for name, adapter in made.items()}  # "pose: <backend> ..."
+    assert backends == {"rtmlib pth": "torch", "rtmlib onnx": "onnxruntime", "rtmlib onnx + yolox pth": "torch",
+                        "controlnet_aux": "torch", "easy_dwpose": "torch", "comfyui": "torch"}
+    with pytest.raises(DWPoseError, match="PyTorch checkpoint"):
+        rtmlib.Wholebody(det=None, pose=t_checkpoint, backend="onnxruntime")  # asked for: kept, and explained

@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from dwpose.cli import main
+from dwpose.inference.pipeline import WholebodyPipeline
 from tests.conftest import DATA
 from tests.media import count_frames, write_video
 
@@ -181,9 +182,29 @@ def test_corrupt_onnx_with_torch_backend_is_one_line(tmp_path, pose_onnx, capsys
 def test_pth_given_to_onnxruntime_suggests_the_torch_backend(tmp_path, t_checkpoint, capsys):
     image = str(DATA / "media" / "human-pose.jpeg")
     assert main(["predict", image, "--out", str(tmp_path), "--pose-model", str(t_checkpoint), "--no-detector",
-                 "--no-progress"]) == 2
+                 "--backend", "onnxruntime", "--no-progress"]) == 2
     line = one_error_line(capsys)
     assert "PyTorch checkpoint" in line and "--backend torch" in line and "Protobuf" not in line
+
+
+def test_a_pth_runs_without_naming_the_backend(tmp_path, t_checkpoint, pose_onnx, capsys):
+    """Issue 20: the CLI picks torch for a PyTorch checkpoint, as the adapters do (one rule,
+    `backends.backend_for_files`); an ONNX file still runs in onnxruntime."""
+    image = str(DATA / "media" / "human-pose.jpeg")
+    seen = []
+    real = WholebodyPipeline.from_files.__func__
+
+    def spy(cls, pose, det=None, **options):
+        seen.append(options["backend"])
+        return real(cls, pose, det, **options)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(WholebodyPipeline, "from_files", classmethod(spy))
+        for model in (t_checkpoint, pose_onnx):
+            assert main(["predict", image, "--out", str(tmp_path), "--pose-model", str(model), "--no-detector",
+                         "--no-progress"]) == 0
+    assert seen == ["torch", "onnxruntime"]
+    assert "human-pose.jpeg: 1 person" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("option, value", [
@@ -394,3 +415,83 @@ def test_rtmw_by_model_name_and_rtmlib_mode(monkeypatch, tmp_path, reference):
     assert main(["predict", image, "--out", str(tmp_path / "b"), "--mode", "lightweight", "--no-progress"]) == 0
     assert len(json.loads((tmp_path / "b" / "human-pose.json").read_text())["people"]) == 2  # the stand-in's persons
     assert len(json.loads((tmp_path / "a" / "human-pose.json").read_text())["people"]) == 1  # the whole image
+
+
+# --------------------------------------------------------------------------- issue 20: honest output
+
+def test_people_found_are_said_per_input_and_in_the_summary(tmp_path, pose_onnx, nobody_onnx, yolox_s_onnx, capsys):
+    image = DATA / "media" / "human-pose.jpeg"
+    video = DATA / "media" / "demo.mp4"
+    common = ["--pose-model", str(pose_onnx), "--no-progress", "--score-threshold", "0", "--max-persons", "2"]
+    assert main(["predict", str(image), str(video), "--out", str(tmp_path / "a"), "--det-model", str(yolox_s_onnx),
+                 *common]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert f"{image}: 2 people" in out
+    assert f"{video}: 5 frames, 2.0 people per frame on average (at most 2), 0 frame(s) without people" in out
+    assert out[-1].startswith("2 of 2 input(s) done, 0 failed; found 2 people in 1 image(s) (0 without people), "
+                              "5 frame(s) of 1 video(s) (0 without people); results in ")
+    # A detector that finds nobody: said, not only a black PNG.
+    assert main(["predict", str(image), str(video), "--out", str(tmp_path / "b"), "--det-model", str(nobody_onnx),
+                 *common]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert f"{image}: no people found (the skeleton image is black)" in out
+    assert f"{video}: 5 frames, no people found in any" in out
+    assert "found 0 people in 1 image(s) (1 without people), 5 frame(s) of 1 video(s) (5 without people)" in out[-1]
+
+
+def test_boxes_rules_are_the_same_for_images_and_videos(tmp_path, pose_onnx, small_frames, capsys):
+    """Issue 20: an input without a --boxes entry is skipped with a line, image or video (a
+    video was silently posed as the whole frame); a video's entry is its boxes on every frame."""
+    posed = write_video(tmp_path / "posed.avi", small_frames)
+    unlisted = write_video(tmp_path / "unlisted.avi", small_frames)
+    image = DATA / "media" / "human-pose.jpeg"
+    boxes = tmp_path / "boxes.json"
+    boxes.write_text(json.dumps({"posed.avi": [[2, 2, 30, 40], [20, 5, 60, 47], [-10, -10, -1, -1]]}))
+    out = tmp_path / "out"
+    code = main(["predict", str(posed), str(unlisted), str(image), "--out", str(out), "--boxes", str(boxes),
+                 "--pose-model", str(pose_onnx), "--no-progress", "--detect-every", "2"])
+    captured = capsys.readouterr()
+    assert code == 1
+    skipped = [line for line in captured.err.splitlines() if line.startswith("skipped")]
+    assert skipped == [f"skipped {unlisted}: no entry in the --boxes file",
+                       f"skipped {image}: no entry in the --boxes file"]
+    assert "box 2 [-10.0, -10.0, -1.0, -1.0] has no area" in captured.err  # said once, not per frame
+    assert captured.err.count("has no area") == 1
+    records = [json.loads(line) for line in (out / "posed.jsonl").read_text().splitlines()]
+    assert len(records) == len(small_frames)
+    assert all(len(r["people"]) == 2 for r in records)
+    assert sorted(p.name for p in out.iterdir()) == ["posed.jsonl", "posed_pose.mp4"]
+
+
+def test_a_run_that_writes_nothing_leaves_no_folder_it_created(tmp_path, pose_onnx, bad_inputs, capsys):
+    nested = tmp_path / "new" / "out"
+    assert run([str(bad_inputs), "--out", str(nested)], pose_onnx) == 1
+    assert capsys.readouterr().out.splitlines()[-1].endswith("; nothing written")
+    assert not (tmp_path / "new").exists()
+    # Models that fail to load: the same.
+    corrupt = tmp_path / "corrupt.onnx"
+    corrupt.write_bytes(b"not a model")
+    image = str(DATA / "media" / "human-pose.jpeg")
+    assert main(["predict", image, "--out", str(nested), "--pose-model", str(corrupt), "--no-detector",
+                 "--no-progress"]) == 2
+    assert not (tmp_path / "new").exists()
+    # A folder that was there before stays, even empty.
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    assert run([str(bad_inputs), "--out", str(existing)], pose_onnx) == 1
+    assert existing.is_dir()
+    assert capsys.readouterr().out.splitlines()[-1].endswith(f"results in {existing}/")
+
+
+def test_offline_names_every_missing_model_file_at_once(monkeypatch, tmp_path, capsys):
+    from tests.test_weights import socket_free_port
+
+    with socket_free_port() as port:
+        monkeypatch.setenv("DWPOSE_HUB_ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("DWPOSE_HOME", str(tmp_path / "cache"))
+    assert main(["demo", "--out", str(tmp_path / "out"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    for name in ("dw-ll_ucoco_384.onnx", "yolox_l.onnx"):
+        assert f"put it at {tmp_path / 'cache' / name}" in err
+    assert not (tmp_path / "out").exists()

@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..backends import backend_for_files
 from ..errors import InputError
 from ..formats import PoseResult
 from ..inference.io import to_bgr
@@ -32,13 +33,6 @@ def resolve_model(name_or_path: str | os.PathLike) -> Path:
     return resolve_weights(name_or_path)
 
 
-def backend_for(pose_path: Path, backend: str | None) -> str:
-    """The backend asked for, else the one that reads the pose file: torch for `.pth`."""
-    if backend is not None:
-        return backend
-    return "torch" if pose_path.suffix.lower() in (".pth", ".pt") else "onnxruntime"
-
-
 class PipelineHolder:
     """Builds the `WholebodyPipeline` of the peers' constructors and rebuilds it on `.to()`."""
 
@@ -46,7 +40,8 @@ class PipelineHolder:
                det_arch: str | None, dtype: str, det_input_size: tuple[int, int] | None = None) -> None:
         pose_path = resolve_model(pose)
         det_path = resolve_model(det) if det is not None else None
-        self._files = (pose_path, det_path, backend_for(pose_path, backend), det_arch, dtype, det_input_size)
+        self._files = (pose_path, det_path, backend_for_files(pose_path, det_path, backend=backend), det_arch, dtype,
+                       det_input_size)
         self.device = _device_name(device)
         self.pipeline = self._make_pipeline(self.device)
 

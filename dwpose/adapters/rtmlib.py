@@ -7,13 +7,17 @@ Switch with one line: `from dwpose.adapters.rtmlib import Wholebody, PoseTracker
   (`neck_score="flag"`: DWPose's 0/1). `mode` "performance", "balanced" or "lightweight" runs
   rtmlib's presets: the same RTMW and Human-Art YOLOX files and detector sizes
   (`dwpose.weights.RTMLIB_MODES`); without a mode (our default; rtmlib's is "balanced") the
-  DWPose files, as before RTMW. `det` / `pose` given replace the preset's. The pose input size is
+  DWPose files, as before RTMW. `det` / `pose` given (local paths, registry file names or
+  rtmlib's URLs) replace the preset's; `backend=None` (the default) picks torch when one of
+  them is a PyTorch checkpoint, else onnxruntime (rtmlib's default). The pose input size is
   read from the file, the detector's too where the file fixes it (else `det_input_size`, else the
   mode's). `det=None` runs without a detector (the whole image, or the `bboxes` you pass).
   When the detector finds nobody the result is empty; `whole_image_fallback=True` poses the
   whole image instead, as rtmlib does.
 - `PoseTracker(solution, det_frequency=1, tracking=True, tracking_thr=0.3, mode, to_openpose,
-  backend, device)` called on each frame returns `(keypoints, scores)`: the detector runs every
+  backend, device, **solution_kwargs)` called on each frame returns `(keypoints, scores)`
+  (rtmlib's signature; extra keywords such as `det=` / `pose=` go to the solution, like
+  rtmlib's `functools.partial(Wholebody, det=..., pose=...)`): the detector runs every
   `det_frequency` frames, in between each person's box follows its keypoints (their extent x
   1.25, as rtmlib); with `tracking` people keep ids across frames (`track_ids`) and come out
   ordered by id.
@@ -56,7 +60,7 @@ class Wholebody(PipelineHolder):
 
     def __init__(self, det: str | os.PathLike | None = FROM_MODE, det_input_size: tuple | None = None,
                  pose: str | os.PathLike | None = None, pose_input_size: tuple = (288, 384), mode: str | None = None,
-                 to_openpose: bool = False, backend: str = "onnxruntime", device: object = "cpu", *,
+                 to_openpose: bool = False, backend: str | None = None, device: object = "cpu", *,
                  det_arch: str | None = None, dtype: str = "float32", neck_score: str = "min",
                  whole_image_fallback: bool = False) -> None:
         if mode is not None and mode not in MODES:
@@ -119,21 +123,29 @@ def pose_to_bbox(keypoints: np.ndarray, expansion: float = 1.25) -> np.ndarray:
 
 class PoseTracker:
     """rtmlib-style video tracker around a `Wholebody`. `solution` is rtmlib's solution class
-    (or a `functools.partial` of it), called as `solution(mode=, to_openpose=, backend=,
-    device=)`, or a ready `Wholebody`. `track_ids` are the ids of the last frame's people."""
+    (or a `functools.partial` of it), called as `solution(to_openpose=, backend=, device=,
+    **solution_kwargs)` (and `mode=` when given, as rtmlib does), or a ready `Wholebody`.
+    `solution_kwargs` (e.g. local files: `det=`, `pose=`) go to the solution. `track_ids` are
+    the ids of the last frame's people."""
 
     def __init__(self, solution: Callable[..., Wholebody] | Wholebody = Wholebody, det_frequency: int = 1,
                  tracking: bool = True, tracking_thr: float = 0.3, mode: str | None = None, to_openpose: bool = False,
-                 backend: str = "onnxruntime", device: object = "cpu") -> None:
+                 backend: str | None = None, device: object = "cpu", **solution_kwargs: Any) -> None:
         if isinstance(det_frequency, bool) or not isinstance(det_frequency, (int, np.integer)) or det_frequency < 1:
             raise InputError(f"det_frequency must be a whole number >= 1, got {det_frequency!r}")
         if isinstance(tracking_thr, bool) or not isinstance(tracking_thr, (int, float)) or not 0 <= tracking_thr <= 1:
             raise InputError(f"tracking_thr must be a number in [0, 1], got {tracking_thr!r}")
         check_flags(tracking=tracking)
         if isinstance(solution, Wholebody):
+            if solution_kwargs:
+                raise InputError(f"PoseTracker got a ready Wholebody and solution keywords "
+                                 f"({', '.join(sorted(solution_kwargs))}); pass the class (or give them to Wholebody)")
             self.model = solution
         elif callable(solution):
-            self.model = solution(mode=mode, to_openpose=to_openpose, backend=backend, device=device)
+            options = dict(to_openpose=to_openpose, backend=backend, device=device, **solution_kwargs)
+            if mode is not None:  # as rtmlib: the solution's own default otherwise
+                options["mode"] = mode
+            self.model = solution(**options)
         else:
             raise InputError(f"solution must be a Wholebody or its class, got {type(solution).__name__}")
         if not isinstance(self.model, Wholebody):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from importlib import resources
 from pathlib import Path
 from typing import Callable, Sequence
@@ -43,9 +44,12 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from dwpose.models import create_model, get_family
+    from dwpose.models import create_model, detect_model_name, get_family
     from dwpose.models.onnx_io import check_opset, export_onnx
 
+    if args.model is None:  # the checkpoint says what it is (a CheckpointError says when it cannot)
+        args.model = detect_model_name(args.checkpoint)
+        print(f"{args.checkpoint}: {args.model}")
     family = get_family(args.model)
     check_opset(args.opset, family.kind)  # before loading weights
     input_name, output_names = family.onnx_io_names
@@ -69,10 +73,10 @@ def cmd_label(args: argparse.Namespace) -> int:
     return run_label(args)
 
 
-def _train(args: argparse.Namespace, stage: int | None) -> int:
+def _train(args: argparse.Namespace, distill: bool) -> int:
     from .train import run_train
 
-    return run_train(args, stage)
+    return run_train(args, distill=distill)
 
 
 def _eval(args: argparse.Namespace) -> int:
@@ -165,14 +169,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("export", help="export a model to ONNX with the official I/O names")
-    p.add_argument("model", help="model name of any family, e.g. rtmpose-l-384x288, rtmw-l-384x288, yolox-l "
-                                 "(see `dwpose models`)")
+    p.add_argument("model", nargs="?", default=None,
+                   help="model name of any family, e.g. rtmpose-l-384x288, rtmw-l-384x288, yolox-l (see `dwpose "
+                        "models`); default: detected from the checkpoint")
     p.add_argument("--checkpoint", required=True, help=".pth or .onnx weights")
     p.add_argument("--out", required=True, help="output .onnx path")
     p.add_argument("--static-batch", action="store_true", help="fixed batch 1 instead of a dynamic batch axis")
     p.add_argument("--opset", type=int, default=11,
                    help="ONNX opset (default 11, as the official files; an unsupported one is refused, naming the range)")
-    p.add_argument("--weights", choices=("default", "ema", "raw"), default="default")
+    p.add_argument("--weights", choices=("default", "ema", "raw"), default="default",
+                   help="which weights of a training checkpoint (default: the EMA/evaluated ones)")
     p.set_defaults(func=cmd_export)
 
     from .predict import add_arguments
@@ -192,13 +198,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train an RTMPose model from a TOML recipe")
     add_train_arguments(p)
-    p.set_defaults(func=lambda a: _train(a, None))
+    p.set_defaults(func=lambda a: _train(a, distill=False))
 
     p = sub.add_parser("distill", help="two-stage pose distillation (TPD) from a TOML recipe")
     add_train_arguments(p)
-    p.add_argument("--stage", type=int, choices=(1, 2), required=True)
+    p.add_argument("--stage", type=int, choices=(1, 2), default=None,
+                   help="the recipe's TPD stage, checked against it (default: the recipe's distill.stage)")
     p.add_argument("--teacher-checkpoint", default=None, help="override the recipe's teacher weights")
-    p.set_defaults(func=lambda a: _train(a, a.stage))
+    p.set_defaults(func=lambda a: _train(a, distill=True))
 
     p = sub.add_parser("eval", help="COCO-WholeBody / UBody AP of a checkpoint")
     add_eval_arguments(p)
@@ -207,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ubody-extract", help="extract UBody video frames (30 fps PNGs)")
     p.add_argument("videos", help="folder of UBody videos (<scene>/<name>.mp4)")
     p.add_argument("out", help="output image root (UBody/images)")
-    p.add_argument("--fps", type=float, default=30.0)
+    p.add_argument("--fps", type=float, default=30.0, help="frames per second to extract")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_ubody_extract)
 
@@ -233,7 +240,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_comfyui_install)
 
     add_synth_parser(sub)
+    from dwpose.progress import PLAIN_INTERVAL_S
+
+    # Help of options that several commands share, written once.
+    shared_help = {"no_progress": f"no progress bars (where stderr is not a terminal they are plain lines every "
+                                  f"{PLAIN_INTERVAL_S:g} s)"}
+    for command in (parser, *sub.choices.values()):
+        command.formatter_class = HelpFormatter
+        for action in command._actions:
+            if action.help is None and action.dest in shared_help:
+                action.help = shared_help[action.dest]
     return parser
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's default shown (unless its help already says it, or there is none: None,
+    a flag that is off), and help lines wrapped between words, never inside a hyphenated name
+    or a path (`dw-ll_ucoco_384.onnx`, `<work-dir>`)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS) or action.default == []:
+            return text
+        return super()._get_help_string(action)
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        text = self._whitespace_matcher.sub(" ", text).strip()
+        return textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

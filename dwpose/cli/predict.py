@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..backends import BACKENDS
+from ..backends import BACKENDS, backend_for_files
 from ..drawing import DEFAULT_STYLE, list_styles, output_size_for, overlay, render as draw_style
 from ..errors import InputError
 from ..fileio import is_temporary, temporary_sibling
@@ -25,9 +25,12 @@ from ..formats import PoseResult
 from ..inference.io import IMAGE_SUFFIXES, VIDEO_SUFFIXES, ImageReadError, encode_png, read_image
 from ..inference.outputs import Interruption, StemNames, remove_stale_temporaries, staged_outputs, write_synced
 from ..inference.pipeline import WholebodyPipeline
-from ..inference.user_boxes import boxes_for, read_boxes
-from ..inference.video import VideoReadError, process_video
-from ..weights import DEFAULT_DETECTOR, DEFAULT_POSE, DWPOSE_PRESET, RTMLIB_MODES, Preset, resolve_weights
+from ..inference.user_boxes import MissingBoxesEntry, boxes_for, entry_name, read_boxes
+from ..inference.video import VideoReadError, VideoSummary, process_video
+from ..progress import note as _note, progress as progress_bar
+from ..weights import (
+    DEFAULT_DETECTOR, DEFAULT_POSE, DWPOSE_PRESET, RTMLIB_MODES, Preset, WeightsError, resolve_weights,
+)
 
 MAX_RESOLUTION = 16384  # a larger skeleton canvas is a typo, and would take tens of GB
 
@@ -72,14 +75,15 @@ def device_name(text: str) -> str:
 def add_arguments(p: argparse.ArgumentParser, inputs: bool = True) -> None:
     if inputs:
         add_input_argument(p)
-    p.add_argument("--out", default="dwpose_out", help="output folder (default: dwpose_out)")
+    p.add_argument("--out", default="dwpose_out",
+                   help="output folder (created if needed; removed again if the run wrote nothing into it)")
     add_model_arguments(p)
-    p.add_argument("--no-body", action="store_true")
-    p.add_argument("--no-hand", action="store_true")
-    p.add_argument("--no-face", action="store_true")
+    p.add_argument("--no-body", action="store_true", help="leave the body out of the drawing and the JSON")
+    p.add_argument("--no-hand", action="store_true", help="leave the hands out of the drawing and the JSON")
+    p.add_argument("--no-face", action="store_true", help="leave the face out of the drawing and the JSON")
     p.add_argument("--feet", action="store_true", help="draw and export the 6 foot points")
     p.add_argument("--style", choices=list_styles(), default=DEFAULT_STYLE,
-                   help=f"how the skeleton is drawn (default {DEFAULT_STYLE}; see README, Drawing styles)")
+                   help="how the skeleton is drawn (see README, Drawing styles)")
     p.add_argument("--resolution", type=int_in_range(1, MAX_RESOLUTION), default=None,
                    help="short side of the skeleton image (default: input size)")
     p.add_argument("--overlay", action="store_true", help="also write the skeleton over the photo")
@@ -109,17 +113,22 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
                    help="detector input for files that do not fix it (default: the --mode's, else 640 640)")
     p.add_argument("--no-detector", action="store_true", help="no detector: the whole image is one person")
     p.add_argument("--boxes", default=None,
-                   help='JSON {"<file name or stem>": [[x1, y1, x2, y2], ...]}: your own person boxes for images')
-    p.add_argument("--backend", choices=BACKENDS, default="onnxruntime",
-                   help="onnxruntime (default), openvino (pip install 'dwpose[openvino]') or torch")
+                   help='JSON {"<file name or stem>": [[x1, y1, x2, y2], ...]}: your own person boxes instead of the '
+                        "detector (a video's boxes are used on every frame); an input without an entry is skipped "
+                        "and reported")
+    p.add_argument("--backend", choices=BACKENDS, default=None,
+                   help="onnxruntime, openvino (pip install 'dwpose[openvino]') or torch (default: torch when a "
+                        "model file is a PyTorch checkpoint, .pth/.pt/.ckpt/.tar, else onnxruntime)")
     p.add_argument("--device", type=device_name, default="cpu", help="cpu, cuda or cuda:N (openvino: also gpu[.N], npu)")
     p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32",
                    help="precision: torch backend; openvino takes bfloat16 as its inference precision hint")
     p.add_argument("--compile", action="store_true", help="torch backend: torch.compile (CUDA graphs on GPUs)")
     p.add_argument("--score-threshold", type=fraction(allow_zero=True), default=0.3,
-                   help="person score threshold, in [0, 1]")
-    p.add_argument("--nms-threshold", type=fraction(allow_zero=False), default=0.45, help="NMS IoU, in (0, 1]")
-    p.add_argument("--max-persons", type=int_in_range(1), default=None, help="keep only the best k detections per image")
+                   help="detector: keep persons scoring at least this (0 to 1)")
+    p.add_argument("--nms-threshold", type=fraction(allow_zero=False), default=0.45,
+                   help="detector: IoU above which the weaker of two overlapping boxes is dropped (above 0, at most 1)")
+    p.add_argument("--max-persons", type=int_in_range(1), default=None,
+                   help="keep only the best k detections per image (default: all)")
 
 
 # --------------------------------------------------------------------------- inputs and outputs
@@ -147,10 +156,12 @@ def expand_inputs(patterns: list[str]) -> tuple[list[Path], list[str]]:
     return found, empty
 
 
-def prepare_output_folder(out: Path) -> None:
-    """Create `out` and make sure files can be written there, before any weights are loaded."""
+def prepare_output_folder(out: Path) -> list[Path]:
+    """Create `out` and make sure files can be written there, before any weights are loaded.
+    Returns the folders it created, outermost first (see `remove_if_empty`)."""
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file, not a folder")
+    created = [folder for folder in (out, *out.parents) if not folder.exists()][::-1]
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = temporary_sibling(out / "probe")
@@ -159,6 +170,18 @@ def prepare_output_folder(out: Path) -> None:
     except OSError as exc:
         raise InputError(f"cannot write to the output folder {out}: {exc.strerror or exc}") from None
     remove_stale_temporaries(out)  # left by killed runs
+    return created
+
+
+def remove_if_empty(created: list[Path]) -> bool:
+    """Remove the folders a run created (`prepare_output_folder`'s list) where it left them
+    empty, innermost first; never a folder that was there before. True if all went."""
+    for folder in reversed(created):
+        try:
+            folder.rmdir()  # fails, and so keeps it, when anything is inside
+        except OSError:
+            return False
+    return True
 
 
 def shown(path: str | os.PathLike) -> str:
@@ -170,17 +193,30 @@ def shown(path: str | os.PathLike) -> str:
 
 def resolve_model_files(args: argparse.Namespace) -> tuple[Path, Path | None]:
     """The pose and detector weight files the options name (downloaded when official names
-    are not cached); no detector with your own boxes or `--no-detector`."""
-    if getattr(args, "pose_arch", None) and args.backend != "torch":  # `demo --model`
+    are not cached); no detector with your own boxes or `--no-detector`. Every file that cannot
+    be had is named in one error (offline: all of them at once). Without `--backend`,
+    `args.backend` becomes the one that reads the files (`backends.backend_for_files`)."""
+    pose_arch = getattr(args, "pose_arch", None)  # `demo --model`
+    if pose_arch and args.backend not in (None, "torch"):
         raise InputError("a pose architecture (--model) needs the torch backend (--backend torch)")
     preset = _preset(args)
-    progress = not args.no_progress
-    pose = resolve_weights(args.pose_model or preset.pose, progress=progress, backend=args.backend)
-    # With your own boxes (or none wanted) the detector is not loaded at all.
-    det = None
-    if not (args.no_detector or args.boxes):
-        det = resolve_weights(args.det_model or preset.det, progress=progress, backend=args.backend)
-    return Path(pose), None if det is None else Path(det)
+    wanted = [args.pose_model or preset.pose]
+    if not (args.no_detector or args.boxes):  # with your own boxes (or none wanted) no detector is loaded
+        wanted.append(args.det_model or preset.det)
+    found: list[Path] = []
+    problems: list[str] = []
+    for name in wanted:
+        try:  # a model name may give a released .pth unless a file backend was asked for
+            found.append(Path(resolve_weights(name, progress=not args.no_progress, backend=args.backend or "torch")))
+        except WeightsError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise WeightsError("; ".join(problems))
+    pose, det = found[0], found[1] if len(found) > 1 else None
+    args.backend = backend_for_files(pose, det, backend=args.backend)
+    if pose_arch and args.backend != "torch":
+        raise InputError("a pose architecture (--model) needs the torch backend (--backend torch)")
+    return pose, det
 
 
 def _preset(args: argparse.Namespace) -> Preset:
@@ -200,10 +236,12 @@ def pipeline_options(args: argparse.Namespace) -> dict:
 
 
 class Predictor:
+    """Loads the models of the options and writes each input's outputs into `args.out` (which
+    `prepare_output_folder` made ready)."""
+
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.out = Path(args.out)
-        prepare_output_folder(self.out)
         self.boxes = read_boxes(args.boxes) if args.boxes else None
         pose, det = resolve_model_files(args)
         self.pipeline = WholebodyPipeline.from_files(pose, det, **pipeline_options(args))
@@ -221,7 +259,8 @@ class Predictor:
     def to_json(self, result: PoseResult) -> dict:
         return result.to_openpose_json(**self.parts(), controlnet_compat=self.args.controlnet_compat)
 
-    def image(self, path: Path) -> None:
+    def image(self, path: Path) -> int:
+        """Writes an image's outputs; returns the number of people found."""
         image = read_image(path)
         result = self.pipeline(image, None if self.boxes is None else boxes_for(self.boxes, path, image, note))
         skeleton = self.render(result)
@@ -233,53 +272,130 @@ class Predictor:
         with staged_outputs([self.out / name for name in files], self.interruption) as temporaries:
             for temporary, data in zip(temporaries, files.values()):
                 write_synced(temporary, data)
+        return len(result)
 
-    def video(self, path: Path) -> None:
+    def video(self, path: Path) -> VideoSummary:
         if not path.is_file():
             raise VideoReadError(f"{path}: not found")
+        user_boxes = None
+        if self.boxes is not None:  # the same rule as for images: no entry, skipped
+            entry_name(self.boxes, path)
+            user_boxes = lambda frame: boxes_for(self.boxes, path, frame, note)  # noqa: E731
         summary = process_video(self.pipeline, path, self.out, self.render, self.to_json,
                                 batch_size=self.args.batch_size, detect_every=self.args.detect_every,
                                 smooth=self.args.smooth, progress=not self.args.no_progress,
-                                stem=self._stem(path), interruption=self.interruption)
+                                stem=self._stem(path), interruption=self.interruption, user_boxes=user_boxes)
         if not summary.complete:
             raise IncompleteVideo(f"{path}: decoded {summary.frames} of {summary.expected_frames} frames "
                                   f"(truncated or corrupt video); {summary.video_path.name} and "
-                                  f"{summary.jsonl_path.name} hold the decoded ones")
+                                  f"{summary.jsonl_path.name} hold the decoded ones", summary)
+        return summary
 
 
 class IncompleteVideo(VideoReadError):
     """A video that stopped decoding before its announced frame count (outputs were written)."""
 
+    def __init__(self, message: str, summary: VideoSummary) -> None:
+        super().__init__(message)
+        self.summary = summary
+
 
 def note(message: str) -> None:
     """A line on stderr that does not break the progress bar."""
-    from tqdm import tqdm
+    _note(message)
 
-    tqdm.write(message, file=sys.stderr)
+
+def people(count: int) -> str:
+    return f"{count} {'person' if count == 1 else 'people'}"
+
+
+def image_line(path: Path, count: int) -> str:
+    """What `predict` says about an image (stdout)."""
+    if count == 0:
+        return f"{shown(path)}: no people found (the skeleton image is black)"
+    return f"{shown(path)}: {people(count)}"
+
+
+def video_line(path: Path, summary: VideoSummary) -> str:
+    """What `predict` says about a video (stdout): frames and people per frame."""
+    frames = f"{summary.frames} frame{'s' if summary.frames != 1 else ''}"
+    if summary.people == 0:
+        return f"{shown(path)}: {frames}, no people found in any"
+    mean = summary.people / summary.frames
+    return (f"{shown(path)}: {frames}, {mean:.1f} people per frame on average (at most {summary.most_people}), "
+            f"{summary.frames_without_people} frame(s) without people")
+
+
+class Tally:
+    """People found over a run, for the summary line."""
+
+    def __init__(self) -> None:
+        self.images = self.image_people = self.images_without_people = 0
+        self.videos = self.frames = self.frames_without_people = 0
+
+    def image(self, count: int) -> None:
+        self.images += 1
+        self.image_people += count
+        self.images_without_people += count == 0
+
+    def video(self, summary: VideoSummary) -> None:
+        self.videos += 1
+        self.frames += summary.frames
+        self.frames_without_people += summary.frames_without_people
+
+    def __str__(self) -> str:
+        parts = []
+        if self.images:
+            parts.append(f"{people(self.image_people)} in {self.images} image(s) "
+                         f"({self.images_without_people} without people)")
+        if self.videos:
+            parts.append(f"{self.frames} frame(s) of {self.videos} video(s) "
+                         f"({self.frames_without_people} without people)")
+        return ", ".join(parts)
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     inputs, empty = expand_inputs(args.inputs)
     if not inputs:
         reason = f" ({'; '.join(empty)})" if empty else ""
         print(f"dwpose predict: error: no input files found{reason}", file=sys.stderr)
         return 2
+    out = Path(args.out)
+    created = prepare_output_folder(out)
+    try:
+        code, summary = _predict_all(args, inputs, empty)
+    finally:  # also when the models fail to load: no empty folder left behind
+        removed = bool(created) and remove_if_empty(created)
+    print(f"{summary}; {'nothing written' if removed else f'results in {shown(out)}/'}")
+    return code
+
+
+def _predict_all(args: argparse.Namespace, inputs: list[Path], empty: list[str]) -> tuple[int, str]:
+    """Every input through the predictor: one line per input (people found on stdout, a
+    skipped or failed input on stderr); returns the exit code and the summary line."""
     predictor = Predictor(args)
     for message in empty:
         note(f"skipped {message}")
     total, done, failed, stopped = len(inputs) + len(empty), 0, len(empty), False
+    tally = Tally()
+
+    def say(line: str) -> None:
+        _note(line, file=sys.stdout)
+
     with Interruption() as interruption:
         predictor.interruption = interruption
-        for path in tqdm(inputs, unit="file", disable=args.no_progress or len(inputs) < 2):
+        for path in progress_bar(inputs, unit="file", disable=args.no_progress or len(inputs) < 2):
             if interruption.requested:
                 break
             try:
                 if path.suffix.lower() in VIDEO_SUFFIXES:
-                    predictor.video(path)
+                    summary = predictor.video(path)
+                    tally.video(summary)
+                    say(video_line(path, summary))
                 else:
-                    predictor.image(path)
+                    count = predictor.image(path)
+                    tally.image(count)
+                    say(image_line(path, count))
                 done += 1
             except KeyboardInterrupt:  # a video abandoned, or a second Ctrl-C
                 note(f"stopped {path}: interrupted, nothing written for it")
@@ -287,8 +403,10 @@ def run_predict(args: argparse.Namespace) -> int:
                 break
             except IncompleteVideo as exc:
                 failed += 1
+                tally.video(exc.summary)
+                say(video_line(path, exc.summary))
                 note(f"incomplete {exc}")
-            except (ImageReadError, VideoReadError) as exc:  # their message starts with the path
+            except (ImageReadError, VideoReadError, MissingBoxesEntry) as exc:  # their message starts with the path
                 failed += 1
                 note(f"skipped {exc}")
             except OSError as exc:
@@ -301,5 +419,6 @@ def run_predict(args: argparse.Namespace) -> int:
     summary = f"{done} of {total} input(s) done, {failed} failed"
     if stopped:
         summary += f", {total - done - failed} not done (interrupted)"
-    print(f"{summary}; results in {shown(predictor.out)}/")
-    return 130 if stopped else 1 if failed else 0
+    if str(tally):
+        summary += f"; found {tally}"
+    return (130 if stopped else 1 if failed else 0), summary

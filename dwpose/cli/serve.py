@@ -9,7 +9,7 @@ import shutil
 import signal
 import sys
 
-from ..backends import BACKENDS
+from ..backends import BACKENDS, backend_for_files
 from ..errors import DWPoseError
 from ..weights import DEFAULT_DETECTOR, DEFAULT_POSE
 from .predict import device_name, int_in_range
@@ -32,7 +32,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pose-model", default=DEFAULT_POSE, help=f"pose weights: path or official file name (default {DEFAULT_POSE})")
     p.add_argument("--det-model", default=DEFAULT_DETECTOR, help=f"YOLOX weights: path or official file name (default {DEFAULT_DETECTOR})")
     p.add_argument("--no-detector", action="store_true", help="no detector: the whole image is one person")
-    p.add_argument("--backend", choices=BACKENDS, default="onnxruntime", help="inference backend (default onnxruntime)")
+    p.add_argument("--backend", choices=BACKENDS, default=None,
+                   help="inference backend (default: torch for a PyTorch checkpoint, else onnxruntime)")
     p.add_argument("--device", type=device_name, default="cpu", help="cpu, cuda or cuda:N")
     p.add_argument("--max-upload-mb", type=positive_number, default=20.0, help="largest upload in MB (default 20)")
     p.add_argument("--max-video-seconds", type=positive_number, default=30.0,
@@ -54,7 +55,8 @@ def run_serve(args: argparse.Namespace) -> int:
 
     pose = resolve_weights(args.pose_model)
     det = None if args.no_detector else resolve_weights(args.det_model)
-    pipeline = WholebodyPipeline.from_files(pose, det, backend=args.backend, device=args.device)
+    pipeline = WholebodyPipeline.from_files(pose, det, backend=backend_for_files(pose, det, backend=args.backend),
+                                            device=args.device)
     root = temporary_root()
     try:
         # Gradio keeps uploads and served outputs under GRADIO_TEMP_DIR: inside our root, so that

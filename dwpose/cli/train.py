@@ -34,23 +34,27 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true")
 
 
-def run_train(args: argparse.Namespace, stage: int | None = None) -> int:
+def run_train(args: argparse.Namespace, stage: int | None = None, distill: bool = False) -> int:
+    """`dwpose train` (`distill=False`) or `dwpose distill`: the stage is `stage`, else
+    `args.stage`, else the recipe's `distill.stage`."""
     from ..training import Trainer, load_config
     from ..training.config import ConfigError
 
     overrides = _overrides(args.set)
-    if stage is not None and getattr(args, "teacher_checkpoint", None):
+    distill = distill or stage is not None
+    stage = stage if stage is not None else getattr(args, "stage", None)
+    if distill and getattr(args, "teacher_checkpoint", None):
         overrides["distill.teacher_checkpoint"] = args.teacher_checkpoint
     config = load_config(args.config, overrides)
-    if stage is not None:
+    if distill:
         if config.distill is None:
             raise ConfigError(f"{args.config} has no [distill] section; use `dwpose train` for plain training")
-        if config.distill.stage != stage:
+        if stage is not None and config.distill.stage != stage:
             raise ConfigError(f"{args.config} is a stage-{config.distill.stage} recipe, not stage {stage}")
         if config.distill.teacher_checkpoint and not Path(config.distill.teacher_checkpoint).is_file():
             raise ConfigError(f"teacher checkpoint not found: {config.distill.teacher_checkpoint}")
     elif config.distill is not None:
-        raise ConfigError(f"{args.config} is a distillation recipe; run it with `dwpose distill --stage {config.distill.stage}`")
+        raise ConfigError(f"{args.config} is a distillation recipe; run it with `dwpose distill` (stage {config.distill.stage})")
     work_dir = Path(args.work_dir or Path("work_dirs") / config.name)
     trainer = Trainer(config, work_dir, device=args.device, progress=not args.no_progress)
     if args.resume:
@@ -76,11 +80,11 @@ def add_eval_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dets", default=None, help="person detection results (COCO format); default: GT boxes")
     p.add_argument("--ubody-root", default=None, help="evaluate the UBody protocol under this root instead")
     p.add_argument("--ubody-split", default=None, help="intra_scene_test_list.npy")
-    p.add_argument("--ubody-annotation", default="keypoint_annotation.json")
+    p.add_argument("--ubody-annotation", default="keypoint_annotation.json", help="UBody annotation file name")
     p.add_argument("--ubody-scenes", default=None, help="comma-separated scenes (default: the 13 evaluation scenes)")
-    p.add_argument("--no-flip-test", action="store_true")
+    p.add_argument("--no-flip-test", action="store_true", help="no flip test (mmpose's evaluation uses one)")
     p.add_argument("--no-area", action="store_true", help="OKS area 0.53*w*h instead of the GT 'area'")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     p.add_argument("--out", default=None, help="write stats (and results) as JSON here")
     p.add_argument("--no-progress", action="store_true")
 

@@ -19,14 +19,14 @@ def extract_frames(videos: str | os.PathLike, out: str | os.PathLike, fps: float
     """Extract every video under `videos` (`<scene>/<name>.mp4`, any depth) into
     `out/<same relative folder>/<name>/000001.png, ...`, resampled to `fps`. Videos whose
     folder is already complete are skipped, so an interrupted run can be restarted."""
-    from tqdm import tqdm
+    from ..progress import note, progress as progress_bar
 
     videos, out = Path(videos), Path(out)
     if not videos.is_dir():
         raise DatasetError(f"video folder not found: {videos}")
     files = sorted(p for p in videos.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
     done = 0
-    for video in tqdm(files, unit="video", disable=not progress):
+    for video in progress_bar(files, unit="video", disable=not progress):
         target = out / video.relative_to(videos).parent / video.stem
         marker = target / ".complete"
         if marker.exists():
@@ -35,7 +35,7 @@ def extract_frames(videos: str | os.PathLike, out: str | os.PathLike, fps: float
         with opencv_path(video) as name:  # OpenCV crashes on some file names; it gets an alias
             capture = cv2.VideoCapture(name)
         if not capture.isOpened():
-            tqdm.write(f"skipped {video}: cannot open")
+            note(f"skipped {video}: cannot open")
             continue
         source_fps = capture.get(cv2.CAP_PROP_FPS) or fps
         target.mkdir(parents=True, exist_ok=True)

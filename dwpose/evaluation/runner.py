@@ -18,14 +18,14 @@ from .coco_wholebody import EvaluationError, WholebodyStats, evaluate_coco_whole
 
 def predict_samples(estimator: PoseEstimator, samples: list[Sample], progress: bool = True) -> list[dict]:
     """Results records (rescored, OKS-NMS) for samples grouped by image."""
-    from tqdm import tqdm
+    from ..progress import progress as progress_bar
 
     by_image: dict[str, list[Sample]] = defaultdict(list)
     for sample in samples:
         by_image[sample.image_path].append(sample)
     width, height = estimator.input_size
     ids, keypoints, scores, box_scores, areas = [], [], [], [], []
-    for path, group in tqdm(by_image.items(), desc="evaluate", unit="img", disable=not progress, leave=False):
+    for path, group in progress_bar(by_image.items(), desc="evaluate", unit="img", disable=not progress, leave=False):
         boxes = np.stack([s.bbox for s in group])
         kp, sc = estimator(read_image(path), boxes)
         _, scale = bbox_xyxy_to_center_scale(boxes, BBOX_PADDING)

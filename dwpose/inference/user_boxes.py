@@ -8,9 +8,21 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import InputError
-from .io import ImageReadError
+from ..errors import DWPoseError, InputError
 from .pipeline import clip_boxes
+
+
+class MissingBoxesEntry(DWPoseError, LookupError):
+    """An image or video with no entry in the `--boxes` file: it is skipped (never posed as the
+    whole image, which would hide a typo in the file)."""
+
+
+def entry_name(table: dict[str, np.ndarray], path: Path) -> str:
+    """The `--boxes` entry of an input: by file name, else by stem; MissingBoxesEntry if none."""
+    name = path.name if path.name in table else path.stem
+    if name not in table:
+        raise MissingBoxesEntry(f"{path}: no entry in the --boxes file")
+    return name
 
 
 def read_boxes(path: str) -> dict[str, np.ndarray]:
@@ -40,11 +52,9 @@ def read_boxes(path: str) -> dict[str, np.ndarray]:
 
 def boxes_for(table: dict[str, np.ndarray], path: Path, image: np.ndarray,
               warn: Callable[[str], None]) -> np.ndarray:
-    """An image's `--boxes` entry (by file name, else stem), clipped to it; boxes left with no
-    area are dropped with a warning naming the file and entry."""
-    name = path.name if path.name in table else path.stem
-    if name not in table:
-        raise ImageReadError(f"{path}: no entry in the --boxes file")
+    """An image's (or a video frame's) `--boxes` entry (`entry_name`), clipped to it; boxes left
+    with no area are dropped with a warning naming the file and entry."""
+    name = entry_name(table, path)
     height, width = image.shape[:2]
     boxes, kept = clip_boxes(table[name], width, height)
     for index in sorted(set(range(len(table[name]))) - set(kept.tolist())):

@@ -35,6 +35,9 @@ class VideoSummary:
     video_path: Path
     jsonl_path: Path
     expected_frames: int | None = None  # as announced by the container (None: unknown)
+    people: int = 0  # people over all frames
+    most_people: int = 0  # in one frame
+    frames_without_people: int = 0
 
     @property
     def complete(self) -> bool:
@@ -119,6 +122,7 @@ def process_video(
     progress: bool = True,
     stem: str | None = None,
     interruption: Interruption | None = None,
+    user_boxes: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> VideoSummary:
     """Run the pipeline over a video. `render` turns a result into an RGB skeleton image;
     `openpose_json` into the per-frame JSON record. Writes `<stem>_pose.mp4` and `<stem>.jsonl`
@@ -126,8 +130,9 @@ def process_video(
     the end, so a video with no decodable frame, a failure or a stop leaves nothing behind.
     `interruption` is checked between batches: once Ctrl-C was pressed the video is abandoned
     with KeyboardInterrupt. A video that ends before its announced frame count still gets its
-    outputs; `VideoSummary.complete` says so."""
-    from tqdm import tqdm
+    outputs; `VideoSummary.complete` says so. `user_boxes` (the `--boxes` entry of the video)
+    gives the person boxes of the first frame, used on every frame instead of the detector."""
+    from ..progress import progress as progress_bar
 
     path = Path(path)
     capture = open_video(path)
@@ -144,14 +149,20 @@ def process_video(
     smoother = OneEuroFilter() if smooth else None
     previous: PoseResult | None = None
     index = 0
-    bar = tqdm(total=total, unit="frame", desc=path.name, disable=not progress, leave=False)
+    summary = VideoSummary(0, fps, video_path, jsonl_path, total)
+    fixed_boxes: np.ndarray | None = None
+    bar = progress_bar(total=total, unit="frame", desc=path.name, disable=not progress, leave=False)
     with staged_outputs([video_path, jsonl_path], interruption) as (video_tmp, jsonl_tmp):
         with bar, open(jsonl_tmp, "w", encoding="utf-8") as jsonl, contextlib.ExitStack() as video:
             writer: cv2.VideoWriter | None = None
-            for frames in iter_frame_batches(path, batch_size if detect_every == 1 else 1):
+            for frames in iter_frame_batches(path, batch_size if detect_every == 1 or user_boxes is not None else 1):
                 if interruption is not None:
                     interruption.check()
-                if detect_every == 1 or previous is None or index % detect_every == 0:
+                if user_boxes is not None:
+                    if fixed_boxes is None:  # clipped to the frame (all frames share its size)
+                        fixed_boxes = user_boxes(frames[0])
+                    results = pipeline.predict_batch(frames, [fixed_boxes] * len(frames), clip=False)
+                elif detect_every == 1 or previous is None or index % detect_every == 0:
                     results = pipeline.predict_batch(frames)
                 else:  # follow last frame's people without running the detector
                     results = pipeline.predict_batch(frames, [_boxes_from_keypoints(previous)], clip=False)
@@ -168,6 +179,9 @@ def process_video(
                               "track_ids": result.track_ids.tolist(), **openpose_json(result)}
                     jsonl.write(json.dumps(record) + "\n")
                     previous = result
+                    summary.people += len(result)
+                    summary.most_people = max(summary.most_people, len(result))
+                    summary.frames_without_people += len(result) == 0
                     index += 1
                     bar.update(1)
             jsonl.flush()
@@ -175,7 +189,8 @@ def process_video(
         if index == 0:
             raise VideoReadError(f"{path}: no decodable frames")
         fsync_path(video_tmp)
-    return VideoSummary(index, fps, video_path, jsonl_path, total)
+    summary.frames = index
+    return summary
 
 
 def _open_writer(

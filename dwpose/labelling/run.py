@@ -151,7 +151,7 @@ def label(
     """Label `paths` (expanded, deduplicated inputs) into `out`. `skipped`: messages about inputs
     already dropped (recorded in the run file). `on_shard(index, pid)` is called after each
     shard is written, with the pid of the process that labelled it."""
-    from tqdm import tqdm
+    from ..progress import progress as progress_bar
 
     parquet = options.parquet
     if parquet is None:
@@ -183,7 +183,7 @@ def label(
         summary.persons += record["annotations"]
     tasks = [ShardTask(i, units, {u.source: sources[u.source] for u in units})
              for i, units in enumerate(shards) if i >= len(finished)]
-    bar = tqdm(total=summary.units, initial=sum(len(s) for s in shards[:len(finished)]), unit="image",
+    bar = progress_bar(total=summary.units, initial=sum(len(s) for s in shards[:len(finished)]), unit="image",
                disable=not options.progress, desc="label")
     connected = False
     try:

@@ -273,7 +273,7 @@ class Trainer:
 
     def train(self) -> dict:
         """Run until `epochs` (or `max_iters`); returns the last logged values."""
-        from tqdm import tqdm
+        from ..progress import progress as progress_bar
 
         c = self.config
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -282,7 +282,7 @@ class Trainer:
             if self.rank == 0 and _main_thread() else {}
         last: dict = {}
         total_iters = c.epochs * self.iters_per_epoch if c.max_iters is None else min(c.max_iters, c.epochs * self.iters_per_epoch)
-        bar = tqdm(total=total_iters, initial=self.global_iter, unit="it", disable=not self.progress, desc=c.name)
+        bar = progress_bar(total=total_iters, initial=self.global_iter, unit="it", disable=not self.progress, desc=c.name)
         try:
             while self.epoch < c.epochs and not self._done():
                 self.module.train()

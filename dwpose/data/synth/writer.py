@@ -165,7 +165,7 @@ def _categories() -> list[dict]:
 def generate_dataset(out: str | os.PathLike, spec: SynthSpec, overwrite: bool = False, workers: int | None = None,
                      progress: bool = True) -> dict:
     """Write the dataset; returns a summary (images, people, seconds, images_per_second)."""
-    from tqdm import tqdm
+    from ...progress import progress as progress_bar
 
     out = Path(out)
     _prepare(out, overwrite)
@@ -174,7 +174,7 @@ def generate_dataset(out: str | os.PathLike, spec: SynthSpec, overwrite: bool = 
     jobs = ((spec, i, str(image_dir)) for i in range(spec.num))
     per_image: list[list[dict]] = [[] for _ in range(spec.num)]
     start = time.perf_counter()
-    bar = tqdm(total=spec.num, unit="img", desc="synth", disable=not progress)
+    bar = progress_bar(total=spec.num, unit="img", desc="synth", disable=not progress)
     pool = None
     try:
         if workers == 1:

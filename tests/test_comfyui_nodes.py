@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 import torch
 
-from dwpose.adapters import _common
 from dwpose.adapters.comfyui import resize_short_side
 from dwpose.cli.main import main
 from dwpose.drawing import list_styles
@@ -38,11 +37,12 @@ def tiny_models(monkeypatch, pose_onnx, yolox_s_onnx):
     asked: list[str] = []
     files = {DEFAULT_POSE: pose_onnx, DEFAULT_DETECTOR: yolox_s_onnx}
 
-    def resolve(name):
+    def resolve(name, registry_only=False):
+        assert registry_only  # the node never looks for a file of that name in the working directory
         asked.append(str(name))
         return Path(files[str(name)])
 
-    monkeypatch.setattr(_common, "resolve_model", resolve)
+    monkeypatch.setattr(nodes, "resolve_weights", resolve)
     nodes._loaded.clear()
     yield asked
     nodes._loaded.clear()
@@ -178,8 +178,8 @@ def test_estimator_with_detector_batches_persons_of_all_frames(tiny_models, samp
 
 def test_nobody_found_and_empty_batches_give_black_maps_and_no_people(monkeypatch, pose_onnx, nobody_onnx,
                                                                        sample_rgb):
-    monkeypatch.setattr(_common, "resolve_model",
-                        lambda name: Path({DEFAULT_POSE: pose_onnx, DEFAULT_DETECTOR: nobody_onnx}[str(name)]))
+    monkeypatch.setattr(nodes, "resolve_weights", lambda name, registry_only: Path(
+        {DEFAULT_POSE: pose_onnx, DEFAULT_DETECTOR: nobody_onnx}[str(name)]))
     nodes._loaded.clear()
     node = nodes.DWPoseEstimator()
     image, keypoints = node.estimate(comfy_image(sample_rgb), device="cpu", resolution=256)
@@ -259,7 +259,7 @@ def test_comfyui_install_writes_a_loader_and_keeps_foreign_folders(tmp_path, cap
     comfy = tmp_path / "ComfyUI"
     (comfy / "custom_nodes").mkdir(parents=True)
     assert main(["comfyui-install", str(comfy)]) == 0
-    loader = comfy / "custom_nodes" / "dwpose" / "__init__.py"
+    loader = comfy / "custom_nodes" / "comfyui-dwpose" / "__init__.py"
     assert "from dwpose.integrations.comfyui import NODE_CLASS_MAPPINGS" in loader.read_text()
     assert main(["comfyui-install", str(comfy / "custom_nodes")]) == 0  # again: its own file is replaced
     assert [p.name for p in loader.parent.iterdir()] == ["__init__.py"]  # no temporary left behind
@@ -286,7 +286,7 @@ import dwpose.weights
 dwpose.weights.download = refuse
 
 loader = sys.argv[1]
-spec = importlib.util.spec_from_file_location("custom_nodes.dwpose", loader,
+spec = importlib.util.spec_from_file_location("comfyui-dwpose", loader,
                                               submodule_search_locations=[os.path.dirname(loader)])
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)  # as ComfyUI loads a custom node folder
@@ -301,7 +301,7 @@ def test_installed_package_imports_without_network_or_downloads(tmp_path):
     assert main(["comfyui-install", str(comfy)]) == 0
     cache = tmp_path / "cache"
     env = dict(os.environ, DWPOSE_HOME=str(cache), PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, "-c", IMPORT_OFFLINE, str(comfy / "custom_nodes" / "dwpose" / "__init__.py")],
+    done = subprocess.run([sys.executable, "-c", IMPORT_OFFLINE, str(comfy / "custom_nodes" / "comfyui-dwpose" / "__init__.py")],
                           capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == ["DWPoseEstimator", "DWPoseRender"]

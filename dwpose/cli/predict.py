@@ -111,7 +111,7 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--boxes", default=None,
                    help='JSON {"<file name or stem>": [[x1, y1, x2, y2], ...]}: your own person boxes for images')
     p.add_argument("--backend", choices=BACKENDS, default="onnxruntime",
-                   help="onnxruntime (default), openvino (pip install 'dwpose[openvino]') or torch")
+                   help="onnxruntime (default), openvino (pip install 'dwpose-toolkit[openvino]') or torch")
     p.add_argument("--device", type=device_name, default="cpu", help="cpu, cuda or cuda:N (openvino: also gpu[.N], npu)")
     p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32",
                    help="precision: torch backend; openvino takes bfloat16 as its inference precision hint")

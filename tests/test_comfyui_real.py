@@ -304,7 +304,7 @@ def _saved_images(root: Path, entry: dict, node: str) -> list[np.ndarray]:
     return [np.asarray(Image.open(root / "output" / i["subfolder"] / i["filename"]).convert("RGB")) for i in images]
 
 
-@pytest.mark.parametrize("frames, detector", [(1, "none"), (2, DET_FILE)])
+@pytest.mark.parametrize("frames, detector", [(1, "none"), (2, "none"), (1, DET_FILE), (2, DET_FILE)])
 def test_workflows_over_http(server, comfy, frames, detector):
     port, _ = server
     root = comfy[0]
@@ -325,8 +325,9 @@ def test_workflows_over_http(server, comfy, frames, detector):
     assert {m.shape for m in rendered} == {(346, 218, 3)}
     if detector == "none":
         # the whole photo is one person: the random-weight model still puts points above 0.3
-        assert [len(f["people"]) for f in keypoints] == [1] and pose_maps[0].max() > 0 and rendered[0].max() > 0
-    else:
+        assert [len(f["people"]) for f in keypoints] == [1] * frames
+        assert all(m.max() > 0 for m in pose_maps + rendered)
+    if frames == 2:
         assert keypoints[0] == keypoints[1]  # the same photo twice, one batch through the network
         np.testing.assert_array_equal(pose_maps[0], pose_maps[1])
 

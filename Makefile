@@ -18,7 +18,8 @@ $(PINS): constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	@pin=$$(grep -E '^torch==' constraints.txt); \
 	if $(BIN)/python -c 'import torch' 2>/dev/null; then \
-		echo "torch: keeping the torch already in $(VENV) ($$($(BIN)/python -c 'import torch; print(torch.__version__)'))"; \
+		echo "torch: keeping the torch already in $(VENV)" \
+			"($$($(BIN)/python -c 'import torch; print(torch.__version__)'))"; \
 		: > $(PINS).tmp; \
 	elif $(BIN)/python -m pip install -q -c constraints.txt torch > $(VENV)/torch-pin.log 2>&1; then \
 		echo "torch: installed the pinned CPU build ($$pin, from constraints.txt)"; \
@@ -57,7 +58,7 @@ test: $(STAMP)
 browser:
 	@if command -v chromedriver >/dev/null; then echo "chromium: chromedriver is already installed"; \
 	elif [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
-		echo "make browser: needs root and apt-get (Debian/Ubuntu); else install chromium and chromedriver yourself"; \
+		echo "make browser: needs root and apt-get (Debian/Ubuntu); else install chromium, chromedriver yourself"; \
 		exit 1; \
 	else \
 		timeout 600 sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver'; \

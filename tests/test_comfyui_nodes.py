@@ -304,7 +304,8 @@ def test_installed_package_imports_without_network_or_downloads(tmp_path):
     assert main(["comfyui-install", str(comfy)]) == 0
     cache = tmp_path / "cache"
     env = dict(os.environ, DWPOSE_HOME=str(cache), PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, "-c", IMPORT_OFFLINE, str(comfy / "custom_nodes" / "comfyui-dwpose" / "__init__.py")],
+    loader = comfy / "custom_nodes" / "comfyui-dwpose" / "__init__.py"
+    done = subprocess.run([sys.executable, "-c", IMPORT_OFFLINE, str(loader)],
                           capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == ["DWPoseEstimator", "DWPoseRender"]

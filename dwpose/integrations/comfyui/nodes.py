@@ -107,8 +107,9 @@ def model_path(name: str) -> Path:
             raise
         # the weights module's advice names its cache and paths, which a ComfyUI user cannot give
         reason = str(exc).split(";")[0]  # what failed; the rest is advice for the command line
-        raise WeightsError(f"{name} is neither in {model_folder()} nor in the dwpose cache, and {reason}. "
-                           f"Download it by hand and put it into {model_folder()}, then run the workflow again") from None
+        folder = model_folder()
+        raise WeightsError(f"{name} is neither in {folder} nor in the dwpose cache, and {reason}. "
+                           f"Download it by hand and put it into {folder}, then run the workflow again") from None
 
 
 def _toggles(body: bool, hand: bool, face: bool, foot: bool) -> dict:

@@ -208,7 +208,7 @@ class OpenVINORunner(FileRunner):
         try:
             import openvino as ov
         except ImportError:
-            raise BackendError("backend 'openvino' needs the openvino package: pip install 'dwpose[openvino]' "
+            raise BackendError("backend 'openvino' needs the openvino package: pip install 'dwpose-toolkit[openvino]' "
                                "(or use backend='onnxruntime')") from None
         path = _onnx_file(path)
         if dtype not in _OPENVINO_PRECISIONS:

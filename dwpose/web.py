@@ -5,7 +5,7 @@ video and per-frame JSON lines).
 What the page can do is fixed at start: the models are the server's (the client names no file or
 model), an upload is read only from Gradio's own upload folder, uploads and videos are capped,
 and every request works in its own temporary folder, removed once Gradio has taken its outputs.
-gradio is an optional dependency (`pip install dwpose[serve]`)."""
+gradio is an optional dependency (`pip install 'dwpose-toolkit[serve]'`)."""
 
 from __future__ import annotations
 

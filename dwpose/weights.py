@@ -315,11 +315,13 @@ def _verify_download(entry: WeightFile, part: Path, target: Path) -> None:
               "so not verified)", file=sys.stderr)
 
 
-def resolve_weights(name_or_path: str | os.PathLike, progress: bool = True, backend: str = "onnxruntime") -> Path:
+def resolve_weights(name_or_path: str | os.PathLike, progress: bool = True, backend: str = "onnxruntime",
+                    registry_only: bool = False) -> Path:
     """A local path for an explicit path, a registry file name, or a model name with released
-    weights (`released_weights`; `backend` picks ONNX or checkpoint); downloaded when needed."""
+    weights (`released_weights`; `backend` picks ONNX or checkpoint); downloaded when needed.
+    `registry_only`: names only, never a file of that name in the working directory (ComfyUI)."""
     path = Path(name_or_path).expanduser()
-    if path.exists():
+    if not registry_only and path.exists():
         if path.is_dir():
             raise WeightsError(f"{path} is a folder, not a weight file")
         return path

@@ -85,3 +85,12 @@ def clip(tmp_path_factory) -> Path:
         cv2.rectangle(frame, (10 + 8 * i, 20), (60 + 8 * i, 90), (200, 180, 160), -1)
         frames.append(frame)
     return write_video(tmp_path_factory.mktemp("clip") / "clip.avi", frames)
+
+
+@pytest.fixture(scope="session")
+def installed_venv(tmp_path_factory):
+    """A wheel of this checkout installed (not editable) into a fresh venv: tests/package_install.py."""
+    from tests.package_install import build_wheel, make_venv
+
+    out = tmp_path_factory.mktemp("package")
+    return make_venv(out / "venv", build_wheel(out))

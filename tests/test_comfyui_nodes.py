@@ -5,25 +5,27 @@ importing the installed node package with the network blocked."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from dwpose.adapters import _common
 from dwpose.adapters.comfyui import resize_short_side
 from dwpose.cli.main import main
 from dwpose.drawing import list_styles
 from dwpose.drawing.comfyui import draw_comfyui
 from dwpose.errors import InputError
 from dwpose.formats import PoseResult
-from dwpose.integrations.comfyui import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS, nodes
-from dwpose.weights import DEFAULT_DETECTOR, DEFAULT_POSE
+from dwpose.integrations.comfyui import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS, install, nodes
+from dwpose.weights import DEFAULT_DETECTOR, DEFAULT_POSE, WeightsError
 from tests.test_adapters import check_openpose_json
 from tests.test_styles import STYLE_REFERENCE, read_rgb, reference_result
 from tests.test_styles_json import decode_like_comfyui
@@ -38,11 +40,12 @@ def tiny_models(monkeypatch, pose_onnx, yolox_s_onnx):
     asked: list[str] = []
     files = {DEFAULT_POSE: pose_onnx, DEFAULT_DETECTOR: yolox_s_onnx}
 
-    def resolve(name):
+    def resolve(name, registry_only=False):
+        assert registry_only  # the node never looks for a file of that name in the working directory
         asked.append(str(name))
         return Path(files[str(name)])
 
-    monkeypatch.setattr(_common, "resolve_model", resolve)
+    monkeypatch.setattr(nodes, "resolve_weights", resolve)
     nodes._loaded.clear()
     yield asked
     nodes._loaded.clear()
@@ -178,8 +181,8 @@ def test_estimator_with_detector_batches_persons_of_all_frames(tiny_models, samp
 
 def test_nobody_found_and_empty_batches_give_black_maps_and_no_people(monkeypatch, pose_onnx, nobody_onnx,
                                                                        sample_rgb):
-    monkeypatch.setattr(_common, "resolve_model",
-                        lambda name: Path({DEFAULT_POSE: pose_onnx, DEFAULT_DETECTOR: nobody_onnx}[str(name)]))
+    monkeypatch.setattr(nodes, "resolve_weights", lambda name, registry_only: Path(
+        {DEFAULT_POSE: pose_onnx, DEFAULT_DETECTOR: nobody_onnx}[str(name)]))
     nodes._loaded.clear()
     node = nodes.DWPoseEstimator()
     image, keypoints = node.estimate(comfy_image(sample_rgb), device="cpu", resolution=256)
@@ -259,7 +262,7 @@ def test_comfyui_install_writes_a_loader_and_keeps_foreign_folders(tmp_path, cap
     comfy = tmp_path / "ComfyUI"
     (comfy / "custom_nodes").mkdir(parents=True)
     assert main(["comfyui-install", str(comfy)]) == 0
-    loader = comfy / "custom_nodes" / "dwpose" / "__init__.py"
+    loader = comfy / "custom_nodes" / "comfyui-dwpose" / "__init__.py"
     assert "from dwpose.integrations.comfyui import NODE_CLASS_MAPPINGS" in loader.read_text()
     assert main(["comfyui-install", str(comfy / "custom_nodes")]) == 0  # again: its own file is replaced
     assert [p.name for p in loader.parent.iterdir()] == ["__init__.py"]  # no temporary left behind
@@ -286,7 +289,7 @@ import dwpose.weights
 dwpose.weights.download = refuse
 
 loader = sys.argv[1]
-spec = importlib.util.spec_from_file_location("custom_nodes.dwpose", loader,
+spec = importlib.util.spec_from_file_location("comfyui-dwpose", loader,
                                               submodule_search_locations=[os.path.dirname(loader)])
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)  # as ComfyUI loads a custom node folder
@@ -301,8 +304,140 @@ def test_installed_package_imports_without_network_or_downloads(tmp_path):
     assert main(["comfyui-install", str(comfy)]) == 0
     cache = tmp_path / "cache"
     env = dict(os.environ, DWPOSE_HOME=str(cache), PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, "-c", IMPORT_OFFLINE, str(comfy / "custom_nodes" / "dwpose" / "__init__.py")],
+    loader = comfy / "custom_nodes" / "comfyui-dwpose" / "__init__.py"
+    done = subprocess.run([sys.executable, "-c", IMPORT_OFFLINE, str(loader)],
                           capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == ["DWPoseEstimator", "DWPoseRender"]
     assert not cache.exists()  # nothing fetched, not even the cache folder made
+
+
+def test_comfyui_install_refuses_the_package_name_and_replaces_its_old_folder(tmp_path, capsys):
+    custom = tmp_path / "ComfyUI" / "custom_nodes"
+    custom.mkdir(parents=True)
+    assert main(["comfyui-install", str(custom.parent), "--name", "dwpose"]) == 2
+    assert "would hide the installed dwpose package" in capsys.readouterr().err
+    assert not (custom / "dwpose").exists()
+    # what an earlier release wrote (its own loader, and Python's cache of it): removed, with a message
+    (custom / "dwpose" / "__pycache__").mkdir(parents=True)
+    (custom / "dwpose" / "__init__.py").write_text(install.LOADER.replace("dwpose-toolkit", "dwpose"))
+    assert main(["comfyui-install", str(custom.parent)]) == 0
+    out = capsys.readouterr().out
+    assert f"removed {custom / 'dwpose'}" in out and f"into {custom.parent / 'models' / 'dwpose'}" in out
+    assert sorted(p.name for p in custom.iterdir()) == ["comfyui-dwpose"]
+    # a dwpose folder that holds more than our loader, or is someone else's, is never deleted
+    for extra in ("notes.txt", None):
+        (custom / "dwpose").mkdir()
+        (custom / "dwpose" / "__init__.py").write_text(install.LOADER if extra else "# someone else's node\n")
+        if extra:
+            (custom / "dwpose" / extra).write_text("mine")
+        assert main(["comfyui-install", str(custom.parent)]) == 0
+        assert "removed" not in capsys.readouterr().out
+        assert (custom / "dwpose" / "__init__.py").is_file()
+        shutil.rmtree(custom / "dwpose")
+
+
+class FakeFolderPaths(types.ModuleType):
+    """The part of ComfyUI's `folder_paths` the nodes use, as ComfyUI defines it (a dict of
+    name -> ([folders], extensions); file names relative to the folder)."""
+
+    def __init__(self, models_dir: Path) -> None:
+        super().__init__("folder_paths")
+        self.models_dir = str(models_dir)
+        self.folder_names_and_paths = {"checkpoints": ([str(models_dir / "checkpoints")], {".ckpt"})}
+
+    def get_folder_paths(self, name):
+        return self.folder_names_and_paths[name][0][:]
+
+    def get_filename_list(self, name):
+        folders, extensions = self.folder_names_and_paths[name]
+        return sorted(str(p.relative_to(f)) for f in map(Path, folders) if f.is_dir() for p in f.rglob("*")
+                      if p.is_file() and (not extensions or p.suffix in extensions))
+
+    def get_full_path(self, name, filename):
+        for folder in self.get_folder_paths(name):
+            path = os.path.join(folder, filename)
+            if os.path.isfile(path):
+                return path
+        return None
+
+
+@pytest.fixture
+def inside_comfyui(monkeypatch, tmp_path):
+    """The nodes as ComfyUI imports them: its `folder_paths` importable; a working directory with
+    files named like the registry's (which must never be read)."""
+    fake = FakeFolderPaths(tmp_path / "ComfyUI" / "models")
+    monkeypatch.setitem(sys.modules, "folder_paths", fake)
+    work = tmp_path / "cwd"
+    (work / "yzd-v" / "DWPose").mkdir(parents=True)
+    for trap in (work / DEFAULT_POSE, work / "yzd-v" / "DWPose" / DEFAULT_POSE):
+        trap.write_bytes(b"not a model")
+    monkeypatch.chdir(work)
+    nodes._loaded.clear()
+    yield fake, tmp_path / "ComfyUI" / "models" / "dwpose"
+    nodes._loaded.clear()
+
+
+def test_models_in_comfyuis_models_folder_are_offered_and_loaded(inside_comfyui, monkeypatch, pose_onnx,
+                                                                  yolox_s_onnx, sample_rgb):
+    fake, folder = inside_comfyui
+    assert nodes.local_models() == [] and nodes.model_folder() == str(folder)
+    assert fake.folder_names_and_paths["dwpose"] == ([str(folder)], {".onnx", ".pth"})  # registered
+    (folder / "sub").mkdir(parents=True)
+    shutil.copy(pose_onnx, folder / "my_pose.onnx")
+    shutil.copy(yolox_s_onnx, folder / "sub" / "my_yolox.onnx")
+    (folder / "readme.txt").write_text("not a model")
+    poses, detectors = nodes.pose_models(), nodes.detector_choices()
+    assert poses[0] == DEFAULT_POSE and poses[-2:] == ["my_pose.onnx", "sub/my_yolox.onnx"]
+    assert detectors[0] == DEFAULT_DETECTOR and detectors[-3:] == ["my_pose.onnx", "sub/my_yolox.onnx", "none"]
+    assert nodes.DWPoseEstimator.INPUT_TYPES()["required"]["pose_model"][0] == poses
+    asked = []
+    monkeypatch.setattr(nodes, "resolve_weights", lambda name, **kw: asked.append(name))
+    image, keypoints = nodes.DWPoseEstimator().estimate(comfy_image(sample_rgb), pose_model="my_pose.onnx",
+                                                        detector="sub/my_yolox.onnx", device="cpu", resolution=0)
+    assert asked == [] and image.shape == (1, 346, 218, 3) and len(keypoints) == 1
+    loaded = nodes._loaded[("my_pose.onnx", "sub/my_yolox.onnx", "cpu", "auto")]._files
+    assert loaded[:2] == (folder / "my_pose.onnx", folder / "sub" / "my_yolox.onnx")
+    # a registry name dropped into the folder is read from there, not fetched
+    shutil.copy(pose_onnx, folder / DEFAULT_POSE)
+    assert nodes.model_path(DEFAULT_POSE) == folder / DEFAULT_POSE and asked == []
+
+
+def test_offline_inside_comfyui_names_the_models_folder(inside_comfyui, monkeypatch, tmp_path):
+    _, folder = inside_comfyui
+    monkeypatch.setenv("DWPOSE_HOME", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("DWPOSE_HUB_ENDPOINT", "http://127.0.0.1:9")  # discard port: nothing answers
+    with pytest.raises(WeightsError) as caught:
+        nodes.DWPoseEstimator().estimate(torch.zeros((1, 8, 8, 3)), detector="none", device="cpu")
+    message = str(caught.value)
+    # neither ./dw-ll_ucoco_384.onnx nor ./yzd-v/DWPose/ (the traps) was read: it tried to download
+    assert message.startswith(f"{DEFAULT_POSE} is neither in {folder} nor in the dwpose cache, and cannot download")
+    assert message.endswith(f"put it into {folder}, then run the workflow again")
+    assert "pass the file's path" not in message
+
+
+def test_only_installed_backends_are_offered(monkeypatch):
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(nodes.importlib.util, "find_spec", lambda name, *a: None if name == "openvino"
+                        else find_spec(name, *a))
+    assert nodes.backend_choices() == ["auto", "onnxruntime", "torch"]
+    assert nodes.DWPoseEstimator.INPUT_TYPES()["required"]["backend"][0] == ["auto", "onnxruntime", "torch"]
+    with pytest.raises(InputError, match="backend must be one of auto, onnxruntime, torch"):
+        nodes.DWPoseEstimator().estimate(torch.zeros((1, 8, 8, 3)), backend="openvino", device="cpu")
+
+
+def test_adapter_takes_a_hub_repo_id_for_an_id_even_when_such_a_folder_is_in_the_working_directory(
+        monkeypatch, tmp_path, pose_onnx):
+    from dwpose.adapters import _common
+    from dwpose.adapters.comfyui import DwposeDetector
+
+    (tmp_path / "yzd-v" / "DWPose").mkdir(parents=True)
+    (tmp_path / "yzd-v" / "DWPose" / DEFAULT_POSE).write_bytes(b"not a model")
+    monkeypatch.chdir(tmp_path)
+    asked = []
+    monkeypatch.setattr(_common, "resolve_model", lambda name: asked.append(name) or Path(pose_onnx))
+    DwposeDetector.from_pretrained("yzd-v/DWPose", pose_filename=DEFAULT_POSE)
+    assert asked == [DEFAULT_POSE]  # by name, through the verified cache
+    # a folder given as a path is still a folder
+    DwposeDetector.from_pretrained(Path("yzd-v/DWPose"), pose_filename=DEFAULT_POSE)
+    assert asked[-1] == Path("yzd-v/DWPose") / DEFAULT_POSE

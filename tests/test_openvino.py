@@ -16,7 +16,7 @@ from dwpose.inference.pipeline import WholebodyPipeline
 try:
     import openvino as ov
 except ImportError as exc:  # absent (or broken): the backend is optional
-    pytest.skip(f"openvino cannot be imported ({exc}); pip install 'dwpose[openvino]'", allow_module_level=True)
+    pytest.skip(f"openvino cannot be imported ({exc}); pip install 'dwpose-toolkit[openvino]'", allow_module_level=True)
 
 
 def cpu_has_bf16() -> bool:

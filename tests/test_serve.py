@@ -40,7 +40,7 @@ def browser_or_skip() -> tuple[str, str]:
     driver = shutil.which("chromedriver")
     if browser is None or driver is None:
         pytest.skip("no headless browser here: Debian's chromium and chromium-driver are not installed "
-                    "(make test installs them when run as root)")
+                    "(`make browser` installs them, as root)")
     return browser, driver
 
 

@@ -16,7 +16,9 @@ of 64; `upscale_method` when enlarging, area when shrinking; 0 keeps the input's
 (score >= 0.3), absent ones 0, 0, 0, a hand or the face None when none of its points is present.
 
 `det_filename=None` means no detector, as in comfyui (the whole image is one person). Weights
-come from a local folder, or by file name through dwpose's verified cache (known files only);
+come from a local folder (a path object, an absolute path, or one such as `./models`; an
+`owner/name` string is always a hub repo id, never a folder of that name in the working
+directory), or by file name through dwpose's verified cache (known files only);
 the TorchScript files of the same weights are read as their ONNX files. `device`, `backend`
 and `dtype` choose where they run (`torchscript_device` only concerns TorchScript and is
 ignored). Added: `include_foot`, `style`, `controlnet_compat=False` for real scores in the JSON,
@@ -25,6 +27,7 @@ and `detect_batch` (many images through the pose network together)."""
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Sequence
@@ -45,6 +48,7 @@ __all__ = ["DwposeDetector", "UPSCALE_METHODS", "resize_short_side", "upscale_in
 
 UPSCALE_METHODS = ("INTER_NEAREST", "INTER_LINEAR", "INTER_AREA", "INTER_CUBIC", "INTER_LANCZOS4")
 DWPOSE_MODEL_NAME = "yzd-v/DWPose"
+_HUB_REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")  # owner/name; "./x/y" or "x/y/z" stay folders
 # comfyui's TorchScript files hold the same weights as these ONNX files.
 _TORCHSCRIPT_EQUIVALENTS = {"dw-ll_ucoco_384_bs5.torchscript.pt": "dw-ll_ucoco_384.onnx",
                             "yolox_l.torchscript.pt": "yolox_l.onnx"}
@@ -76,6 +80,10 @@ def _weight_file(repo_or_folder: str | os.PathLike, filename: str) -> str | Path
         warnings.warn(f"{filename}: TorchScript files are not read; using {_TORCHSCRIPT_EQUIVALENTS[filename]} "
                       "(the same weights)", stacklevel=3)
         filename = _TORCHSCRIPT_EQUIVALENTS[filename]
+    if isinstance(repo_or_folder, str) and _HUB_REPO_ID.fullmatch(repo_or_folder):
+        # a hub repo id such as the default yzd-v/DWPose, never a folder of that name that happens to
+        # sit in the working directory (ComfyUI's): its files would be loaded unchecked
+        return filename
     folder = Path(os.fspath(repo_or_folder)).expanduser()
     if folder.is_dir():
         path = folder / filename

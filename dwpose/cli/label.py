@@ -71,7 +71,7 @@ def run_label(args: argparse.Namespace) -> int:
         try:
             import pyarrow  # noqa: F401
         except ImportError:
-            raise InputError("--parquet needs pyarrow: pip install 'dwpose[ray]' (or pyarrow)") from None
+            raise InputError("--parquet needs pyarrow: pip install 'dwpose-toolkit[ray]' (or pyarrow)") from None
     inputs, empty = expand_inputs(args.inputs)
     if not inputs:
         reason = f" ({'; '.join(empty)})" if empty else ""

@@ -143,15 +143,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_comfyui_install(args: argparse.Namespace) -> int:
     from dwpose.integrations.comfyui.install import install
 
-    path = install(args.comfyui, name=args.name, force=args.force)
-    print(f"wrote {path}; restart ComfyUI to load the dwpose nodes (dwpose must be installed in its Python)")
+    installed = install(args.comfyui, name=args.name, force=args.force)
+    if installed.removed is not None:
+        print(f"removed {installed.removed}, written by an earlier comfyui-install: under that name ComfyUI "
+              "cannot import the dwpose package")
+    models = installed.loader.parents[2] / "models" / "dwpose"
+    print(f"wrote {installed.loader}; restart ComfyUI to load the dwpose nodes (dwpose-toolkit must be installed "
+          f"in ComfyUI's Python); local model files go into {models}")
     return 0
 
 
 # --------------------------------------------------------------------------- parser
 
 def build_parser() -> argparse.ArgumentParser:
+    from dwpose import __version__
+    from dwpose.integrations.comfyui.install import DEFAULT_NODE_FOLDER
+
     parser = argparse.ArgumentParser(prog="dwpose", description="DWPose whole-body pose estimation")
+    # the distribution's name beside the version: `pip install dwpose` is another project
+    parser.add_argument("--version", action="version", version=f"dwpose-toolkit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("models", help="list model names with their family and input size")
@@ -233,9 +243,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_arguments(p)
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("comfyui-install", help="add the dwpose nodes to a ComfyUI checkout (custom_nodes/dwpose)")
+    p = sub.add_parser("comfyui-install",
+                       help=f"add the dwpose nodes to a ComfyUI checkout (custom_nodes/{DEFAULT_NODE_FOLDER})")
     p.add_argument("comfyui", help="the ComfyUI folder (or its custom_nodes folder)")
-    p.add_argument("--name", default="dwpose", help="folder name under custom_nodes (default: dwpose)")
+    p.add_argument("--name", default=DEFAULT_NODE_FOLDER,
+                   help=f"folder name under custom_nodes (default: {DEFAULT_NODE_FOLDER}; not 'dwpose', which would "
+                        "hide the installed package from ComfyUI)")
     p.add_argument("--force", action="store_true", help="overwrite a folder of that name not written by this command")
     p.set_defaults(func=cmd_comfyui_install)
 

@@ -117,7 +117,7 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
                         "detector (a video's boxes are used on every frame); an input without an entry is skipped "
                         "and reported")
     p.add_argument("--backend", choices=BACKENDS, default=None,
-                   help="onnxruntime, openvino (pip install 'dwpose[openvino]') or torch (default: torch when a "
+                   help="onnxruntime, openvino (pip install 'dwpose-toolkit[openvino]') or torch (default: torch when a "
                         "model file is a PyTorch checkpoint, .pth/.pt/.ckpt/.tar, else onnxruntime)")
     p.add_argument("--device", type=device_name, default="cpu", help="cpu, cuda or cuda:N (openvino: also gpu[.N], npu)")
     p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32",

@@ -48,7 +48,7 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         import gradio  # noqa: F401
     except ImportError:
-        raise DWPoseError("dwpose serve needs gradio: pip install 'dwpose[serve]'") from None
+        raise DWPoseError("dwpose serve needs gradio: pip install 'dwpose-toolkit[serve]'") from None
     from ..inference.pipeline import WholebodyPipeline
     from ..weights import resolve_weights
     from ..web import Limits, PoseDemo, build_app, temporary_root

@@ -28,7 +28,7 @@ def _import_ray():
         import ray
         import ray.data  # noqa: F401  (the data library is an extra of the ray package)
     except ImportError:
-        raise InputError("--ray needs Ray Data: pip install 'dwpose[ray]' (or 'ray[data]')") from None
+        raise InputError("--ray needs Ray Data: pip install 'dwpose-toolkit[ray]' (or 'ray[data]')") from None
     return ray
 
 

@@ -5,10 +5,19 @@ ComfyUI passes an IMAGE as a torch tensor (B, H, W, C) float32 in 0..1 and reads
 way. POSE_KEYPOINT is comfyui_controlnet_aux's: a list with one OpenPose-JSON dict per frame
 (pixel coordinates, c = 1.0 for present points), so its nodes (e.g. its pose editor and
 "Render POSE_KEYPOINT") read ours and ours reads theirs. Models are loaded on the first run of
-a node (weights from dwpose's verified cache, downloaded once when missing), and the last set is
-kept for the next run."""
+a node, and the last set is kept for the next run.
+
+Model files: inside ComfyUI, the files in `ComfyUI/models/dwpose/` (registered with ComfyUI's
+`folder_paths` as the folder "dwpose") are offered next to the registry's names, and a registry
+name found there is read from there; other registry names come from dwpose's verified cache
+(downloaded once when missing). Nothing is looked up relative to the working directory."""
 
 from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
@@ -17,25 +26,90 @@ from ...backends import BACKENDS
 from ...drawing import get_style, list_styles, render
 from ...errors import InputError
 from ...formats import PoseResult
-from ...weights import DEFAULT_DETECTOR, DEFAULT_POSE, REGISTRY
+from ...weights import DEFAULT_DETECTOR, DEFAULT_POSE, REGISTRY, WeightsError, resolve_weights
 
 CATEGORY = "dwpose"
 NO_DETECTOR = "none"  # the whole frame is one person, as comfyui without a bbox detector
 DEVICES = ("auto", "cpu", "cuda")
-BACKEND_CHOICES = ("auto",) + BACKENDS
 DEFAULT_STYLE = "comfyui"  # pixel-identical to comfyui_controlnet_aux's DWPose node
 MAX_RESOLUTION = 16384
+MODEL_FOLDER = "dwpose"  # ComfyUI/models/dwpose
+MODEL_EXTENSIONS = {".onnx", ".pth"}
+_BACKEND_MODULES = {"onnxruntime": "onnxruntime", "openvino": "openvino", "torch": "torch"}
+
+
+def backend_choices() -> list[str]:
+    """"auto" and the backends whose package is installed (openvino is an optional extra)."""
+    return ["auto"] + [b for b in BACKENDS if importlib.util.find_spec(_BACKEND_MODULES.get(b, b)) is not None]
+
+
+def comfy_folder_paths() -> ModuleType | None:
+    """ComfyUI's `folder_paths` with the "dwpose" model folder registered, when running inside
+    ComfyUI; else None."""
+    try:
+        import folder_paths  # ComfyUI's own module, importable only inside ComfyUI
+    except ImportError:
+        return None
+    if not hasattr(folder_paths, "folder_names_and_paths") or not hasattr(folder_paths, "models_dir"):
+        return None  # some other module of that name
+    if MODEL_FOLDER not in folder_paths.folder_names_and_paths:  # (extra_model_paths.yaml may have set it)
+        folder_paths.folder_names_and_paths[MODEL_FOLDER] = (
+            [os.path.join(folder_paths.models_dir, MODEL_FOLDER)], set(MODEL_EXTENSIONS))
+    return folder_paths
+
+
+def local_models() -> list[str]:
+    """The model files in ComfyUI's models/dwpose folder(s) (names relative to the folder)."""
+    folder_paths = comfy_folder_paths()
+    if folder_paths is None:
+        return []
+    return sorted(n for n in folder_paths.get_filename_list(MODEL_FOLDER)
+                  if os.path.splitext(n)[1].lower() in MODEL_EXTENSIONS)
+
+
+def model_folder() -> str:
+    """Where a user drops model files: ComfyUI's models/dwpose (the cache outside ComfyUI)."""
+    folder_paths = comfy_folder_paths()
+    if folder_paths is None:
+        return "the dwpose weights cache"
+    return folder_paths.get_folder_paths(MODEL_FOLDER)[0]
+
+
+def _choices(kind: str, default: str) -> list[str]:
+    names = sorted((name for name, entry in REGISTRY.items() if entry.kind == kind), key=lambda n: n != default)
+    # local files: a pose model and a detector cannot be told apart by name, so both lists show them
+    return names + [n for n in local_models() if n not in names]
 
 
 def pose_models() -> list[str]:
-    """The registry's pose weight files (RTMW presets appear here once the registry has them)."""
-    names = [name for name, entry in REGISTRY.items() if entry.kind == "pose"]
-    return sorted(names, key=lambda name: name != DEFAULT_POSE)
+    """The registry's pose weight files, then the files in ComfyUI/models/dwpose."""
+    return _choices("pose", DEFAULT_POSE)
 
 
 def detector_choices() -> list[str]:
-    names = [name for name, entry in REGISTRY.items() if entry.kind == "detector"]
-    return sorted(names, key=lambda name: name != DEFAULT_DETECTOR) + [NO_DETECTOR]
+    return _choices("detector", DEFAULT_DETECTOR) + [NO_DETECTOR]
+
+
+def model_path(name: str) -> Path:
+    """The file of a model choice: from ComfyUI/models/dwpose when it is there, else a registry
+    name through the verified cache (never a path relative to the working directory)."""
+    folder_paths = comfy_folder_paths()
+    if folder_paths is not None:
+        local = folder_paths.get_full_path(MODEL_FOLDER, name)
+        if local is not None:
+            return Path(local)
+    if name not in REGISTRY:
+        raise InputError(f"{name} is not in {model_folder()} (any more?); refresh ComfyUI's node choices")
+    try:
+        return resolve_weights(name, registry_only=True)
+    except WeightsError as exc:
+        if folder_paths is None:
+            raise
+        # the weights module's advice names its cache and paths, which a ComfyUI user cannot give
+        reason = str(exc).split(";")[0]  # what failed; the rest is advice for the command line
+        folder = model_folder()
+        raise WeightsError(f"{name} is neither in {folder} nor in the dwpose cache, and {reason}. "
+                           f"Download it by hand and put it into {folder}, then run the workflow again") from None
 
 
 def _toggles(body: bool, hand: bool, face: bool, foot: bool) -> dict:
@@ -124,7 +198,7 @@ def load_detector(pose_model: str, detector: str, device: str, backend: str) -> 
     choice stays in memory."""
     key = (_check_choice("pose_model", pose_model, pose_models()),
            _check_choice("detector", detector, detector_choices()),
-           _check_choice("device", device, DEVICES), _check_choice("backend", backend, BACKEND_CHOICES))
+           _check_choice("device", device, DEVICES), _check_choice("backend", backend, backend_choices()))
     if key not in _loaded:
         _loaded.clear()  # free the previous models before loading others
         if device == "auto":
@@ -133,8 +207,10 @@ def load_detector(pose_model: str, detector: str, device: str, backend: str) -> 
             device = "cuda" if torch.cuda.is_available() else "cpu"
         if backend == "auto":  # on a GPU, dwpose's torch path (device crops); else by file type
             backend = "torch" if device.startswith("cuda") else None
+        pose_file = model_path(pose_model)
+        det_file = None if detector == NO_DETECTOR else model_path(detector)
         _loaded[key] = DwposeDetector.from_pretrained(
-            DWPOSE_MODEL_NAME, det_filename=None if detector == NO_DETECTOR else detector, pose_filename=pose_model,
+            DWPOSE_MODEL_NAME, det_filename=None if det_file is None else str(det_file), pose_filename=str(pose_file),
             device=device, backend=backend)
     return _loaded[key]
 
@@ -153,7 +229,7 @@ class DWPoseEstimator:
                 "pose_model": (pose_models(), {"default": DEFAULT_POSE}),
                 "detector": (detector_choices(), {"default": DEFAULT_DETECTOR}),
                 "device": (list(DEVICES), {"default": "auto"}),
-                "backend": (list(BACKEND_CHOICES), {"default": "auto"}),
+                "backend": (backend_choices(), {"default": "auto"}),
             },
         }
 

@@ -16,6 +16,11 @@ def test_nms_uses_plus_one_areas_and_keeps_iou_at_threshold():
     # boxes 0 and 1: +1 areas 100 each, overlap 10x5 = 50 -> IoU 50/150 = 1/3
     assert nms(boxes, scores, 0.34).tolist() == [0, 1, 2]
     assert nms(boxes, scores, 0.33).tolist() == [0, 2]
+    # IoU exactly at the threshold is kept (suppressed only when > threshold): overlap 10x4 = 40
+    # of a union 160 = 0.25, exact in floating point.
+    touching = np.array([[0, 0, 9, 9], [0, 6, 9, 15]], np.float32)
+    assert nms(touching, scores[:2], 0.25).tolist() == [0, 1]
+    assert nms(touching, scores[:2], 0.2499).tolist() == [0]
 
 
 def test_letterbox_top_left_with_grey_padding():
@@ -311,3 +316,23 @@ def test_default_nms_is_dwposes_045(reference, pose_onnx, shift, kept):
         found = detector.postprocess(_two_person_rows(416, shift), ratio=1.0)
         assert len(found.scores) == kept
         np.testing.assert_allclose(found.boxes[0], [52, 52, 116, 116], atol=1e-4)
+
+
+def test_every_pyramid_level_decodes_on_its_own_grid(reference):
+    """One anchor on each level (strides 8, 16, 32; row-major grids, stride 8 first) at a cell
+    away from the origin: centre = (cell + offset) x stride, size = exp(log size) x stride
+    (spec: inference_and_drawing.md, YOLOX post-processing), in image pixels = / ratio."""
+    detector = YOLOXDetector(reference / f"{TINY}.onnx", score_threshold=0.5)
+    output = np.zeros((3549, 85), np.float32)
+    expected, start = [], 0
+    for stride, (x, y), score in ((8, (3, 5), 0.9), (16, (20, 7), 0.8), (32, (12, 11), 0.7)):
+        cells = 416 // stride
+        row = output[start + y * cells + x]
+        row[:4] = 0.25, 0.75, np.log(2.0), np.log(0.5)
+        row[4], row[5] = 1.0, score
+        cx, cy, w, h = (x + 0.25) * stride, (y + 0.75) * stride, 2.0 * stride, 0.5 * stride
+        expected.append([(cx - w / 2) / 0.5, (cy - h / 2) / 0.5, (cx + w / 2) / 0.5, (cy + h / 2) / 0.5])
+        start += cells * cells
+    found = detector.postprocess(output, ratio=0.5)
+    np.testing.assert_allclose(found.boxes, expected, rtol=1e-6)
+    np.testing.assert_allclose(found.scores, [0.9, 0.8, 0.7], rtol=1e-6)

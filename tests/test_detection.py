@@ -16,6 +16,11 @@ def test_nms_uses_plus_one_areas_and_keeps_iou_at_threshold():
     # boxes 0 and 1: +1 areas 100 each, overlap 10x5 = 50 -> IoU 50/150 = 1/3
     assert nms(boxes, scores, 0.34).tolist() == [0, 1, 2]
     assert nms(boxes, scores, 0.33).tolist() == [0, 2]
+    # IoU exactly at the threshold is kept (suppressed only when > threshold): overlap 10x4 = 40
+    # of a union 160 = 0.25, exact in floating point.
+    touching = np.array([[0, 0, 9, 9], [0, 6, 9, 15]], np.float32)
+    assert nms(touching, scores[:2], 0.25).tolist() == [0, 1]
+    assert nms(touching, scores[:2], 0.2499).tolist() == [0]
 
 
 def test_letterbox_top_left_with_grey_padding():
@@ -169,3 +174,165 @@ def test_end2end_detector_with_nms_takes_its_persons_best_first(tmp_path):
     assert fixed.input_size == (640, 640)  # the file's own size wins
     capped = YOLOXDetector(tmp_path / "free.onnx", max_detections=1)
     assert capped.input_size == (640, 640) and len(capped(image).scores) == 1
+
+
+# ------------------------------------------------- YOLOX-tiny against mmdet (shared/reference)
+
+TINY = "yolox_tiny_416_random"
+
+
+@pytest.fixture(scope="module")
+def mmdet_yolox(reference):
+    """mmdet's YOLOX-tiny fixture: its input (a letterboxed photo), its forward in Megvii's
+    layout, its own detections and the settings it made them with."""
+    return {"input": np.load(reference / f"{TINY}_input.npy"), "output": np.load(reference / f"{TINY}_output.npy"),
+            "dets": np.load(reference / f"{TINY}_mmdet_dets.npy"),
+            "meta": json.loads((reference / f"{TINY}.json").read_text())}
+
+
+def test_letterbox_is_mmdets_input(mmdet_yolox, reference):
+    import cv2
+
+    from tests.conftest import DATA
+
+    photo = cv2.imread(str(DATA / "coco_wholebody_val_sample" / "000000000785.jpg"))
+    batch, ratio = YOLOXDetector(reference / f"{TINY}.onnx").preprocess(photo)
+    assert ratio == 0.65
+    np.testing.assert_array_equal(batch, mmdet_yolox["input"])
+
+
+@pytest.mark.parametrize("source", ["onnx->torch", "onnx->onnxruntime", "mmdet.pth->torch"])
+def test_yolox_tiny_matches_mmdets_forward(mmdet_yolox, reference, source):
+    """The same random weights three ways (the ONNX file imported into our torch model, the
+    ONNX file run by onnxruntime, mmdet's own state dict renamed to ours) give mmdet's forward
+    within float32 noise (measured <= 6e-5; a layer wired or named wrongly is off by > 0.1)."""
+    if source == "onnx->torch":
+        runner = YOLOXDetector(reference / f"{TINY}.onnx", backend="torch").runner
+    elif source == "onnx->onnxruntime":
+        runner = YOLOXDetector(reference / f"{TINY}.onnx").runner
+    else:  # no --det-arch: the architecture is read from mmdet's names
+        runner = YOLOXDetector(reference / f"{TINY}_mmdet.pth", backend="torch").runner
+    (output,) = runner(mmdet_yolox["input"])[:1]
+    assert output.shape == mmdet_yolox["output"].shape == (1, 3549, 85)
+    np.testing.assert_allclose(output, mmdet_yolox["output"], rtol=0, atol=2e-4)
+
+
+def test_mmdet_state_dict_is_renamed_completely(reference):
+    from dwpose.models import detect_model_name
+    from dwpose.models.yolox import is_mmdet_yolox_state_dict, mmdet_yolox_state_dict
+
+    mmdet = torch.load(reference / f"{TINY}_mmdet.pth", map_location="cpu", weights_only=True)
+    assert is_mmdet_yolox_state_dict(mmdet)
+    ours = mmdet_yolox_state_dict(mmdet)
+    expected = create_model("yolox-tiny").state_dict()
+    assert set(ours) == set(expected) and all(ours[k].shape == v.shape for k, v in expected.items())
+    assert detect_model_name(reference / f"{TINY}_mmdet.pth") == "yolox-tiny"
+    with pytest.raises(CheckpointError, match="bbox_head.extra_conv.weight"):
+        mmdet_yolox_state_dict({**mmdet, "bbox_head.extra_conv.weight": torch.zeros(1)})
+
+
+def test_mmdet_checkpoint_through_the_command_line(tmp_path, reference, pose_onnx, capsys):
+    """`--det-model <mmdet .pth> --backend torch` is accepted as it is (mmengine's container:
+    `{"state_dict": ..., "meta": ...}`)."""
+    from dwpose.cli import main
+    from tests.conftest import DATA
+
+    mmdet = torch.load(reference / f"{TINY}_mmdet.pth", map_location="cpu", weights_only=True)
+    container = tmp_path / "yolox_tiny_8xb8-300e_coco.pth"
+    torch.save({"state_dict": mmdet, "meta": {"epoch": 300}}, container)
+    t_pth = reference / "rtmpose_t_256x192_random.pth"
+    code = main(["predict", str(DATA / "coco_wholebody_val_sample" / "000000000785.jpg"), "--out", str(tmp_path / "out"),
+                 "--pose-model", str(t_pth), "--det-model", str(container), "--backend", "torch", "--no-progress"])
+    assert code == 0, capsys.readouterr().err
+    assert (tmp_path / "out" / "000000000785_pose.png").is_file()
+
+
+def test_decode_threshold_and_nms_match_mmdets_detections(mmdet_yolox, reference):
+    """Our decode (grid, strides, exp sizes), score threshold and NMS on mmdet's forward give
+    mmdet's own detections (YOLOXHead.predict_by_feat), to float32 rounding.
+
+    Where the two rules differ, and how the test lines them up:
+    - classes: mmdet labels each anchor with its best class, score = obj x that class's prob,
+      and runs NMS per label (batched_nms); ours (DWPose's) scores only the person class,
+      obj x prob[person], and keeps only persons. Random weights find no person here, so each
+      of mmdet's labels in turn is put in the person column (its anchors' best-class prob, 0
+      elsewhere): per-class NMS is then ours run once per label.
+    - threshold: mmdet keeps score >= score_thr, ours score > threshold (the fixture's
+      threshold is its 40th score itself), so ours gets the next float32 below it.
+    - NMS: mmdet (mmcv) computes IoU without DWPose's "+1" pixel areas and uses IoU 0.65
+      (its YOLOX test_cfg); ours "+1" at 0.45 by default: given mmdet's 0.65 here. No two boxes
+      of one label overlap by more than 0.45 in this fixture, so neither difference decides
+      anything (the NMS rule is tested on its own above and below). mmdet has no top-k here.
+    """
+    output, dets, meta = mmdet_yolox["output"][0], mmdet_yolox["dets"], mmdet_yolox["meta"]
+    threshold = float(np.nextafter(np.float32(meta["score_thr"]), np.float32(0)))
+    detector = YOLOXDetector(reference / f"{TINY}.onnx", score_threshold=threshold, candidate_threshold=threshold,
+                             nms_threshold=meta["nms_iou"])
+    labels, best = output[:, 5:].argmax(1), output[:, 5:].max(1)
+    boxes, scores, found_labels = [], [], []
+    for label in np.unique(labels):
+        as_person = output.copy()
+        as_person[:, 5] = np.where(labels == label, best, 0.0)
+        found = detector.postprocess(as_person, ratio=1.0)
+        boxes.append(found.boxes)
+        scores.append(found.scores)
+        found_labels += [label] * len(found.scores)
+    order = np.argsort(-np.concatenate(scores), kind="stable")
+    boxes, scores = np.concatenate(boxes)[order], np.concatenate(scores)[order]
+    assert len(scores) == len(dets) == 40
+    np.testing.assert_array_equal(np.asarray(found_labels)[order], meta["labels"])
+    np.testing.assert_array_equal(scores, dets[:, 4])
+    np.testing.assert_allclose(boxes, dets[:, :4], rtol=0, atol=1e-4)  # box values up to ~400
+
+
+def _two_person_rows(size: int, shift: float) -> np.ndarray:
+    """A raw output with two person anchors on the stride-8 grid: 64 x 64 boxes (65 x 65 in
+    '+1' pixels) `shift` pixels apart horizontally, scores 0.9 and 0.8."""
+    cells = size // 8
+    anchors = sum((size // s) ** 2 for s in (8, 16, 32))
+    output = np.zeros((anchors, 85), np.float32)
+    whole, frac = divmod(shift, 8)
+    for x, dx, score in ((10, 0.5, 0.9), (10 + int(whole), 0.5 + frac / 8, 0.8)):
+        row = output[10 * cells + x]
+        row[:4] = dx, 0.5, np.log(8.0), np.log(8.0)
+        row[4], row[5] = 1.0, score
+    return output
+
+
+@pytest.mark.parametrize("shift, kept", [(24, 1), (25, 2)])
+def test_default_nms_is_dwposes_045(reference, pose_onnx, shift, kept):
+    """DWPose's detector drops a box whose '+1' IoU with a better one is > 0.45: squares 24 px
+    apart overlap by 41/89 = 0.461 (dropped), 25 px apart by 40/90 = 0.444 (kept). The same
+    default in the detector, the pipeline and `dwpose predict`."""
+    from dwpose.cli.main import build_parser
+    from dwpose.cli.predict import pipeline_options
+    from dwpose.inference.pipeline import WholebodyPipeline
+
+    onnx = reference / f"{TINY}.onnx"
+    args = build_parser().parse_args(["predict", "x.jpg", "--det-model", str(onnx)])
+    detectors = [YOLOXDetector(onnx), WholebodyPipeline.from_files(pose_onnx, onnx).detector,
+                 WholebodyPipeline.from_files(pose_onnx, onnx, **pipeline_options(args)).detector]
+    for detector in detectors:
+        found = detector.postprocess(_two_person_rows(416, shift), ratio=1.0)
+        assert len(found.scores) == kept
+        np.testing.assert_allclose(found.boxes[0], [52, 52, 116, 116], atol=1e-4)
+
+
+def test_every_pyramid_level_decodes_on_its_own_grid(reference):
+    """One anchor on each level (strides 8, 16, 32; row-major grids, stride 8 first) at a cell
+    away from the origin: centre = (cell + offset) x stride, size = exp(log size) x stride
+    (spec: inference_and_drawing.md, YOLOX post-processing), in image pixels = / ratio."""
+    detector = YOLOXDetector(reference / f"{TINY}.onnx", score_threshold=0.5)
+    output = np.zeros((3549, 85), np.float32)
+    expected, start = [], 0
+    for stride, (x, y), score in ((8, (3, 5), 0.9), (16, (20, 7), 0.8), (32, (12, 11), 0.7)):
+        cells = 416 // stride
+        row = output[start + y * cells + x]
+        row[:4] = 0.25, 0.75, np.log(2.0), np.log(0.5)
+        row[4], row[5] = 1.0, score
+        cx, cy, w, h = (x + 0.25) * stride, (y + 0.75) * stride, 2.0 * stride, 0.5 * stride
+        expected.append([(cx - w / 2) / 0.5, (cy - h / 2) / 0.5, (cx + w / 2) / 0.5, (cy + h / 2) / 0.5])
+        start += cells * cells
+    found = detector.postprocess(output, ratio=0.5)
+    np.testing.assert_allclose(found.boxes, expected, rtol=1e-6)
+    np.testing.assert_allclose(found.scores, [0.9, 0.8, 0.7], rtol=1e-6)

@@ -11,7 +11,7 @@ from xtcocotools.cocoeval import COCOeval
 from dwpose.cli import main
 from dwpose.evaluation import EvaluationError, evaluate_coco_wholebody, oks_nms, rescore_and_nms
 from dwpose.skeleton import SIGMAS
-from tests.conftest import DATA
+from tests.conftest import DATA, REFERENCE
 
 SAMPLE = DATA / "coco_wholebody_val_sample"
 GT = SAMPLE / "test_coco_wholebody.json"
@@ -39,17 +39,24 @@ def test_ground_truth_scores_one_everywhere():
     assert stats.hand_ap == 1.0
 
 
+def mmpose_sigmas() -> np.ndarray:
+    """The 133 OKS sigmas of mmpose's COCO-WholeBody metainfo (shared/reference), float32 as
+    mmpose keeps them: the reference side never uses the project's own SIGMAS."""
+    return np.asarray(json.loads((REFERENCE / "coco_wholebody_sigmas.json").read_text())["sigmas"], np.float32)
+
+
 def direct_xtcocotools(results):
     """The community evaluator called directly, as mmpose's CocoWholeBodyMetric does."""
     coco = COCO(str(GT))
     coco_det = coco.loadRes(copy.deepcopy(results))
+    sigmas = mmpose_sigmas()
     cuts = np.cumsum([0, 17, 6, 68, 21, 21])
     out = {}
-    runs = [("body", "keypoints_body", SIGMAS[cuts[0]:cuts[1]]), ("foot", "keypoints_foot", SIGMAS[cuts[1]:cuts[2]]),
-            ("face", "keypoints_face", SIGMAS[cuts[2]:cuts[3]]), ("left_hand", "keypoints_lefthand", SIGMAS[cuts[3]:cuts[4]]),
-            ("right_hand", "keypoints_righthand", SIGMAS[cuts[4]:cuts[5]]), ("wholebody", "keypoints_wholebody", SIGMAS)]
-    for part, iou_type, sigmas in runs:
-        ev = COCOeval(coco, coco_det, iou_type, np.array(sigmas), use_area=True)
+    runs = [("body", "keypoints_body", sigmas[cuts[0]:cuts[1]]), ("foot", "keypoints_foot", sigmas[cuts[1]:cuts[2]]),
+            ("face", "keypoints_face", sigmas[cuts[2]:cuts[3]]), ("left_hand", "keypoints_lefthand", sigmas[cuts[3]:cuts[4]]),
+            ("right_hand", "keypoints_righthand", sigmas[cuts[4]:cuts[5]]), ("wholebody", "keypoints_wholebody", sigmas)]
+    for part, iou_type, part_sigmas in runs:
+        ev = COCOeval(coco, coco_det, iou_type, np.array(part_sigmas), use_area=True)
         ev.params.useSegm = None
         ev.evaluate()
         ev.accumulate()

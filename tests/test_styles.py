@@ -22,6 +22,7 @@ STYLE_REFERENCE = REFERENCE / "styles"
 REFERENCE_PNGS = sorted(STYLE_REFERENCE.glob("*.png"))
 # Reference style name (file name prefix) -> our style and options.
 REFERENCE_STYLES = {
+    "controlnet": ("controlnet", {}),  # DWPose's own annotator: the default style
     "comfyui": ("comfyui", {}),
     "comfyui_xinsir": ("xinsir", {}),
     "comfyui_xinsir1536": ("xinsir", {}),
@@ -48,7 +49,7 @@ def read_rgb(path: Path) -> np.ndarray:
 
 def test_reference_set_is_complete():
     manifest = json.loads((STYLE_REFERENCE / "manifest.json").read_text())
-    assert len(REFERENCE_PNGS) == len(manifest["files"]) == 56
+    assert len(REFERENCE_PNGS) == len(manifest["files"]) == 64
     assert {p.name.rsplit("_", 2)[0] for p in REFERENCE_PNGS} == set(REFERENCE_STYLES)
 
 
@@ -62,6 +63,81 @@ def test_style_is_pixel_identical_to_its_peer(png):
     assert drawn.dtype == np.uint8 and drawn.shape == expected.shape
     differing = int((drawn != expected).any(axis=2).sum())
     assert differing == 0, f"{differing} pixels differ from {png.name}"
+
+
+CONTROLNET_PNGS = [p for p in REFERENCE_PNGS if p.name.startswith("controlnet_")]
+
+
+def test_every_reference_render_is_compared():
+    """64 renders: 8 per style, DWPose's annotator included (a style left out of
+    REFERENCE_STYLES would make the parametrised test above fail on its files)."""
+    assert len(CONTROLNET_PNGS) == 8
+    assert {p.name.rsplit("_", 2)[0] for p in REFERENCE_PNGS} == set(REFERENCE_STYLES)
+
+
+@pytest.mark.parametrize("png", CONTROLNET_PNGS, ids=[p.stem for p in CONTROLNET_PNGS])
+def test_default_drawing_is_dwposes_annotator(png):
+    """What the user gets without naming a style (render's default, draw_openpose,
+    easy_dwpose's draw_openpose) is DWPose's own ControlNet annotator, byte for byte."""
+    from dwpose.adapters.easy_dwpose import draw_openpose as easy_draw_openpose
+    from dwpose.drawing import draw_openpose
+
+    _, image_id, case = png.stem.rsplit("_", 2)
+    result = reference_result(image_id, case)
+    expected = read_rgb(png)
+    np.testing.assert_array_equal(render(result), expected)
+    np.testing.assert_array_equal(draw_openpose(result), expected)
+    np.testing.assert_array_equal(easy_draw_openpose.render(result), expected)
+
+
+def _reference_pipeline(case: str):
+    """A stand-in for WholebodyPipeline.from_files whose poses are the reference inputs of the
+    image it is given (found by size): the drawing path after the network, unchanged."""
+    results = {}
+    for path in sorted(STYLE_REFERENCE.glob("inputs_*.npz")):
+        result = reference_result(path.stem.split("_")[1], case)
+        results[result.image_size] = result
+
+    class Pipeline:
+        @classmethod
+        def from_files(cls, *args, **kwargs):
+            return cls()
+
+        def __call__(self, image, boxes=None):
+            return results[(image.shape[1], image.shape[0])]
+
+    return Pipeline
+
+
+@pytest.mark.parametrize("case", ["vis", "rand"])
+def test_predict_default_writes_the_controlnet_render(tmp_path, monkeypatch, pose_onnx, case):
+    from dwpose.cli import main
+    from tests.conftest import DATA
+
+    monkeypatch.setattr("dwpose.cli.predict.WholebodyPipeline", _reference_pipeline(case))
+    images = sorted((DATA / "coco_wholebody_val_sample").glob("*.jpg"))
+    assert main(["predict", *map(str, images), "--out", str(tmp_path), "--pose-model", str(pose_onnx),
+                 "--no-detector", "--no-progress"]) == 0
+    for image in images:
+        np.testing.assert_array_equal(read_rgb(tmp_path / f"{image.stem}_pose.png"),
+                                      read_rgb(STYLE_REFERENCE / f"controlnet_{image.stem}_{case}.png"),
+                                      err_msg=image.name)
+
+
+def test_dwpose_detector_default_is_the_controlnet_render(pose_onnx, monkeypatch):
+    """controlnet_aux's DWposeDetector without `style`: the controlnet render at the detect size,
+    then resized to the generation size as controlnet_aux does."""
+    from dwpose.adapters._common import resize_map
+    from dwpose.drawing import controlnet_size
+    from dwpose.solutions import DWposeDetector
+
+    detector = DWposeDetector(det_model=None, pose_model=pose_onnx)
+    result = reference_result("000000197388", "rand")
+    monkeypatch.setattr(detector, "detect", lambda image, detect_resolution=512: result)
+    drawn = detector(np.zeros((8, 8, 3), np.uint8), image_resolution=512, output_type="np")
+    expected = read_rgb(STYLE_REFERENCE / "controlnet_000000197388_rand.png")
+    size = controlnet_size(result.image_size, 512)
+    np.testing.assert_array_equal(drawn, resize_map(expected, size, cv2.INTER_LINEAR))
 
 
 POSE_DICTS = sorted(STYLE_REFERENCE.glob("pose_*.npz"))

@@ -10,12 +10,15 @@ yolox-nano (416x416, depthwise-separable 3x3 convolutions).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
 
+from .checkpoint import CheckpointError, WeightsSlot, extract_state_dict
 from .onnx_io import YOLOX_IO_NAMES
 from .onnx_probe import OnnxSummary
 from .registry import Architecture, ModelFamily, register_family
@@ -231,8 +234,65 @@ class YOLOX(nn.Module):
         return torch.cat([lv.flatten(start_dim=2) for lv in (level0, level1, level2)], dim=2).permute(0, 2, 1)
 
 
+# mmdet's YOLOX (CSPDarknet + YOLOXPAFPN + YOLOXHead: what mmdet/mmpose/rtmlib users hold) has
+# the same layers under other names. The neck's lists are built from the deepest level up
+# (reduce_layers.0 is c5 -> c4), as Megvii's named layers are; mmdet keeps the head's 1x1
+# stems in the neck (out_convs).
+_MMDET_STAGES = {"stem": "stem", "stage1": "dark2", "stage2": "dark3", "stage3": "dark4", "stage4": "dark5"}
+_MMDET_NECK = {
+    "reduce_layers.0": "lateral_conv0", "reduce_layers.1": "reduce_conv1",
+    "top_down_blocks.0": "C3_p4", "top_down_blocks.1": "C3_p3",
+    "downsamples.0": "bu_conv2", "downsamples.1": "bu_conv1",
+    "bottom_up_blocks.0": "C3_n3", "bottom_up_blocks.1": "C3_n4",
+}
+_MMDET_HEAD = {
+    "multi_level_cls_convs": "cls_convs", "multi_level_reg_convs": "reg_convs",
+    "multi_level_conv_cls": "cls_preds", "multi_level_conv_reg": "reg_preds", "multi_level_conv_obj": "obj_preds",
+}
+# Inside a block: CSPLayer main/short/final conv and blocks = Megvii's conv1/conv2/conv3 and m
+# (the main path conv1 -> blocks is concatenated first in both); yolox-nano's
+# depthwise-separable convs.
+_MMDET_BLOCK = ((r"\.main_conv\.", ".conv1."), (r"\.short_conv\.", ".conv2."), (r"\.final_conv\.", ".conv3."),
+                (r"\.blocks\.", ".m."), (r"\.depthwise_conv\.", ".dconv."), (r"\.pointwise_conv\.", ".pconv."))
+
+
+def is_mmdet_yolox_state_dict(state_dict: Mapping[str, Any]) -> bool:
+    return any(k.startswith(("bbox_head.multi_level_conv_cls.", "neck.reduce_layers.")) for k in state_dict)
+
+
+def mmdet_yolox_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """An mmdet YOLOX state dict (`backbone.stage1...`, `neck.reduce_layers...`,
+    `bbox_head.multi_level_*`) renamed to this module's (Megvii's) names; the tensors are the
+    same objects. A key that no rule covers raises a CheckpointError naming it."""
+    renamed: dict[str, torch.Tensor] = {}
+    for key, value in state_dict.items():
+        new = _mmdet_key(key)
+        if new is None:
+            raise CheckpointError(f"mmdet YOLOX checkpoint: key {key!r} is not a layer of mmdet's YOLOX")
+        renamed[new] = value
+    return renamed
+
+
+def _mmdet_key(key: str) -> str | None:
+    if (match := re.match(r"neck\.out_convs\.(\d+)(\..*)$", key)):
+        return f"head.stems.{match.group(1)}{match.group(2)}"
+    if (match := re.match(r"bbox_head\.(\w+)(\..*)$", key)) and match.group(1) in _MMDET_HEAD:
+        return f"head.{_MMDET_HEAD[match.group(1)]}{match.group(2)}"
+    if (match := re.match(r"backbone\.(\w+)(\..*)$", key)) and match.group(1) in _MMDET_STAGES:
+        prefix = f"backbone.backbone.{_MMDET_STAGES[match.group(1)]}"
+    elif (match := re.match(r"neck\.(\w+\.\d+)(\..*)$", key)) and match.group(1) in _MMDET_NECK:
+        prefix = f"backbone.{_MMDET_NECK[match.group(1)]}"
+    else:
+        return None
+    rest = match.group(2)
+    for pattern, replacement in _MMDET_BLOCK:
+        rest = re.sub(pattern, replacement, rest)
+    return prefix + rest
+
+
 class YOLOXFamily(ModelFamily):
-    """Megvii YOLOX: `.pth` files `{"model": state_dict, ...}` (or bare), ONNX `images` -> `output`."""
+    """Megvii YOLOX: `.pth` files `{"model": state_dict, ...}` (or bare), ONNX `images` -> `output`;
+    mmdet's YOLOX `.pth` (mmengine container or bare) is renamed to Megvii's names on loading."""
 
     name = "yolox"
     kind = "detector"
@@ -250,6 +310,12 @@ class YOLOXFamily(ModelFamily):
                 return Architecture(self.name, name, f"{name}, {config.num_classes} classes", config.input_size)
         description = f"yolox-?(stem width {stem}, {classes} classes) (no registered yolox model)"
         return Architecture(self.name, None, description)
+
+    def state_dict_from_checkpoint(
+        self, checkpoint: Any, weights: WeightsSlot = "default", distill_stage: int | None = None
+    ) -> dict[str, torch.Tensor]:
+        state = extract_state_dict(checkpoint, weights)
+        return mmdet_yolox_state_dict(state) if is_mmdet_yolox_state_dict(state) else state
 
     def detect_state_dict(self, state_dict: Mapping[str, torch.Tensor]) -> Architecture | None:
         stem = state_dict.get("backbone.backbone.stem.conv.conv.weight")

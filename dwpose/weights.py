@@ -394,6 +394,8 @@ def _fetch(entry: WeightFile, out: BinaryIO, offset: int, target: Path, progress
 
     url = entry.url()
     hint = _manual_hint(entry, target)
+    # Checked after every read, and no read (nor the connection and headers) waits longer than
+    # min(timeout, limit): the deadline is overrun by one read timeout at most.
     give_up = time.monotonic() + limit
     while True:  # twice at most: a range request answered wrongly is made again from byte 0
         request = urllib.request.Request(url, headers={"Range": f"bytes={offset}-"} if offset else {})

@@ -57,6 +57,12 @@ class RangeHandler(http.server.BaseHTTPRequestHandler):
         start = int(self.headers["Range"].split("=")[1].rstrip("-")) if self.headers.get("Range") else 0
         if self.lie == "ignore-range":
             start = 0
+        if start >= len(data) or (start and self.lie == "416"):  # 416: range not satisfiable
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{len(data)}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         body, content_range = data[start:], f"bytes {start}-{len(data) - 1}/{len(data)}"
         if self.lie == "bad-start":  # the whole file, labelled as such, in answer to a range
             body, content_range = data, f"bytes 0-{len(data) - 1}/{len(data)}"
@@ -201,11 +207,11 @@ def test_default_cache_location(monkeypatch, tmp_path):
 
 
 def test_default_files_have_size_and_sha256():
-    for name in (weights.DEFAULT_POSE, weights.DEFAULT_DETECTOR, "dw-ll_ucoco_384.pth"):
+    names = (weights.DEFAULT_POSE, weights.DEFAULT_DETECTOR, "dw-ll_ucoco_384.pth")
+    for name in names:
         entry = weights.REGISTRY[name]
         assert entry.size > 1_000_000 and re.fullmatch("[0-9a-f]{64}", entry.sha256), name
-    # three different files: no hash copied onto the wrong entry
-    assert len({weights.REGISTRY[n].sha256 for n in (weights.DEFAULT_POSE, weights.DEFAULT_DETECTOR, "dw-ll_ucoco_384.pth")}) == 3
+    assert len({weights.REGISTRY[name].sha256 for name in names}) == 3  # no hash copied onto another file
 
 
 @pytest.mark.parametrize("name", ["page.bin", "page-unknown.bin"])
@@ -415,14 +421,15 @@ def test_cut_off_download_of_unknown_size_is_never_cached(hub, lie, problem):
     assert RangeHandler.requests[-1][1] is None
 
 
-@pytest.mark.parametrize("lie, name, data", [("no-length", "bundle.zip", ZIP_PAYLOAD), ("chunked", "unknown.bin", PAYLOAD)])
+@pytest.mark.parametrize("lie, name, data", [("no-length", "bundle.zip", ZIP_PAYLOAD),
+                                             ("chunked", "unknown.bin", PAYLOAD)])
 def test_whole_body_of_unknown_size_is_accepted_when_its_end_shows(hub, lie, name, data):
     """Without Content-Length: chunked encoding marks the end; a zip (.pth) has its directory there."""
     RangeHandler.lie = lie
     assert resolve_weights(name, progress=False).read_bytes() == data
 
 
-@pytest.mark.parametrize("lie", ["bad-start", "bad-total", "no-content-range", "ignore-range"])
+@pytest.mark.parametrize("lie", ["bad-start", "bad-total", "no-content-range", "416", "ignore-range"])
 def test_range_answer_for_other_bytes_restarts_from_zero(hub, lie):
     hub.mkdir(parents=True)
     _part(hub).write_bytes(PAYLOAD[:CUT])
@@ -432,6 +439,18 @@ def test_range_answer_for_other_bytes_restarts_from_zero(hub, lie):
     # A 200 holds the whole file: used as it is. A 206 of other bytes is never appended: asked again.
     assert asked == [f"bytes={CUT}-"] if lie == "ignore-range" else asked == [f"bytes={CUT}-", None]
     assert sorted(p.name for p in hub.iterdir()) == ["good.bin"]
+
+
+@pytest.mark.parametrize("name, left, asked", [
+    ("good.bin", PAYLOAD, [f"bytes={len(PAYLOAD)}-"]),  # complete, killed before the rename: 416, verified
+    ("good.bin", PAYLOAD + b"x", [None]),               # longer than the file: no prefix of it
+    ("unknown.bin", bytes(CUT), [None]),               # unknown size: maybe another version's bytes
+])
+def test_left_part_files_resume_only_when_a_resume_can_be_checked(hub, name, left, asked):
+    hub.mkdir(parents=True)
+    _part(hub).write_bytes(left)
+    assert resolve_weights(name, progress=False).read_bytes() == PAYLOAD
+    assert [rng for _, rng in RangeHandler.requests] == asked
 
 
 def test_slow_drip_ends_at_the_deadline_with_one_clear_line(hub, monkeypatch):
@@ -505,8 +524,9 @@ def test_two_processes_downloading_one_file_share_one_download(hub):
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
     RangeHandler.lie = "pause"  # the first client gets half the file, then waits for release
-    clients = [subprocess.Popen([sys.executable, "-c", CONCURRENT_CLIENT, str(root / "dwpose")], env=env, text=True, stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    clients = [subprocess.Popen([sys.executable, "-c", CONCURRENT_CLIENT, str(root / "dwpose")], env=env, text=True,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+               for _ in range(2)]
     first, second = clients
 
     def wait_for(condition, what):
@@ -532,16 +552,16 @@ def test_two_processes_downloading_one_file_share_one_download(hub):
         wait_for(lambda: any("another process is downloading" in line for line in seen)
                  or len(RangeHandler.requests) > 1, "the second client neither waited nor downloaded")
         RangeHandler.release.set()
-        outputs = [c.communicate(timeout=120)[0] for c in clients]
+        (out_first, err_first), (out_second, _) = (c.communicate(timeout=120) for c in clients)
         reader.join(timeout=10)
-        assert [c.returncode for c in clients] == [0, 0], (first.stderr, seen)
+        assert [c.returncode for c in clients] == [0, 0], (err_first, seen)
     finally:
         RangeHandler.release.set()
         for client in clients:
             if client.poll() is None:
                 client.kill()
                 client.wait()
-    assert [out.strip() for out in outputs] == [str(hub / "good.bin")] * 2
+    assert out_first.strip() == out_second.strip() == str(hub / "good.bin")
     assert (hub / "good.bin").read_bytes() == PAYLOAD
     assert len(RangeHandler.requests) == 1  # one download, not two
     assert any("another process is downloading" in line for line in seen)

@@ -13,6 +13,13 @@ WeightsError names it, says what was expected and asks to delete it, so that the
 downloads it again. Every failure is one WeightsError naming the file, its URL and where to put
 it by hand.
 
+A download holds `<name>.lock` in the cache: a second process wanting the same file waits for
+it, then checks and uses the finished file. Every byte the server announces (Content-Length, or
+Content-Range on a resume, whose start and total must be the ones asked for) must arrive; a file
+of known size cut off keeps its `.part` and resumes on the next run, others start over. A whole
+download (and a wait for another process's) must end within `$DWPOSE_DOWNLOAD_DEADLINE`
+seconds (default one hour), each read within 30 s.
+
 Some files are served inside a zip (the mmdeploy SDK builds rtmlib downloads: `<name>/end2end.onnx`
 in `<name>.zip`): the zip is downloaded as above (its size/sha256 are the registry's), its ONNX
 is extracted atomically to the registry name, and the zip is then removed."""
@@ -23,14 +30,17 @@ import codecs
 import contextlib
 import errno
 import hashlib
+import http.client
 import os
+import re
 import sys
+import time
 import urllib.error
 import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 
 from .errors import DWPoseError
 from .fileio import atomic_open
@@ -38,6 +48,10 @@ from .fileio import atomic_open
 DEFAULT_ENDPOINT = "https://huggingface.co"
 _CHUNK = 1 << 20
 _SNIFF = 4096  # bytes read to tell a text page from binary weights
+DEADLINE_ENV = "DWPOSE_DOWNLOAD_DEADLINE"
+DEFAULT_DEADLINE_S = 3600.0  # generous: a known-size file cut off by it resumes on the next run
+_LOCK_POLL_S = 0.2
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
 
 
 class WeightsError(DWPoseError, RuntimeError):
@@ -230,13 +244,117 @@ def _not_writable(folder: Path, exc: OSError) -> WeightsError:
     return WeightsError(f"cannot write into the weights cache folder {folder}: {reason}")
 
 
-def download(entry: WeightFile, target: Path, progress: bool = True, timeout: float = 30.0) -> Path:
-    """Fetch `entry` to `target`: resumes a `.part` file, checks size and sha256 (or, for a file
-    the registry has no size for, that it is not a text page) and only then renames it."""
+def _deadline_s(deadline: float | None) -> float:
+    """Seconds allowed for one download (and for waiting on another process's): `deadline`, else
+    `$DWPOSE_DOWNLOAD_DEADLINE`, else one hour."""
+    if deadline is not None:
+        return deadline
+    raw = os.environ.get(DEADLINE_ENV, "").strip()
+    if not raw:
+        return DEFAULT_DEADLINE_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value > 0:
+        raise WeightsError(f"{DEADLINE_ENV}={raw!r} is not a positive number of seconds")
+    return value
+
+
+def _rerun_hint(entry: WeightFile) -> str:
+    # Only files of known size resume (see _download_unlocked); the others start over.
+    return "run again to resume it" if entry.size is not None else "run again to download it anew"
+
+
+def _try_lock(fd: int) -> bool:
+    """An exclusive lock on `fd` without waiting; False while another process holds it. The
+    kernel drops it when its process ends, however it ends (kill -9 too)."""
+    try:
+        if os.name == "nt":
+            import msvcrt
+
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES, errno.EDEADLK):
+            return False
+        if exc.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
+            return True  # a file system without locks: go on unlocked rather than refuse the cache
+        raise
+    return True
+
+
+@contextlib.contextmanager
+def _download_lock(target: Path, wait_s: float, hint: str) -> Iterator[None]:
+    """Hold `<target>.lock` so that one process at a time downloads `target`; the others wait (at
+    most `wait_s`) and then find the file finished. The lock file is removed on release; a waiter
+    that was granted the lock of a removed file takes the one now at that path instead, or two
+    processes could each hold "the" lock."""
+    lock_path = target.with_name(target.name + ".lock")
+    give_up = time.monotonic() + wait_s
+    told = False
+    while True:
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise _not_writable(target.parent, exc) from None
+        try:
+            while not _try_lock(fd):
+                if time.monotonic() >= give_up:
+                    raise WeightsError(f"gave up waiting for {target.name}: another process has held {lock_path} "
+                                       f"for {wait_s:g} s ({DEADLINE_ENV}) without finishing its download; let it "
+                                       f"finish or stop it and run again, or {hint}")
+                if not told:
+                    print(f"{target.name}: another process is downloading it (it holds {lock_path}); "
+                          f"waiting up to {wait_s:g} s", file=sys.stderr, flush=True)
+                    told = True
+                time.sleep(_LOCK_POLL_S)
+            held = os.fstat(fd)
+            try:
+                now = os.stat(lock_path)
+            except FileNotFoundError:
+                now = None
+        except BaseException:
+            os.close(fd)
+            raise
+        if now is not None and (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino):
+            break
+        os.close(fd)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            lock_path.unlink()
+        os.close(fd)
+
+
+def download(entry: WeightFile, target: Path, progress: bool = True, timeout: float = 30.0,
+             deadline: float | None = None) -> Path:
+    """Fetch `entry` to `target` under a per-file lock: resumes a `.part` file (known sizes only),
+    checks every announced byte arrived, then size and sha256 (or, for a file the registry has no
+    size for, that it is not a text page) and only then renames it. `timeout` bounds each read,
+    `deadline` (seconds; default `_deadline_s`) the whole download and the wait for another
+    process downloading the same file, whose finished file is then checked and used."""
+    limit = _deadline_s(deadline)
     _prepare_cache_folder(target.parent)
+    with _download_lock(target, limit, _manual_hint(entry, target)):
+        if target.is_file():  # another process finished it while this one waited
+            _check_cached(target, entry, entry.size)
+            return target
+        return _download_unlocked(entry, target, progress, timeout, limit)
+
+
+def _download_unlocked(entry: WeightFile, target: Path, progress: bool, timeout: float, limit: float) -> Path:
     part = target.with_name(target.name + ".part")
-    if part.is_file() and part.stat().st_size and _file_problem(part, None):
-        part.unlink()  # an error page from an earlier try: resuming would only append to it
+    # Only a file whose registry size and sha256 will check the result is resumed: without them a
+    # part file from another version of the file, completed from the new one, would be accepted.
+    resumable = entry.size is not None
+    if part.is_file() and part.stat().st_size and (
+            not resumable or part.stat().st_size > entry.size or _file_problem(part, None)):
+        part.unlink()  # an error page from an earlier try, or nothing a resume may append to
     offset = part.stat().st_size if part.is_file() else 0
     try:
         out = part.open("ab")  # before any network traffic: an unwritable cache says so
@@ -244,63 +362,122 @@ def download(entry: WeightFile, target: Path, progress: bool = True, timeout: fl
         raise _not_writable(target.parent, exc) from None
     try:
         with out:
-            _fetch(entry, out, offset, target, progress, timeout)
+            announced = _fetch(entry, out, offset, target, progress, timeout, limit)
     except BaseException:
         with contextlib.suppress(OSError):
-            if part.stat().st_size == 0:  # nothing to resume from: leave no litter
+            if not resumable or part.stat().st_size == 0:  # nothing a rerun could resume from
                 part.unlink()
         raise
-    _verify_download(entry, part, target)
+    _verify_download(entry, part, target, announced)
     os.replace(part, target)
     return target
 
 
-def _fetch(entry: WeightFile, out: BinaryIO, offset: int, target: Path, progress: bool, timeout: float) -> None:
-    """Append the body of `entry`'s URL from byte `offset` to `out` (from 0 when the server
-    ignores the range request)."""
+def _range_matches(content_range: str | None, offset: int, size: int | None, length: int | None) -> bool:
+    """Whether a 206 answer holds exactly the bytes from `offset` to the end of a file of `size`."""
+    match = _CONTENT_RANGE.fullmatch((content_range or "").strip())
+    if match is None:
+        return False
+    first, last, total = map(int, match.groups())
+    return (first == offset and total == size and last == total - 1
+            and (length is None or length == last - first + 1))
+
+
+def _fetch(entry: WeightFile, out: BinaryIO, offset: int, target: Path, progress: bool, timeout: float,
+           limit: float) -> bool:
+    """Append the body of `entry`'s URL from byte `offset` to `out` (from 0 when the server ignores
+    the range request or answers it with other bytes), within `limit` seconds. Raises when fewer
+    bytes came than announced. True when the body's end was announced (Content-Length, chunked
+    encoding, or a 416 for a part file already of the registry size), False when only the
+    connection closing ended it."""
     from .progress import progress as progress_bar
 
     url = entry.url()
-    request = urllib.request.Request(url, headers={"Range": f"bytes={offset}-"} if offset else {})
-    try:
-        response = urllib.request.urlopen(request, timeout=timeout)
-    except urllib.error.HTTPError as exc:
-        if exc.code == 416 and offset:  # range past the end: the part file may be complete
-            return
-        raise WeightsError(f"cannot download {entry.filename} from {url}: HTTP {exc.code}; "
-                           f"{_manual_hint(entry, target)}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise WeightsError(f"cannot download {entry.filename} from {url} ({reason}); offline? "
-                           f"{_manual_hint(entry, target)}") from None
-    with response:
-        if offset and response.status != 206:
-            out.seek(0)
-            out.truncate()
-            offset = 0
-        length = response.headers.get("Content-Length")
-        total = offset + int(length) if length is not None else entry.size
-        with progress_bar(total=total, initial=offset, unit="B", unit_scale=True, disable=not progress,
-                  desc=entry.filename, leave=False) as bar:
-            while True:
-                try:
-                    chunk = response.read(_CHUNK)
-                except OSError as exc:
-                    raise WeightsError(f"the download of {entry.filename} from {url} broke off ({exc}); "
-                                       f"run again to resume it, or {_manual_hint(entry, target)}") from None
-                if not chunk:
-                    return
-                try:
-                    out.write(chunk)
-                except OSError as exc:
-                    raise _not_writable(target.parent, exc) from None
-                bar.update(len(chunk))
+    hint = _manual_hint(entry, target)
+    # Checked after every read, and no read (nor the connection and headers) waits longer than
+    # min(timeout, limit): the deadline is overrun by one read timeout at most.
+    give_up = time.monotonic() + limit
+    while True:  # twice at most: a range request answered wrongly is made again from byte 0
+        request = urllib.request.Request(url, headers={"Range": f"bytes={offset}-"} if offset else {})
+        try:
+            response = urllib.request.urlopen(request, timeout=min(timeout, limit))
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            if exc.code == 416 and offset:  # range past the end
+                if offset == entry.size:
+                    return True  # the part file is complete: verified next
+                out.truncate(0)
+                offset = 0
+                continue
+            raise WeightsError(f"cannot download {entry.filename} from {url}: HTTP {exc.code}; {hint}") from None
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise WeightsError(f"cannot download {entry.filename} from {url} ({reason}); offline? {hint}") from None
+        with response:
+            chunked = bool(getattr(response, "chunked", False))
+            length_header = response.headers.get("Content-Length", "").strip()
+            length = int(length_header) if length_header.isdigit() and not chunked else None
+            if offset and not (response.status == 206 and _range_matches(
+                    response.headers.get("Content-Range"), offset, entry.size, length)):
+                # A 200 is the whole file (ranges ignored): take it from byte 0. A 206 of other
+                # bytes than asked (another start, another total) cannot be appended: ask again.
+                out.truncate(0)
+                offset = 0
+                if response.status != 200:
+                    continue
+            elif not offset and response.status != 200:
+                raise WeightsError(f"cannot download {entry.filename} from {url}: HTTP {response.status} to a "
+                                   f"request for the whole file; {hint}")
+            received = 0
+            total = offset + length if length is not None else entry.size
+            with progress_bar(total=total, initial=offset, unit="B", unit_scale=True, disable=not progress,
+                      desc=entry.filename, leave=False) as bar:
+                while True:
+                    try:
+                        # read1: whatever has arrived, so that a trickle cannot outlast the deadline
+                        chunk = response.read1(_CHUNK)
+                    except (OSError, http.client.HTTPException) as exc:
+                        raise WeightsError(f"the download of {entry.filename} from {url} broke off after "
+                                           f"{offset + received:,} bytes ({exc!r}); {_rerun_hint(entry)}, "
+                                           f"or {hint}") from None
+                    if not chunk:
+                        break
+                    try:
+                        out.write(chunk)
+                    except OSError as exc:
+                        raise _not_writable(target.parent, exc) from None
+                    received += len(chunk)
+                    bar.update(len(chunk))
+                    if time.monotonic() > give_up and received != length:
+                        of = f" of {total:,}" if total is not None else ""
+                        raise WeightsError(f"the download of {entry.filename} from {url} did not finish within "
+                                           f"{limit:g} s ({offset + received:,}{of} bytes came; {DEADLINE_ENV} "
+                                           f"sets the limit in seconds); {_rerun_hint(entry)}, or {hint}")
+            if length is not None and received < length:
+                raise WeightsError(f"the download of {entry.filename} from {url} broke off: the connection closed "
+                                   f"after {offset + received:,} of {offset + length:,} bytes; "
+                                   f"{_rerun_hint(entry)}, or {hint}")
+            return length is not None or chunked
 
 
-def _verify_download(entry: WeightFile, part: Path, target: Path) -> None:
-    """Size and sha256 against the registry (or, without them, not a text page); a part file that
-    fails is removed, so nothing bad is ever kept, let alone under the official name."""
+def _verify_download(entry: WeightFile, part: Path, target: Path, announced: bool) -> None:
+    """Size and sha256 against the registry (or, without them, not a text page) of a part file
+    whose every announced byte arrived. One shorter than the registry size whose end nobody
+    announced was cut off: kept for a resume. Any other that fails is removed, so nothing bad is
+    ever kept, let alone under the official name."""
+    size = part.stat().st_size
     problem = _file_problem(part, entry.size)
+    if problem is not None and not announced and entry.size is not None and 0 < size < entry.size \
+            and "text page" not in problem:
+        raise WeightsError(f"the download of {entry.filename} from {entry.url()} broke off: the connection closed "
+                           f"after {size:,} of {entry.size:,} bytes; run again to resume it, or "
+                           f"{_manual_hint(entry, target)}")
+    if problem is None and entry.size is None and not announced and not zipfile.is_zipfile(part):
+        # Neither the server nor the registry says how long the file is: only a whole zip (the
+        # format of torch checkpoints and SDK bundles: its directory is at the very end) shows
+        # that nothing is missing. Anything else is refused rather than risk caching a cut file.
+        problem = ("the server sent no length and the registry has no size for it, and it is not a complete "
+                   "zip (torch .pth or SDK bundle), so a cut-off download cannot be told from a whole one")
     actual = None
     if problem is None:
         actual = _sha256(part)
@@ -311,7 +488,7 @@ def _verify_download(entry: WeightFile, part: Path, target: Path) -> None:
         raise WeightsError(f"{entry.filename} from {entry.url()} failed verification: {problem}. Nothing was kept; "
                            f"{_manual_hint(entry, target)}")
     if entry.sha256 is None:
-        print(f"{entry.filename}: sha256 {actual} ({part.stat().st_size:,} bytes; not in the registry, "
+        print(f"{entry.filename}: sha256 {actual} ({size:,} bytes; not in the registry, "
               "so not verified)", file=sys.stderr)
 
 
@@ -335,13 +512,20 @@ def resolve_weights(name_or_path: str | os.PathLike, progress: bool = True, back
         return target
     if entry.archive is None:
         return download(entry, target, progress=progress)
-    archive = cache_dir() / entry.archive
-    if archive.is_file():  # downloaded and verified before, not yet extracted
-        _check_cached(archive, entry, entry.size)
-    else:
-        download(entry, archive, progress=progress)
-    _extract_onnx(entry, archive, target)
-    archive.unlink()
+    _prepare_cache_folder(target.parent)
+    # The lock on the ONNX's name covers the zip's download, the extraction and the zip's removal:
+    # a process that waited finds the ONNX, never a zip being removed under it.
+    with _download_lock(target, _deadline_s(None), _manual_hint(entry, target)):
+        if target.is_file():
+            _check_cached(target, entry, None)
+            return target
+        archive = cache_dir() / entry.archive
+        if archive.is_file():  # downloaded and verified before, not yet extracted
+            _check_cached(archive, entry, entry.size)
+        else:
+            download(entry, archive, progress=progress)
+        _extract_onnx(entry, archive, target)
+        archive.unlink()
     return target
 
 

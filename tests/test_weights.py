@@ -1,8 +1,12 @@
 import errno
 import hashlib
 import http.server
+import io
 import os
+import re
 import threading
+import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -16,10 +20,25 @@ PAYLOAD = bytes(range(256)) * 64  # 16 KiB
 ERROR_PAGE = b"<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body>Log in to continue</body></html>\n"
 
 
+def _zip_bytes() -> bytes:
+    """A zip holding PAYLOAD: the format of torch .pth files and SDK bundles, whose end shows it is whole."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as bundle:
+        bundle.writestr("archive/data/0", PAYLOAD)
+    return buffer.getvalue()
+
+
+ZIP_PAYLOAD = _zip_bytes()
+CUT = 5000  # where a lying server closes the connection
+
+
 class RangeHandler(http.server.BaseHTTPRequestHandler):
-    """Serves PAYLOAD at /<owner>/<repo>/resolve/main/<file>, honouring Range requests."""
+    """Serves PAYLOAD at /<owner>/<repo>/resolve/main/good.bin (ZIP_PAYLOAD at .../bundle.zip),
+    honouring Range requests, unless `lie` names a way to get it wrong (see do_GET)."""
 
     requests: list = []
+    lie: str | None = None
+    release = threading.Event()  # lets a "pause" answer finish
 
     def do_GET(self):
         type(self).requests.append((self.path, self.headers.get("Range")))
@@ -30,19 +49,61 @@ class RangeHandler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(ERROR_PAGE)
             return
-        if not self.path.endswith("/good.bin"):
+        files = {"good.bin": PAYLOAD, "bundle.zip": ZIP_PAYLOAD}
+        data = files.get(self.path.rsplit("/", 1)[-1])
+        if data is None:
             self.send_error(404)
             return
-        start = 0
-        if self.headers.get("Range"):
-            start = int(self.headers["Range"].split("=")[1].rstrip("-"))
-            self.send_response(206)
-        else:
-            self.send_response(200)
-        body = PAYLOAD[start:]
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        start = int(self.headers["Range"].split("=")[1].rstrip("-")) if self.headers.get("Range") else 0
+        if self.lie == "ignore-range":
+            start = 0
+        if start >= len(data) or (start and self.lie == "416"):  # 416: range not satisfiable
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{len(data)}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body, content_range = data[start:], f"bytes {start}-{len(data) - 1}/{len(data)}"
+        if self.lie == "bad-start":  # the whole file, labelled as such, in answer to a range
+            body, content_range = data, f"bytes 0-{len(data) - 1}/{len(data)}"
+        elif self.lie == "bad-total":
+            content_range = f"bytes {start}-{len(data) - 1}/{len(data) + 1}"
+        elif self.lie == "no-content-range":
+            body, content_range = data, None
+        try:
+            if self.lie in ("chunked", "chunked-cut"):
+                self.protocol_version = "HTTP/1.1"
+                self.send_response(200)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(b"%x\r\n" % len(body))
+                if self.lie == "chunked-cut":
+                    self.wfile.write(body[:CUT])
+                    return
+                self.wfile.write(body + b"\r\n0\r\n\r\n")
+                return
+            self.send_response(206 if start and self.lie != "ignore-range" else 200)
+            if start and content_range:
+                self.send_header("Content-Range", content_range)
+            if self.lie not in ("no-length", "cut-no-length"):
+                self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.lie in ("cut", "cut-no-length"):
+                self.wfile.write(body[:CUT])  # then a clean close
+            elif self.lie == "drip":  # a byte every 10 ms, for 3 s at most, then a clean close
+                self.wfile.write(body[:100])
+                for i in range(100, min(len(body), 400)):
+                    self.wfile.write(body[i:i + 1])
+                    time.sleep(0.01)
+            elif self.lie == "pause":  # half, then the rest once the test says so
+                self.wfile.write(body[:len(body) // 2])
+                type(self).release.wait(60)
+                self.wfile.write(body[len(body) // 2:])
+            else:
+                self.wfile.write(body)
+        except OSError:  # the client hung up (as it should, past its deadline)
+            pass
 
     def log_message(self, *args):
         pass
@@ -51,11 +112,14 @@ class RangeHandler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def hub(monkeypatch, tmp_path):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RangeHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     RangeHandler.requests = []
+    RangeHandler.lie = None
+    RangeHandler.release = threading.Event()
     monkeypatch.setenv("DWPOSE_HUB_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
     monkeypatch.setenv("DWPOSE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("DWPOSE_DOWNLOAD_DEADLINE", raising=False)
     sha = hashlib.sha256(PAYLOAD).hexdigest()
     monkeypatch.setitem(weights.REGISTRY, "good.bin", WeightFile("good.bin", "test/repo", "x", "pose", len(PAYLOAD), sha))
     monkeypatch.setitem(weights.REGISTRY, "tampered.bin", WeightFile("good.bin", "test/repo", "x", "pose", len(PAYLOAD), "0" * 64))
@@ -64,8 +128,11 @@ def hub(monkeypatch, tmp_path):
     monkeypatch.setitem(weights.REGISTRY, "page.bin", WeightFile("page.bin", "test/repo", "x", "pose", len(PAYLOAD), sha))
     monkeypatch.setitem(weights.REGISTRY, "page-unknown.bin", WeightFile("page.bin", "test/repo", "x", "pose"))
     monkeypatch.setitem(weights.REGISTRY, "unknown.bin", WeightFile("good.bin", "test/repo", "x", "pose"))
+    monkeypatch.setitem(weights.REGISTRY, "bundle.zip", WeightFile("bundle.zip", "test/repo", "x", "pose"))
     yield tmp_path / "cache"
+    RangeHandler.release.set()
     server.shutdown()
+    server.server_close()
 
 
 def test_download_verifies_and_caches(hub):
@@ -140,9 +207,11 @@ def test_default_cache_location(monkeypatch, tmp_path):
 
 
 def test_default_files_have_size_and_sha256():
-    for name in (weights.DEFAULT_POSE, weights.DEFAULT_DETECTOR, "dw-ll_ucoco_384.pth"):
+    names = (weights.DEFAULT_POSE, weights.DEFAULT_DETECTOR, "dw-ll_ucoco_384.pth")
+    for name in names:
         entry = weights.REGISTRY[name]
-        assert entry.size > 1_000_000 and len(entry.sha256) == 64 and int(entry.sha256, 16) >= 0, name
+        assert entry.size > 1_000_000 and re.fullmatch("[0-9a-f]{64}", entry.sha256), name
+    assert len({weights.REGISTRY[name].sha256 for name in names}) == 3  # no hash copied onto another file
 
 
 @pytest.mark.parametrize("name", ["page.bin", "page-unknown.bin"])
@@ -312,3 +381,188 @@ def test_model_names_resolve_to_their_released_files():
         released("rtmw-x-384x288")
     with pytest.raises(WeightsError, match="neither an existing path nor a known file"):
         released("rtmw-q-256x192")
+
+
+# --- a lying mirror (issue 19): concurrent clients, clean close mid-body, bad 206, slow drip ---
+
+def _part(hub, name="good.bin"):
+    return hub / f"{name}.part"
+
+
+@pytest.mark.parametrize("lie", ["cut", "cut-no-length"])
+def test_cut_off_download_of_known_size_is_kept_and_resumed(hub, lie):
+    RangeHandler.lie = lie
+    with pytest.raises(WeightsError) as info:
+        resolve_weights("good.bin", progress=False)
+    message = str(info.value)
+    assert "broke off" in message and f"{CUT:,} of {len(PAYLOAD):,} bytes" in message and "resume" in message
+    assert str(hub / "good.bin") in message  # where to put it by hand
+    assert not (hub / "good.bin").exists() and _part(hub).read_bytes() == PAYLOAD[:CUT]
+    RangeHandler.lie = None  # an honest server: the rerun asks for the rest only
+    assert resolve_weights("good.bin", progress=False).read_bytes() == PAYLOAD
+    assert RangeHandler.requests[-1][1] == f"bytes={CUT}-"
+    assert sorted(p.name for p in hub.iterdir()) == ["good.bin"]
+
+
+@pytest.mark.parametrize("lie, problem", [
+    ("cut", f"broke off: the connection closed after {CUT:,} of {len(PAYLOAD):,} bytes"),
+    ("cut-no-length", "the server sent no length and the registry has no size for it"),
+    ("chunked-cut", "broke off after"),
+])
+def test_cut_off_download_of_unknown_size_is_never_cached(hub, lie, problem):
+    """dw-*_ucoco.pth and the RTMW files: no registry size or hash to catch a short file later."""
+    RangeHandler.lie = lie
+    with pytest.raises(WeightsError) as info:
+        resolve_weights("unknown.bin", progress=False)
+    assert problem in str(info.value) and str(hub / "good.bin") in str(info.value)
+    assert list(hub.iterdir()) == []  # not under its name, and no part file (it would not be resumed)
+    RangeHandler.lie = None
+    assert resolve_weights("unknown.bin", progress=False).read_bytes() == PAYLOAD
+    assert RangeHandler.requests[-1][1] is None
+
+
+@pytest.mark.parametrize("lie, name, data", [("no-length", "bundle.zip", ZIP_PAYLOAD),
+                                             ("chunked", "unknown.bin", PAYLOAD)])
+def test_whole_body_of_unknown_size_is_accepted_when_its_end_shows(hub, lie, name, data):
+    """Without Content-Length: chunked encoding marks the end; a zip (.pth) has its directory there."""
+    RangeHandler.lie = lie
+    assert resolve_weights(name, progress=False).read_bytes() == data
+
+
+@pytest.mark.parametrize("lie", ["bad-start", "bad-total", "no-content-range", "416", "ignore-range"])
+def test_range_answer_for_other_bytes_restarts_from_zero(hub, lie):
+    hub.mkdir(parents=True)
+    _part(hub).write_bytes(PAYLOAD[:CUT])
+    RangeHandler.lie = lie
+    assert resolve_weights("good.bin", progress=False).read_bytes() == PAYLOAD
+    asked = [rng for _, rng in RangeHandler.requests]
+    # A 200 holds the whole file: used as it is. A 206 of other bytes is never appended: asked again.
+    assert asked == [f"bytes={CUT}-"] if lie == "ignore-range" else asked == [f"bytes={CUT}-", None]
+    assert sorted(p.name for p in hub.iterdir()) == ["good.bin"]
+
+
+@pytest.mark.parametrize("name, left, asked", [
+    ("good.bin", PAYLOAD, [f"bytes={len(PAYLOAD)}-"]),  # complete, killed before the rename: 416, verified
+    ("good.bin", PAYLOAD + b"x", [None]),               # longer than the file: no prefix of it
+    ("unknown.bin", bytes(CUT), [None]),               # unknown size: maybe another version's bytes
+])
+def test_left_part_files_resume_only_when_a_resume_can_be_checked(hub, name, left, asked):
+    hub.mkdir(parents=True)
+    _part(hub).write_bytes(left)
+    assert resolve_weights(name, progress=False).read_bytes() == PAYLOAD
+    assert [rng for _, rng in RangeHandler.requests] == asked
+
+
+def test_slow_drip_ends_at_the_deadline_with_one_clear_line(hub, monkeypatch):
+    monkeypatch.setenv("DWPOSE_DOWNLOAD_DEADLINE", "0.5")
+    RangeHandler.lie = "drip"
+    with pytest.raises(WeightsError) as info:
+        resolve_weights("good.bin", progress=False)
+    message = str(info.value)
+    assert "did not finish within 0.5 s" in message and "DWPOSE_DOWNLOAD_DEADLINE" in message
+    assert "/test/repo/resolve/main/good.bin" in message and str(hub / "good.bin") in message
+    assert "\n" not in message and "resume" in message
+    assert not (hub / "good.bin").exists() and 0 < _part(hub).stat().st_size < len(PAYLOAD)
+
+
+def test_bad_deadline_setting_is_one_line(hub, monkeypatch):
+    monkeypatch.setenv("DWPOSE_DOWNLOAD_DEADLINE", "soon")
+    with pytest.raises(WeightsError, match="DWPOSE_DOWNLOAD_DEADLINE='soon' is not a positive number"):
+        resolve_weights("good.bin", progress=False)
+
+
+def test_a_left_lock_file_and_part_file_resume_cleanly(hub):
+    """What a killed process leaves: the lock died with it, the part file is resumed."""
+    hub.mkdir(parents=True)
+    (hub / "good.bin.lock").write_bytes(b"")
+    _part(hub).write_bytes(PAYLOAD[:CUT])
+    assert resolve_weights("good.bin", progress=False).read_bytes() == PAYLOAD
+    assert RangeHandler.requests[-1][1] == f"bytes={CUT}-"
+    assert sorted(p.name for p in hub.iterdir()) == ["good.bin"]
+
+
+def test_waiting_for_another_download_has_a_deadline(hub, monkeypatch):
+    import fcntl
+
+    hub.mkdir(parents=True)
+    monkeypatch.setenv("DWPOSE_DOWNLOAD_DEADLINE", "0.3")
+    with (hub / "good.bin.lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another process downloading it
+        # Bounds the test if the wait had no deadline: the lock goes away and the download succeeds.
+        timer = threading.Timer(5, lambda: fcntl.flock(held, fcntl.LOCK_UN))
+        timer.start()
+        try:
+            with pytest.raises(WeightsError) as info:
+                resolve_weights("good.bin", progress=False)
+        finally:
+            timer.cancel()
+    message = str(info.value)
+    assert "gave up waiting for good.bin" in message and str(hub / "good.bin.lock") in message
+    assert "\n" not in message and RangeHandler.requests == []
+
+
+CONCURRENT_CLIENT = """
+import sys, types
+# dwpose.weights without the package's __init__ (which loads torch: seconds per client)
+package = types.ModuleType("dwpose")
+package.__path__ = [sys.argv[1]]
+sys.modules["dwpose"] = package
+from dwpose import weights
+weights.REGISTRY["unknown.bin"] = weights.WeightFile("good.bin", "test/repo", "x", "pose")
+print("ready", flush=True)
+sys.stdin.readline()  # imports done (seconds): start together with the other client
+print(weights.resolve_weights("unknown.bin", progress=False))
+"""
+
+
+def test_two_processes_downloading_one_file_share_one_download(hub):
+    """A file of unknown size (nothing would catch two interleaved copies): one process downloads,
+    the other waits for its lock and then uses the finished file."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
+    RangeHandler.lie = "pause"  # the first client gets half the file, then waits for release
+    clients = [subprocess.Popen([sys.executable, "-c", CONCURRENT_CLIENT, str(root / "dwpose")], env=env, text=True,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+               for _ in range(2)]
+    first, second = clients
+
+    def wait_for(condition, what):
+        give_up = time.monotonic() + 120
+        while not condition():
+            assert time.monotonic() < give_up and all(c.poll() is None for c in clients), what
+            time.sleep(0.05)
+
+    def go(client):
+        client.stdin.write("go\n")
+        client.stdin.flush()
+
+    try:
+        assert [c.stdout.readline() for c in clients] == ["ready\n"] * 2
+        go(first)
+        # Asking the server means holding the lock (taken first); the answer stops at half the file.
+        wait_for(lambda: len(RangeHandler.requests) == 1, "the first client never asked for the file")
+        seen: list[str] = []
+        reader = threading.Thread(target=lambda: seen.extend(second.stderr), daemon=True)
+        reader.start()
+        go(second)
+        # Released once the second client waits for the lock (or, were there no lock, asks the server).
+        wait_for(lambda: any("another process is downloading" in line for line in seen)
+                 or len(RangeHandler.requests) > 1, "the second client neither waited nor downloaded")
+        RangeHandler.release.set()
+        (out_first, err_first), (out_second, _) = (c.communicate(timeout=120) for c in clients)
+        reader.join(timeout=10)
+        assert [c.returncode for c in clients] == [0, 0], (err_first, seen)
+    finally:
+        RangeHandler.release.set()
+        for client in clients:
+            if client.poll() is None:
+                client.kill()
+                client.wait()
+    assert out_first.strip() == out_second.strip() == str(hub / "good.bin")
+    assert (hub / "good.bin").read_bytes() == PAYLOAD
+    assert len(RangeHandler.requests) == 1  # one download, not two
+    assert any("another process is downloading" in line for line in seen)
+    assert sorted(p.name for p in hub.iterdir()) == ["good.bin"]

@@ -119,6 +119,7 @@ def process_video(
     progress: bool = True,
     stem: str | None = None,
     interruption: Interruption | None = None,
+    check_frame: Callable[[np.ndarray], None] | None = None,
 ) -> VideoSummary:
     """Run the pipeline over a video. `render` turns a result into an RGB skeleton image;
     `openpose_json` into the per-frame JSON record. Writes `<stem>_pose.mp4` and `<stem>.jsonl`
@@ -126,7 +127,8 @@ def process_video(
     the end, so a video with no decodable frame, a failure or a stop leaves nothing behind.
     `interruption` is checked between batches: once Ctrl-C was pressed the video is abandoned
     with KeyboardInterrupt. A video that ends before its announced frame count still gets its
-    outputs; `VideoSummary.complete` says so."""
+    outputs; `VideoSummary.complete` says so. `check_frame` sees every decoded frame before it is
+    posed and may raise to abandon the video (a server's frame and pixel budget)."""
     from tqdm import tqdm
 
     path = Path(path)
@@ -151,6 +153,9 @@ def process_video(
             for frames in iter_frame_batches(path, batch_size if detect_every == 1 else 1):
                 if interruption is not None:
                     interruption.check()
+                if check_frame is not None:
+                    for frame in frames:
+                        check_frame(frame)
                 if detect_every == 1 or previous is None or index % detect_every == 0:
                     results = pipeline.predict_batch(frames)
                 else:  # follow last frame's people without running the detector

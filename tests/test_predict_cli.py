@@ -394,3 +394,22 @@ def test_rtmw_by_model_name_and_rtmlib_mode(monkeypatch, tmp_path, reference):
     assert main(["predict", image, "--out", str(tmp_path / "b"), "--mode", "lightweight", "--no-progress"]) == 0
     assert len(json.loads((tmp_path / "b" / "human-pose.json").read_text())["people"]) == 2  # the stand-in's persons
     assert len(json.loads((tmp_path / "a" / "human-pose.json").read_text())["people"]) == 1  # the whole image
+
+
+def test_images_over_opencvs_side_limit_are_refused_in_one_line_each(tmp_path, pose_onnx, capsys):
+    from tests.test_web import _png_header_only
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "wide.png"), np.full((4, 32767), 128, np.uint8))  # decodes; OpenCV cannot crop it
+    _png_header_only(folder / "huge.png", 40000, 40000)  # refused from its header, never decoded
+    cv2.imwrite(str(folder / "edge.png"), np.full((4, 32766), 128, np.uint8))  # the largest side taken
+    assert run([str(folder), "--out", str(tmp_path / "out")], pose_onnx) == 1
+    captured = capsys.readouterr()
+    assert "1 of 3 input(s) done, 2 failed" in captured.out
+    lines = sorted(line for line in captured.err.splitlines() if line.strip())
+    assert lines == [f"skipped {folder / 'huge.png'}: 40000x40000 px, over the 32766 px per side dwpose takes "
+                     "(OpenCV's limit); downscale it first",
+                     f"skipped {folder / 'wide.png'}: 32767x4 px, over the 32766 px per side dwpose takes "
+                     "(OpenCV's limit); downscale it first"], captured.err
+    assert (tmp_path / "out" / "edge.json").is_file()

@@ -181,7 +181,7 @@ def test_image_pixel_cap_is_checked_from_the_header(pipeline, tmp_path, sample_b
                                "frames up to 50 MP (--max-image-megapixels)")
     wide = _png_header_only(uploads / "wide.png", 40000, 8)  # few pixels, but a side OpenCV cannot crop from
     assert demo.handle(str(wide), "controlnet", PARTS, False, keep=str).message == (
-        "**Error:** wide.png is 40000x8 px; dwpose takes sides up to 32766 px (OpenCV's limit): downscale it first")
+        "**Error:** wide.png: 40000x8 px, over the 32766 px per side dwpose takes (OpenCV's limit); downscale it first")
     demo, uploads = make_demo(pipeline, tmp_path / "small", max_image_pixels=218 * 346 - 1)
     cv2.imwrite(str(uploads / "photo.png"), sample_bgr)
     assert "photo.png is 218x346 px (0.0754 MP)" in demo.handle(str(uploads / "photo.png"), "controlnet", PARTS,

@@ -40,8 +40,8 @@ class ImageTooLargeError(InputError):
 def check_image_size(width: int, height: int, what: str = "image") -> None:
     """Refuse an image a side of which OpenCV cannot crop from, naming the limit."""
     if max(width, height) > MAX_IMAGE_SIDE:
-        raise ImageTooLargeError(f"{what} is {width}x{height} px; dwpose takes sides up to {MAX_IMAGE_SIDE} px "
-                                 "(OpenCV's limit): downscale it first")
+        raise ImageTooLargeError(f"{what}: {width}x{height} px, over the {MAX_IMAGE_SIDE} px per side dwpose "
+                                 "takes (OpenCV's limit); downscale it first")
 
 
 def image_header_size(path: str | os.PathLike) -> tuple[int, int] | None:

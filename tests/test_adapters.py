@@ -422,6 +422,12 @@ def test_sizes_the_peers_cannot_take_are_one_input_error(pose_onnx, nobody_onnx,
         with pytest.raises(ImageTooLargeError, match="over the 32766 px per side dwpose takes"):
             call()
     assert wholebody(wide[:, :32766])[0].shape == (1, 133, 2)
+    # A resolution in range that would make a side too long is refused before the resize allocates it.
+    strip = np.zeros((32, 66, 3), np.uint8)  # short side 16384 makes the long side 33792
+    for call in (lambda: aux(strip, detect_resolution=16384), lambda: easy(strip, detect_resolution=16384),
+                 lambda: comfy(strip, detect_resolution=16384)):
+        with pytest.raises(ImageTooLargeError, match=r"resized to resolution 16384: \d+x16384 px, over the 32766"):
+            call()
     for boxes in ("abc", [[1, 2, "x", 4]], [[0, 0, 10]], 5.0, [[0, 0, np.nan, 10]], [[1, 2], [3, 4, 5, 6]]):
         with pytest.raises(InputError, match="boxes must be rows of"):
             wholebody(sample_bgr, boxes)

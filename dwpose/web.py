@@ -153,8 +153,7 @@ class PoseDemo:
             nonlocal count, pixels
             count += 1
             pixels += frame.shape[0] * frame.shape[1]
-            if count == 1:
-                self._check_pixels(frame.shape[1], frame.shape[0], f"{name} (frame 1)")
+            self._check_pixels(frame.shape[1], frame.shape[0], f"{name} (frame {count})")  # a size may change
             if count > limits.max_video_frames:
                 raise InputError(f"{name} has more than {limits.max_video_frames} frames; this server takes videos "
                                  f"up to {limits.max_video_frames} frames (--max-video-frames)")
@@ -164,7 +163,7 @@ class PoseDemo:
             if pixels > limits.max_video_pixels:
                 raise InputError(f"{name} has more than {limits.max_video_pixels / 1e6:.4g} million pixels in its "
                                  f"first {count} frames; this server takes up to {limits.max_video_pixels / 1e6:.4g} "
-                                 "(--max-video-megapixels)")
+                                 "million per video (--max-video-megapixels)")
 
         return check
 

@@ -210,3 +210,28 @@ def test_every_request_folder_is_removed_by_the_server(pipeline, tmp_path, sampl
     # What the page offers for download was copied out first and is still there.
     assert sorted(Path(p).name for p in served) == ["clip.jsonl", "clip_pose.mp4", "photo.json", "photo.json"]
     assert all(Path(p).is_file() and str(tmp_path / "gradio") in p for p in served)
+
+
+def test_serve_passes_its_pixel_and_frame_caps_to_the_page(monkeypatch, pose_onnx, capsys):
+    seen = {}
+
+    class FakeApp:
+        def launch(self, **kwargs):
+            raise KeyboardInterrupt
+
+        def close(self):
+            pass
+
+    def build(demo):
+        seen["limits"] = demo.limits
+        return FakeApp()
+
+    monkeypatch.setattr("dwpose.web.build_app", build)
+    monkeypatch.setenv("GRADIO_TEMP_DIR", "unused")
+    assert main(["serve", "--pose-model", str(pose_onnx), "--no-detector", "--max-image-megapixels", "2.5",
+                 "--max-video-frames", "90", "--max-video-megapixels", "12"]) == 0
+    assert seen["limits"] == Limits(20 * 2**20, 30.0, max_image_pixels=2_500_000, max_video_frames=90,
+                                    max_video_pixels=12_000_000)
+    for flags in (["--max-image-megapixels", "0"], ["--max-video-frames", "0"], ["--max-video-megapixels", "nan"]):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["serve", *flags])

@@ -12,7 +12,22 @@ import secrets
 from pathlib import Path
 from typing import IO, Any, Iterator
 
+from .errors import InputError
+
 TEMP_MARKER = ".dwpose-tmp-"
+
+
+class OutputPathError(InputError):
+    """An output file path that names a folder (".", an existing folder)."""
+
+
+def check_output_file(path: str | os.PathLike) -> Path:
+    """`path` as a Path, refused in one line when it is a folder: a file cannot be renamed onto
+    one (and "." has no name to put a temporary sibling beside)."""
+    path = Path(path)
+    if path.is_dir() or path.name in ("", ".", ".."):
+        raise OutputPathError(f"{path}: is a folder; give the path of the file to write")
+    return path
 
 
 def temporary_sibling(path: str | os.PathLike) -> Path:
@@ -26,7 +41,7 @@ def temporary_sibling(path: str | os.PathLike) -> Path:
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it to `path` when the block ends normally,
     remove it when the block raises (or when the rename itself fails)."""
-    path = Path(path)
+    path = check_output_file(path)
     tmp = temporary_sibling(path)
     try:
         yield tmp

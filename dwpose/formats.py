@@ -21,6 +21,9 @@ VISIBILITY_THRESHOLD = 0.3
 # The 134 layout's neck score: DWPose's 0/1 flag (both shoulders > 0.3) or rtmlib's weaker shoulder.
 NECK_SCORES = ("flag", "min")
 KEYPOINT_SCORE_THRESHOLD = 0.2  # instance rescoring of the COCO-WholeBody evaluation
+# OpenPose JSON coordinates read back: OpenCV draws with 32-bit fixed-point coordinates, and no
+# canvas is near this large, so a point farther off is a broken file, refused in one line.
+MAX_COORDINATE = 1e6
 
 
 @dataclass
@@ -69,6 +72,9 @@ class PoseResult:
             size = (int(data["canvas_width"]), int(data["canvas_height"]))
         except (KeyError, TypeError, ValueError):
             raise InputError("OpenPose JSON needs whole-number canvas_width and canvas_height") from None
+        from .inference.io import check_image_size  # (a module-level import would be circular)
+
+        check_image_size(*size, what="OpenPose JSON canvas")  # drawn on: no larger than an image dwpose takes
         # (key, first index in the 134 layout, points read): the face's 70 end with the body's eyes.
         parts = (("pose_keypoints_2d", 0, 18), ("foot_keypoints_2d", 18, 6), ("face_keypoints_2d", 24, 68),
                  ("hand_left_keypoints_2d", 92, 21), ("hand_right_keypoints_2d", 113, 21))
@@ -87,6 +93,9 @@ class PoseResult:
                 if len(triples) < count or not np.isfinite(triples).all():
                     raise InputError(f"OpenPose JSON person {i}: {key} needs {count} finite x, y, c triples, "
                                      f"got {len(triples)}")
+                if np.abs(triples[:count, :2]).max() > MAX_COORDINATE:
+                    raise InputError(f"OpenPose JSON person {i}: {key} has a coordinate beyond +-{MAX_COORDINATE:g} px "
+                                     "(OpenCV draws with 32-bit coordinates; no canvas is that large)")
                 info[i, start:start + count] = triples[:count]
         keypoints, scores = from_openpose134(info[..., :2], info[..., 2])
         return cls.from_keypoints(keypoints, scores, size)

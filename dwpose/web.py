@@ -4,7 +4,10 @@ video and per-frame JSON lines).
 
 What the page can do is fixed at start: the models are the server's (the client names no file or
 model), an upload is read only from Gradio's own upload folder, uploads and videos are capped,
-and every request works in its own temporary folder, removed once Gradio has taken its outputs.
+and every request works in its own temporary folder, which the server removes when the request
+ends (its outputs copied into Gradio's cache first), whatever the client does next. Images are
+capped in pixels from their header, before decoding; videos in frames and pixels as they are
+decoded (a header's frame count or frame rate is never trusted).
 gradio is an optional dependency (`pip install 'dwpose-toolkit[serve]'`)."""
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -24,7 +28,7 @@ from .drawing import DEFAULT_STYLE, list_styles, render
 from .errors import DWPoseError, InputError
 from .fileio import write_json_atomic
 from .formats import PoseResult
-from .inference.io import VIDEO_SUFFIXES, read_image
+from .inference.io import VIDEO_SUFFIXES, check_image_size, image_header_size, read_image
 from .inference.pipeline import WholebodyPipeline
 from .inference.video import open_video, process_video
 
@@ -34,7 +38,10 @@ STALE_SECONDS = 3600  # a request folder older than this was abandoned (e.g. the
 @dataclass(frozen=True)
 class Limits:
     max_upload_bytes: int = 20 * 1024 * 1024
-    max_video_seconds: float = 30.0
+    max_video_seconds: float = 30.0      # decoded frames / frame rate
+    max_image_pixels: int = 50_000_000   # one image, or one video frame
+    max_video_frames: int = 1800         # decoded frames (30 s at 60 fps), whatever the frame rate says
+    max_video_pixels: int = 2_000_000_000  # decoded pixels of one video (about 30 s of 1080p at 30 fps)
 
 
 @dataclass
@@ -83,6 +90,18 @@ class PoseDemo:
             if path.parent == self.requests.resolve():
                 shutil.rmtree(path, ignore_errors=True)
 
+    def handle(self, upload: str | None, style: str, parts: dict, controlnet_compat: bool,
+               keep: Callable[[str], str]) -> Outcome:
+        """One request from start to end: a folder of its own, the outputs handed to `keep` (which
+        copies them where they are served from and returns the new path), the folder removed."""
+        request_dir = self.new_request_dir()
+        try:
+            outcome = self.process(upload, style, parts, controlnet_compat, request_dir)
+            outcome.files = [keep(path) for path in outcome.files]
+            return outcome
+        finally:
+            self.remove(str(request_dir))
+
     def check_upload(self, upload: str | None) -> Path:
         if not upload:
             raise InputError("upload an image or a video first")
@@ -104,7 +123,12 @@ class PoseDemo:
             path = self.check_upload(upload)
             if path.suffix.lower() in VIDEO_SUFFIXES:
                 return self._video(path, style, parts, controlnet_compat, request_dir)
-            return self._image(read_image(path), path.stem, style, parts, controlnet_compat, request_dir)
+            size = image_header_size(path)
+            if size is not None:  # refused before its pixels are decoded
+                self._check_pixels(*size, path.name)
+            image = read_image(path)
+            self._check_pixels(image.shape[1], image.shape[0], path.name)
+            return self._image(image, path.stem, style, parts, controlnet_compat, request_dir)
         except (DWPoseError, OSError) as exc:
             from .cli.main import one_line
 
@@ -112,6 +136,36 @@ class PoseDemo:
             if path is not None:  # the file's name, not where the server keeps it
                 message = message.replace(str(path), path.name).replace(str(upload), path.name)
             return Outcome(None, None, None, [], f"**Error:** {message}")
+
+    def _check_pixels(self, width: int, height: int, name: str) -> None:
+        check_image_size(width, height, name)
+        cap = self.limits.max_image_pixels
+        if width * height > cap:
+            raise InputError(f"{name} is {width}x{height} px ({width * height / 1e6:.3g} MP); this server takes "
+                             f"images and video frames up to {cap / 1e6:.3g} MP (--max-image-megapixels)")
+
+    def _frame_budget(self, name: str, fps: float) -> Callable[[np.ndarray], None]:
+        """A check of every decoded frame against the video caps of one request."""
+        limits = self.limits
+        count = pixels = 0
+
+        def check(frame: np.ndarray) -> None:
+            nonlocal count, pixels
+            count += 1
+            pixels += frame.shape[0] * frame.shape[1]
+            self._check_pixels(frame.shape[1], frame.shape[0], f"{name} (frame {count})")  # a size may change
+            if count > limits.max_video_frames:
+                raise InputError(f"{name} has more than {limits.max_video_frames} frames; this server takes videos "
+                                 f"up to {limits.max_video_frames} frames (--max-video-frames)")
+            if count / fps > limits.max_video_seconds:
+                raise InputError(f"{name} lasts more than {limits.max_video_seconds:g} s; this server takes videos "
+                                 f"up to {limits.max_video_seconds:g} s (--max-video-seconds)")
+            if pixels > limits.max_video_pixels:
+                raise InputError(f"{name} has more than {limits.max_video_pixels / 1e6:.4g} million pixels in its "
+                                 f"first {count} frames; this server takes up to {limits.max_video_pixels / 1e6:.4g} "
+                                 "million per video (--max-video-megapixels)")
+
+        return check
 
     def _draw(self, result: PoseResult, rgb: np.ndarray, style: str, parts: dict) -> tuple[np.ndarray, np.ndarray]:
         return render(result, style, **parts), render(result, style, **parts, image=rgb)
@@ -136,11 +190,13 @@ class PoseDemo:
         if not ok or fps <= 0 or frames <= 0:
             raise InputError(f"{path.name}: cannot read its frames or its length")
         seconds = frames / fps
-        if seconds > self.limits.max_video_seconds:
+        if seconds > self.limits.max_video_seconds:  # an honest header is refused at once; the rest as decoded
             raise InputError(f"{path.name} lasts {seconds:.1f} s; this server takes videos up to "
                              f"{self.limits.max_video_seconds:g} s (--max-video-seconds)")
+        self._check_pixels(first.shape[1], first.shape[0], f"{path.name} (frame 1)")
         summary = process_video(self.pipeline, path, request_dir, lambda r: render(r, style, **parts),
-                                lambda r: r.to_openpose_json(**parts, controlnet_compat=compat), progress=True)
+                                lambda r: r.to_openpose_json(**parts, controlnet_compat=compat), progress=True,
+                                check_frame=self._frame_budget(path.name, fps))
         preview = self.pipeline(first)
         skeleton, over = self._draw(preview, np.ascontiguousarray(first[..., ::-1]), style, parts)
         data = {"frames": summary.frames, "fps": summary.fps,
@@ -154,18 +210,17 @@ def build_app(demo: PoseDemo, title: str = "dwpose") -> object:
     import gradio as gr
 
     def run(upload, style, body, hand, face, foot, compat, progress=gr.Progress(track_tqdm=True)):
-        request_dir = demo.new_request_dir()
         parts = dict(include_body=body, include_hand=hand, include_face=face, include_foot=foot)
         if style not in list_styles():  # the choices are fixed, but a client may send anything
             style = DEFAULT_STYLE
-        outcome = demo.process(upload, style, parts, bool(compat), request_dir)
-        return (outcome.skeleton, outcome.overlay, outcome.data, outcome.files or None, outcome.message,
-                str(request_dir))
+        # The outputs go into Gradio's cache before the request folder is removed, here, by the
+        # server: an API client that never runs a follow-up event leaves nothing behind.
+        outcome = demo.handle(upload, style, parts, bool(compat), files.move_resource_to_block_cache)
+        return outcome.skeleton, outcome.overlay, outcome.data, outcome.files or None, outcome.message
 
     with gr.Blocks(title=title, analytics_enabled=False, delete_cache=(600, STALE_SECONDS)) as app:
         gr.Markdown(f"# {title}: whole-body pose estimation\nUpload a photo or a short video. "
                     f"Models: `{demo.pipeline.device_info}`.")
-        request_dir = gr.State(None)
         with gr.Row():
             with gr.Column():
                 upload = gr.File(label="Image or video", file_types=["image", "video"], type="filepath",
@@ -185,8 +240,7 @@ def build_app(demo: PoseDemo, title: str = "dwpose") -> object:
                 data = gr.JSON(label="OpenPose JSON", elem_id="json")
                 files = gr.File(label="Downloads", file_count="multiple", elem_id="downloads")
         button.click(run, [upload, style, body, hand, face, foot, compat],
-                     [skeleton, overlay, data, files, status, request_dir], concurrency_limit=1) \
-            .then(demo.remove, request_dir, None)
+                     [skeleton, overlay, data, files, status], concurrency_limit=1, api_name="run")
     return app
 
 

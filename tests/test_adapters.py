@@ -457,3 +457,32 @@ def test_every_adapter_picks_the_backend_of_its_local_files(t_checkpoint, pose_o
                         "controlnet_aux": "torch", "easy_dwpose": "torch", "comfyui": "torch"}
     with pytest.raises(DWPoseError, match="PyTorch checkpoint"):
         rtmlib.Wholebody(det=None, pose=t_checkpoint, backend="onnxruntime")  # asked for: kept, and explained
+def test_sizes_the_peers_cannot_take_are_one_input_error(pose_onnx, nobody_onnx, easy, weights_folder, sample_rgb,
+                                                         sample_bgr):
+    """detect_resolution far over the CLI's 16384 cap, images over OpenCV's 32766 px side, and
+    boxes that are not numbers: one InputError each, never an OpenCV error or MemoryError."""
+    from dwpose.inference.io import ImageTooLargeError
+
+    aux = controlnet_aux.DWposeDetector(det_model=nobody_onnx, pose_model=pose_onnx)
+    comfy = comfyui.DwposeDetector.from_pretrained(weights_folder)
+    wholebody = rtmlib.Wholebody(det=None, pose=pose_onnx)
+    for call in (lambda: aux(sample_rgb, detect_resolution=10**6), lambda: aux(sample_rgb, image_resolution=10**6),
+                 lambda: easy(sample_rgb, detect_resolution=10**6), lambda: comfy(sample_rgb, detect_resolution=10**6)):
+        with pytest.raises(InputError, match=r"must be a whole number in [01]\.\.16384, got 1000000"):
+            call()
+    assert aux(sample_rgb, detect_resolution=16384 // 8, image_resolution=64, output_type="np").shape[1] == 64
+    wide = np.full((8, 32767, 3), 128, np.uint8)
+    for call in (lambda: wholebody(wide), lambda: comfy(wide, detect_resolution=0),
+                 lambda: aux(wide[..., ::-1], detect_resolution=8)):
+        with pytest.raises(ImageTooLargeError, match="over the 32766 px per side dwpose takes"):
+            call()
+    assert wholebody(wide[:, :32766])[0].shape == (1, 133, 2)
+    # A resolution in range that would make a side too long is refused before the resize allocates it.
+    strip = np.zeros((32, 66, 3), np.uint8)  # short side 16384 makes the long side 33792
+    for call in (lambda: aux(strip, detect_resolution=16384), lambda: easy(strip, detect_resolution=16384),
+                 lambda: comfy(strip, detect_resolution=16384)):
+        with pytest.raises(ImageTooLargeError, match=r"resized to resolution 16384: \d+x16384 px, over the 32766"):
+            call()
+    for boxes in ("abc", [[1, 2, "x", 4]], [[0, 0, 10]], 5.0, [[0, 0, np.nan, 10]], [[1, 2], [3, 4, 5, 6]]):
+        with pytest.raises(InputError, match="boxes must be rows of"):
+            wholebody(sample_bgr, boxes)

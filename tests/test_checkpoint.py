@@ -187,3 +187,21 @@ def test_convert_refuses_what_is_not_a_complete_pose_model(tmp_path, capsys, pla
     assert main(["convert", str(src), str(tmp_path / "ok.pth")]) == 0
     assert "rtmpose-t-256x192" in capsys.readouterr().out
     assert torch.load(tmp_path / "ok.pth", weights_only=True)["meta"]["model"] == "rtmpose-t-256x192"
+
+
+def test_convert_and_export_to_a_folder_are_one_line(tmp_path, capsys, t_checkpoint, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "existing").mkdir()
+    (tmp_path / "existing" / "mine.txt").write_text("mine")
+    calls = [["convert", str(t_checkpoint), "."], ["convert", str(t_checkpoint), "existing"],
+             ["export", "rtmpose-t-256x192", "--checkpoint", str(t_checkpoint), "--out", "."],
+             ["export", "rtmpose-t-256x192", "--checkpoint", str(t_checkpoint), "--out", "existing/"]]
+    for call in calls:
+        assert main(call) == 2, call
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "is a folder; give the path of the file to write" in err, err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["existing", "mine.txt"]  # nothing written, nothing left
+    from dwpose.fileio import OutputPathError, write_text_atomic
+
+    with pytest.raises(OutputPathError):  # every atomic write refuses a folder, not only the CLI's
+        write_text_atomic(tmp_path / "existing", "x")

@@ -441,3 +441,26 @@ def test_adapter_takes_a_hub_repo_id_for_an_id_even_when_such_a_folder_is_in_the
     # a folder given as a path is still a folder
     DwposeDetector.from_pretrained(Path("yzd-v/DWPose"), pose_filename=DEFAULT_POSE)
     assert asked[-1] == Path("yzd-v/DWPose") / DEFAULT_POSE
+def test_render_refuses_canvases_and_coordinates_no_image_holds():
+    frame = {"canvas_width": 10**6, "canvas_height": 10**6, "people": []}
+    with pytest.raises(InputError, match="OpenPose JSON canvas: 1000000x1000000 px, over the 32766 px per side"):
+        nodes.DWPoseRender().render([frame], resolution=0)
+    person = {"pose_keypoints_2d": [1e30, -1e30, 1.0] * 18}
+    with pytest.raises(InputError, match=r"person 0: pose_keypoints_2d has a coordinate beyond \+-1e\+06 px"):
+        nodes.DWPoseRender().render([{"canvas_width": 64, "canvas_height": 48, "people": [person]}], resolution=0)
+    far = {"pose_keypoints_2d": [1e6, -1e6, 1.0] * 18}  # far off the canvas, but drawable: nothing shows
+    (image,) = nodes.DWPoseRender().render([{"canvas_width": 64, "canvas_height": 48, "people": [far]}], resolution=0)
+    assert image.shape == (1, 48, 64, 3)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_estimator_takes_half_precision_images(tiny_models, sample_rgb, dtype):
+    frames = comfy_image(sample_rgb)
+    node = nodes.DWPoseEstimator()
+    full_image, full_keypoints = node.estimate(frames, detector="none", device="cpu", resolution=0)
+    half = frames.to(dtype)
+    image, keypoints = node.estimate(half, detector="none", device="cpu", resolution=0)
+    assert image.dtype == torch.float32 and image.shape == full_image.shape
+    # The same frames as the float32 ones rounded to that precision.
+    expected, _ = node.estimate(half.float(), detector="none", device="cpu", resolution=0)
+    assert torch.equal(image, expected)

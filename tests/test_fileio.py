@@ -30,11 +30,13 @@ def test_failed_write_leaves_old_file_and_no_temporary(tmp_path):
 
 def test_failed_rename_removes_temporary(tmp_path):
     target = tmp_path / "taken"
-    target.mkdir()
-    (target / "child").write_text("x")  # a non-empty folder cannot be replaced by a file
     with pytest.raises(OSError):
         with atomic_path(target) as tmp:
             tmp.write_text("data")
+            # made while writing (a folder there before is refused up front): a non-empty folder
+            # cannot be replaced by a file
+            target.mkdir()
+            (target / "child").write_text("x")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
 
 

@@ -105,11 +105,12 @@ def test_staged_outputs_leave_nothing_when_the_input_fails(tmp_path):
 
 
 def test_failed_rename_keeps_the_json_out(tmp_path):
-    (tmp_path / "c.json").mkdir()  # the JSON's final name cannot be replaced
     with pytest.raises(OSError):
         with staged_outputs([tmp_path / "c_pose.png", tmp_path / "c.json"]) as temporaries:
             for temporary in temporaries:
                 write_synced(temporary, b"data")
+            # the JSON's final name cannot be replaced (a folder there before is refused up front)
+            (tmp_path / "c.json").mkdir()
     assert (tmp_path / "c.json").is_dir()
     assert not [p for p in tmp_path.iterdir() if is_temporary(p)]
 

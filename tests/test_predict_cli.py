@@ -495,3 +495,20 @@ def test_offline_names_every_missing_model_file_at_once(monkeypatch, tmp_path, c
     for name in ("dw-ll_ucoco_384.onnx", "yolox_l.onnx"):
         assert f"put it at {tmp_path / 'cache' / name}" in err
     assert not (tmp_path / "out").exists()
+def test_images_over_opencvs_side_limit_are_refused_in_one_line_each(tmp_path, pose_onnx, capsys):
+    from tests.test_web import _png_header_only
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "wide.png"), np.full((4, 32767), 128, np.uint8))  # decodes; OpenCV cannot crop it
+    _png_header_only(folder / "huge.png", 40000, 40000)  # refused from its header, never decoded
+    cv2.imwrite(str(folder / "edge.png"), np.full((4, 32766), 128, np.uint8))  # the largest side taken
+    assert run([str(folder), "--out", str(tmp_path / "out")], pose_onnx) == 1
+    captured = capsys.readouterr()
+    assert "1 of 3 input(s) done, 2 failed" in captured.out
+    lines = sorted(line for line in captured.err.splitlines() if line.strip())
+    assert lines == [f"skipped {folder / 'huge.png'}: 40000x40000 px, over the 32766 px per side dwpose takes "
+                     "(OpenCV's limit); downscale it first",
+                     f"skipped {folder / 'wide.png'}: 32767x4 px, over the 32766 px per side dwpose takes "
+                     "(OpenCV's limit); downscale it first"], captured.err
+    assert (tmp_path / "out" / "edge.json").is_file()

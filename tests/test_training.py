@@ -349,3 +349,95 @@ def test_teacher_batchnorm_mode(t_checkpoint):
         distiller.train()
         assert distiller.teacher.training is expected and distiller.student.training
         assert distiller.teacher.backbone.stem[0].bn.training is expected
+
+
+def _with_val(path, ann=GT, images=SAMPLE, det=True):
+    det_line = f'det_file = "{SAMPLE / "test_coco_det_AP_H_56.json"}"\n' if det else ""
+    path.write_text(path.read_text() + f'[val]\nann_file = "{ann}"\nimages = "{images}"\nflip_test = false\n' + det_line)
+    return path
+
+
+def _bad_val_set(tmp_path, case):
+    """A validation set that the first validation would fail on, and what the one line says."""
+    import json
+
+    data = json.loads(GT.read_text())
+    if case == "no people":
+        data["annotations"] = []
+        ann = tmp_path / "val.json"
+        ann.write_text(json.dumps(data))
+        return ann, SAMPLE, True, "has no person with labelled keypoints"
+    if case == "missing image":
+        images = tmp_path / "images"
+        images.mkdir()
+        for image in data["images"][1:]:  # one image left out
+            (images / image["file_name"]).symlink_to(SAMPLE / image["file_name"])
+        return GT, images, False, f"validation image not found: {images / data['images'][0]['file_name']}"
+    ann = tmp_path / "latin1.json"
+    data["images"][0]["file_name"] = "caf\u00e9.jpg"
+    ann.write_bytes(json.dumps(data, ensure_ascii=False).encode("latin-1"))
+    return ann, SAMPLE, True, "is not UTF-8 text"
+
+
+@pytest.mark.parametrize("case", ["no people", "missing image", "not UTF-8"])
+def test_bad_validation_set_is_refused_before_the_first_step(tmp_path, capsys, case):
+    ann, images, det, message = _bad_val_set(tmp_path, case)
+    path = _with_val(write_config(tmp_path / "t.toml", epochs=1, val_interval=1), ann, images, det)
+    work = tmp_path / "w"
+    assert main(["train", str(path), "--work-dir", str(work), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+    assert not work.exists()  # refused before any training
+
+
+def test_non_utf8_training_annotations_are_one_line(tmp_path, capsys):
+    ann, _, _, message = _bad_val_set(tmp_path, "not UTF-8")
+    path = write_config(tmp_path / "t.toml")
+    path.write_text(path.read_text().replace(str(GT), str(ann)))
+    assert main(["train", str(path), "--work-dir", str(tmp_path / "w"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and str(ann) in err, err
+
+
+def test_validation_crash_loses_no_training_and_resume_validates(tmp_path, monkeypatch):
+    import json
+
+    import dwpose.evaluation.runner as runner
+
+    path = _with_val(write_config(tmp_path / "t.toml", epochs=1, val_interval=1))  # one epoch = 3 iterations
+    evaluate = runner.evaluate_model
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("validation crashed")
+
+    monkeypatch.setattr(runner, "evaluate_model", crash)
+    trainer = Trainer(load_config(path), tmp_path / "w", progress=False)
+    with pytest.raises(RuntimeError, match="validation crashed"):
+        trainer.train()
+    state = read_checkpoint_file(tmp_path / "w" / "last.pth")
+    assert state["global_iter"] == 3 and state["val_pending"]  # saved before validating
+    monkeypatch.setattr(runner, "evaluate_model", evaluate)
+    resumed = Trainer(load_config(path), tmp_path / "w", progress=False)
+    resumed.resume(tmp_path / "w" / "last.pth")
+    resumed.train()
+    (record,) = [json.loads(x) for x in (tmp_path / "w" / "val_log.jsonl").read_text().splitlines()]
+    assert record["iter"] == 3 and (tmp_path / "w" / "best.pth").is_file()
+    assert not read_checkpoint_file(tmp_path / "w" / "last.pth")["val_pending"]
+
+
+def test_train_prints_each_validation_per_part_and_where_best_is(tmp_path, capsys):
+    import json
+
+    path = _with_val(write_config(tmp_path / "t.toml", epochs=2, val_interval=1, batch_size=8))  # 2 iterations/epoch
+    work = tmp_path / "w"
+    assert main(["train", str(path), "--work-dir", str(work), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    records = [json.loads(x) for x in (work / "val_log.jsonl").read_text().splitlines()]
+    assert [r["iter"] for r in records] == [2, 4]
+    for r in records:
+        line = (f"val @ iter {r['iter']} (epoch {r['epoch']}): whole-body AP {r['wholebody/AP']:.3f} | "
+                f"body {r['body/AP']:.3f} | foot {r['foot/AP']:.3f} | face {r['face/AP']:.3f} | hand {r['hand/AP']:.3f}")
+        assert line in out.splitlines(), out
+    best = max(r["wholebody/AP"] for r in records)
+    assert f"best validation: whole-body AP {best:.3f} in {work / 'best.pth'}" in out
+    assert f"checkpoint {work / 'last.pth'}" in out

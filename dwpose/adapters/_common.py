@@ -14,7 +14,7 @@ import numpy as np
 from ..backends import backend_for_files
 from ..errors import InputError
 from ..formats import PoseResult
-from ..inference.io import to_bgr
+from ..inference.io import MAX_RESOLUTION, to_bgr
 from ..inference.pipeline import WholebodyPipeline
 from ..weights import REGISTRY, registry_name, resolve_weights
 
@@ -145,9 +145,11 @@ def check_flags(**flags: object) -> None:
 
 
 def check_resolution(value: object, name: str, allow_zero: bool = False) -> int:
+    """A resolution or canvas side: a whole number up to MAX_RESOLUTION (the CLI's and the
+    ComfyUI node's cap too; more would take tens of GB)."""
     smallest = 0 if allow_zero else 1
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < smallest:
-        raise InputError(f"{name} must be a whole number >= {smallest}, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not smallest <= value <= MAX_RESOLUTION:
+        raise InputError(f"{name} must be a whole number in {smallest}..{MAX_RESOLUTION}, got {value!r}")
     return int(value)
 
 

@@ -38,6 +38,7 @@ import numpy as np
 from ..drawing import get_style, render
 from ..errors import InputError
 from ..formats import PoseResult
+from ..inference.io import check_image_size
 from ..inference.pipeline import WholebodyPipeline
 from ._common import (
     PipelineHolder, as_output, check_flags, check_resolution, image_to_bgr, output_type_of, reject_unknown,
@@ -71,6 +72,7 @@ def resize_short_side(canvas: np.ndarray, resolution: int, upscale_method: str =
         return canvas
     k = float(resolution) / float(min(height, width))
     size = (int(np.round(float(width) * k)), int(np.round(float(height) * k)))
+    check_image_size(*size, what=f"the pose image resized to resolution {resolution}")  # before allocating it
     return resize_map(canvas, size, interpolation if k > 1 else cv2.INTER_AREA)
 
 

@@ -104,9 +104,14 @@ class Wholebody(PipelineHolder):
 def xyxy_boxes(bboxes: object) -> np.ndarray:
     """(N, 4) float32 x1, y1, x2, y2 of boxes given as rows of 4 or more (rtmlib's may carry a
     score as a fifth value)."""
-    boxes = np.asarray(bboxes, np.float32)
+    try:
+        boxes = np.asarray(bboxes, np.float32)
+    except (TypeError, ValueError):  # text, ragged rows, objects
+        raise InputError(f"boxes must be rows of x1, y1, x2, y2 numbers, got {bboxes!r:.80}") from None
     if boxes.size == 0:
         return np.zeros((0, 4), np.float32)
+    if boxes.ndim == 0 or not np.isfinite(boxes).all():
+        raise InputError(f"boxes must be rows of finite x1, y1, x2, y2 numbers, got {bboxes!r:.80}")
     boxes = boxes.reshape(-1, boxes.shape[-1])
     if boxes.shape[1] < 4:
         raise InputError(f"boxes must be rows of x1, y1, x2, y2 (and optionally a score), got shape {boxes.shape}")

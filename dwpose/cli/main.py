@@ -34,8 +34,10 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
+    from dwpose.fileio import check_output_file
     from dwpose.models.checkpoint import check_pose_state_dict, pose_state_dict_from_file, save_state_dict
 
+    check_output_file(args.dst)  # before reading anything
     state = pose_state_dict_from_file(args.src, weights=args.weights, distill_stage=args.stage)
     name = check_pose_state_dict(state, source=str(args.src))  # nothing is written for anything else
     save_state_dict(state, args.dst, meta={"converted_from": str(args.src), "model": name})
@@ -44,9 +46,11 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from dwpose.fileio import check_output_file
     from dwpose.models import create_model, detect_model_name, get_family
     from dwpose.models.onnx_io import check_opset, export_onnx
 
+    check_output_file(args.out)  # before building and tracing the model
     if args.model is None:  # the checkpoint says what it is (a CheckpointError says when it cannot)
         args.model = detect_model_name(args.checkpoint)
         print(f"{args.checkpoint}: {args.model}")

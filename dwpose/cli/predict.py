@@ -19,10 +19,10 @@ import numpy as np
 
 from ..backends import BACKENDS, backend_for_files
 from ..drawing import DEFAULT_STYLE, list_styles, output_size_for, overlay, render as draw_style
-from ..errors import InputError
+from ..errors import DWPoseError, InputError
 from ..fileio import is_temporary, temporary_sibling
 from ..formats import PoseResult
-from ..inference.io import IMAGE_SUFFIXES, VIDEO_SUFFIXES, ImageReadError, encode_png, read_image
+from ..inference.io import IMAGE_SUFFIXES, MAX_RESOLUTION, VIDEO_SUFFIXES, ImageReadError, encode_png, read_image
 from ..inference.outputs import Interruption, StemNames, remove_stale_temporaries, staged_outputs, write_synced
 from ..inference.pipeline import WholebodyPipeline
 from ..inference.user_boxes import MissingBoxesEntry, boxes_for, entry_name, read_boxes
@@ -32,7 +32,6 @@ from ..weights import (
     DEFAULT_DETECTOR, DEFAULT_POSE, DWPOSE_PRESET, RTMLIB_MODES, Preset, WeightsError, resolve_weights,
 )
 
-MAX_RESOLUTION = 16384  # a larger skeleton canvas is a typo, and would take tens of GB
 
 
 # --------------------------------------------------------------------------- argument types
@@ -412,6 +411,10 @@ def _predict_all(args: argparse.Namespace, inputs: list[Path], empty: list[str])
             except OSError as exc:
                 failed += 1
                 note(f"skipped {path}: {exc}")
+            except DWPoseError as exc:  # e.g. an image over the side limit (named once)
+                failed += 1
+                text = str(exc)
+                note(f"skipped {text}" if text.startswith(str(path)) else f"skipped {path}: {text}")
             except Exception as exc:  # keep going; name the unexpected error type
                 failed += 1
                 note(f"skipped {path}: {type(exc).__name__}: {exc}")

@@ -37,7 +37,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", type=device_name, default="cpu", help="cpu, cuda or cuda:N")
     p.add_argument("--max-upload-mb", type=positive_number, default=20.0, help="largest upload in MB (default 20)")
     p.add_argument("--max-video-seconds", type=positive_number, default=30.0,
-                   help="longest video accepted, in seconds (default 30)")
+                   help="longest video accepted, in seconds of decoded frames (default 30)")
+    p.add_argument("--max-image-megapixels", type=positive_number, default=50.0,
+                   help="largest image or video frame, in millions of pixels, checked from the header "
+                        "before decoding (default 50)")
+    p.add_argument("--max-video-frames", type=int_in_range(1), default=1800,
+                   help="most frames of one video, counted as decoded (default 1800)")
+    p.add_argument("--max-video-megapixels", type=positive_number, default=2000.0,
+                   help="most pixels of one video, all decoded frames together, in millions (default 2000)")
 
 
 def _stop_on_sigterm(signum, frame) -> None:
@@ -63,7 +70,9 @@ def run_serve(args: argparse.Namespace) -> int:
         # they go when the server stops.
         os.environ["GRADIO_TEMP_DIR"] = str(root / "gradio")
         os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-        limits = Limits(int(args.max_upload_mb * 2**20), args.max_video_seconds)
+        limits = Limits(int(args.max_upload_mb * 2**20), args.max_video_seconds,
+                        max_image_pixels=int(args.max_image_megapixels * 1e6), max_video_frames=args.max_video_frames,
+                        max_video_pixels=int(args.max_video_megapixels * 1e6))
         demo = PoseDemo(pipeline, root, limits, upload_dir=root / "gradio")
         app = build_app(demo)
         previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)

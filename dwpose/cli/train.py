@@ -66,6 +66,9 @@ def run_train(args: argparse.Namespace, stage: int | None = None, distill: bool 
     if trainer.rank == 0 and not trainer.stop_requested:
         print(f"done: {trainer.global_iter} iterations; checkpoint {trainer.checkpoint_path}, "
               f"plain model {work_dir / 'final_pose.pth'}")
+        if trainer.best_ap >= 0 and (work_dir / "best.pth").is_file():
+            print(f"best validation: whole-body AP {trainer.best_ap:.3f} in {work_dir / 'best.pth'} "
+                  f"(every validation in {work_dir / 'val_log.jsonl'})")
     return 130 if trainer.stop_requested else 0
 
 

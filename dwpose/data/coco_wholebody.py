@@ -43,9 +43,13 @@ def read_json(path: str | os.PathLike, what: str = "annotation file") -> dict | 
     if not path.is_file():
         raise DatasetError(f"{what} not found: {path}")
     try:
-        return json.loads(path.read_text())
+        return json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:  # JSON is UTF-8 (RFC 8259); say so instead of a codec traceback
+        raise DatasetError(f"{what} {path} is not UTF-8 text (byte {exc.start}): save it as UTF-8 JSON") from None
     except json.JSONDecodeError as exc:
         raise DatasetError(f"{what} {path} is not valid JSON: {exc}") from None
+    except OSError as exc:
+        raise DatasetError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
 
 
 def _instance_keypoints(ann: dict, source: str) -> np.ndarray:

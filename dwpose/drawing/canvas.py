@@ -32,6 +32,9 @@ def controlnet_resize(image: np.ndarray, resolution: int) -> np.ndarray:
     """Resize like ControlNet's annotators (Lanczos when enlarging, area when shrinking)."""
     height, width = image.shape[:2]
     new_w, new_h = controlnet_size((width, height), resolution)
+    from ..inference.io import check_image_size  # (a module-level import would be circular)
+
+    check_image_size(new_w, new_h, f"the image resized to resolution {resolution}")  # before allocating it
     k = resolution / min(width, height)
     return cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LANCZOS4 if k > 1 else cv2.INTER_AREA)
 

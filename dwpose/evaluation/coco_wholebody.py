@@ -82,8 +82,8 @@ def load_coco(ground_truth: str | os.PathLike | dict):
     else:
         path = Path(ground_truth)
         try:
-            data = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise EvaluationError(f"cannot read ground truth {path}: {exc}") from None
     if not isinstance(data, dict) or not all(isinstance(data.get(k), list) for k in ("images", "annotations", "categories")):
         where = "ground truth" if isinstance(ground_truth, dict) else f"ground truth {ground_truth}"

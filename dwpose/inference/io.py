@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Iterator
 
@@ -20,8 +21,56 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".j
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
 
 
+# OpenCV's warpAffine (the person crops) takes sides below SHRT_MAX (32767) only: a larger image
+# is refused up front with one line, in `check_image_size`, which the pipeline and `read_image` use.
+MAX_IMAGE_SIDE = 32766
+# The largest skeleton canvas or detection resolution (CLI --resolution, the adapters'
+# detect_resolution / image_resolution, the ComfyUI node): more is a typo and would take tens of GB.
+MAX_RESOLUTION = 16384
+
+
 class ImageReadError(DWPoseError, ValueError):
     """A file that is not a readable image."""
+
+
+class ImageTooLargeError(InputError):
+    """An image with a side over MAX_IMAGE_SIDE (or over a caller's pixel cap)."""
+
+
+def check_image_size(width: int, height: int, what: str = "image") -> None:
+    """Refuse an image a side of which OpenCV cannot crop from, naming the limit."""
+    if max(width, height) > MAX_IMAGE_SIDE:
+        raise ImageTooLargeError(f"{what}: {width}x{height} px, over the {MAX_IMAGE_SIDE} px per side dwpose "
+                                 "takes (OpenCV's limit); downscale it first")
+
+
+def image_header_size(path: str | os.PathLike) -> tuple[int, int] | None:
+    """(width, height) from the file's header, no pixel decoded; None when Pillow does not know
+    the format (the caller then checks the decoded image). Pillow's decompression-bomb guard is
+    side-stepped here: it would refuse the very files whose size is asked for."""
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                return image.size
+    except Image.DecompressionBombError:
+        pass
+    except Exception:  # not a format Pillow reads (or not an image): OpenCV's decode decides
+        return None
+    with open(path, "rb") as file:  # what Image.open does, without the bomb check
+        prefix = file.read(16)
+        for name in Image.ID:
+            factory, accept = Image.OPEN[name]
+            if accept is None or accept(prefix):
+                file.seek(0)
+                try:
+                    with factory(file, str(path)) as image:
+                        return image.size
+                except Exception:
+                    continue
+    return None
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
@@ -36,9 +85,13 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise ImageReadError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if data.size == 0:
         raise ImageReadError(f"{path}: empty file (0 bytes)")
+    size = image_header_size(path)
+    if size is not None:  # before decoding: a huge image is refused without taking its memory
+        check_image_size(*size, what=str(path))
     image = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if image is None or image.size == 0:
         raise ImageReadError(f"{path}: not a decodable image (corrupt or unsupported format)")
+    check_image_size(image.shape[1], image.shape[0], str(path))
     return image
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from ..detection import YOLOXDetector
 from ..errors import InputError
 from ..formats import PoseResult
+from .io import check_image_size
 from .pose import PoseEstimator
 
 
@@ -108,6 +109,7 @@ class WholebodyPipeline:
             if not (isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8):
                 got = getattr(image, "shape", type(image).__name__)
                 raise InputError(f"expected BGR uint8 images (H, W, 3), got {got}; see dwpose.inference.io.to_bgr")
+            check_image_size(image.shape[1], image.shape[0])
         if boxes is not None:
             boxes = list(boxes)
             if len(boxes) != len(images):

@@ -123,6 +123,7 @@ def process_video(
     stem: str | None = None,
     interruption: Interruption | None = None,
     user_boxes: Callable[[np.ndarray], np.ndarray] | None = None,
+    check_frame: Callable[[np.ndarray], None] | None = None,
 ) -> VideoSummary:
     """Run the pipeline over a video. `render` turns a result into an RGB skeleton image;
     `openpose_json` into the per-frame JSON record. Writes `<stem>_pose.mp4` and `<stem>.jsonl`
@@ -131,7 +132,9 @@ def process_video(
     `interruption` is checked between batches: once Ctrl-C was pressed the video is abandoned
     with KeyboardInterrupt. A video that ends before its announced frame count still gets its
     outputs; `VideoSummary.complete` says so. `user_boxes` (the `--boxes` entry of the video)
-    gives the person boxes of the first frame, used on every frame instead of the detector."""
+    gives the person boxes of the first frame, used on every frame instead of the detector.
+    `check_frame` sees every decoded frame before it is posed and may raise to abandon the video
+    (a server's frame and pixel budget)."""
     from ..progress import progress as progress_bar
 
     path = Path(path)
@@ -158,6 +161,9 @@ def process_video(
             for frames in iter_frame_batches(path, batch_size if detect_every == 1 or user_boxes is not None else 1):
                 if interruption is not None:
                     interruption.check()
+                if check_frame is not None:
+                    for frame in frames:
+                        check_frame(frame)
                 if user_boxes is not None:
                     if fixed_boxes is None:  # clipped to the frame (all frames share its size)
                         fixed_boxes = user_boxes(frames[0])

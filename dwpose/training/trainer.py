@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, Subset
 
 from ..data import AugmentConfig, Sample, TopDownTrainDataset, load_annotations, load_boxes, load_ubody
 from ..data.transforms import pipeline_stages
-from ..data.coco_wholebody import UBODY_SCENES, DatasetError
+from ..data.coco_wholebody import UBODY_SCENES, DatasetError, load_detections, read_json
 from ..data.dataset import epoch_indices
 from ..data.teacher_logits import StoredLogits
 from ..distillation import PoseDistiller
@@ -33,7 +33,7 @@ from ..fileio import save_torch_atomic
 from ..models import RGB_MEAN, RGB_STD, TopdownPoseModel, create_model
 from ..models.checkpoint import (CheckpointError, describe_state_dict, extract_state_dict, load_state_dict_strict,
                                  read_checkpoint_file)
-from .config import TrainConfig
+from .config import TrainConfig, ValConfig
 from .optim import ExpMomentumEMA, lr_factor, param_groups
 
 
@@ -121,6 +121,8 @@ class Trainer:
             torch.cuda.set_device(self.device)
         self.progress = progress and self.rank == 0
         self.stop_requested = False
+        if config.val is not None:  # before any step: a bad set would otherwise fail only at the first validation
+            check_validation_set(config.val)
 
         torch.manual_seed(config.seed)
         self.module = self._build_module().to(self.device)
@@ -144,6 +146,7 @@ class Trainer:
         self.iters_per_epoch = max(1, -(-self.epoch_length // (config.batch_size * self.world)))
         self.epoch, self.iter_in_epoch, self.global_iter = 0, 0, 0
         self.best_ap = -1.0
+        self.val_pending = False  # saved just before a validation that has not finished yet
         self.mean = torch.tensor(RGB_MEAN, device=self.device).view(1, 3, 1, 1)
         self.std = torch.tensor(RGB_STD, device=self.device).view(1, 3, 1, 1)
 
@@ -183,7 +186,7 @@ class Trainer:
             "model": self.module.state_dict(), "ema": ema_state, "ema_steps": self.ema.steps,
             "optimizer": self.optimizer.state_dict(), "scaler": self.scaler.state_dict(),
             "epoch": self.epoch, "iter_in_epoch": self.iter_in_epoch, "global_iter": self.global_iter,
-            "best_ap": self.best_ap,
+            "best_ap": self.best_ap, "val_pending": self.val_pending,
             "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},
             "config": dataclasses.asdict(self.config),
             "meta": {"distill_stage": stage, "model": self.config.model, "kind": "distiller" if stage else "pose"},
@@ -218,6 +221,7 @@ class Trainer:
         self.scaler.load_state_dict(state["scaler"])
         self.epoch, self.iter_in_epoch, self.global_iter = state["epoch"], state["iter_in_epoch"], state["global_iter"]
         self.best_ap = state.get("best_ap", -1.0)
+        self.val_pending = bool(state.get("val_pending", False))
         torch.set_rng_state(state["rng"]["torch"].cpu())
         np.random.set_state(state["rng"]["numpy"])
         random.setstate(state["rng"]["python"])
@@ -284,6 +288,8 @@ class Trainer:
         total_iters = c.epochs * self.iters_per_epoch if c.max_iters is None else min(c.max_iters, c.epochs * self.iters_per_epoch)
         bar = progress_bar(total=total_iters, initial=self.global_iter, unit="it", disable=not self.progress, desc=c.name)
         try:
+            if self.val_pending:  # resumed from the save before a validation that did not finish
+                self._validate_saved()
             while self.epoch < c.epochs and not self._done():
                 self.module.train()
                 for batch in self._loader(self.epoch, self.iter_in_epoch):
@@ -305,8 +311,11 @@ class Trainer:
                 self.epoch += 1
                 self.iter_in_epoch = 0
                 if c.val is not None and self.epoch % c.val_interval == 0:
-                    self.validate()
-                self.save()
+                    self.val_pending = True
+                    self.save()  # first: a validation that crashes loses no training
+                    self._validate_saved()
+                else:
+                    self.save()
             self.save()
             if self.stop_requested and self.rank == 0:
                 print(f"interrupted: checkpoint saved at iteration {self.global_iter} in {self.checkpoint_path} "
@@ -318,6 +327,15 @@ class Trainer:
         if self.rank == 0 and not self.stop_requested:  # an interrupted run leaves only last.pth
             self.export_final()
         return last
+
+    def _validate_saved(self) -> None:
+        """Validate, then save again (best AP, validation done). Validation draws no random
+        numbers of the run (create_model initialises weights), so the checkpoint saved before it
+        and the one after resume to the same training."""
+        with _rng_kept():
+            self.validate()
+        self.val_pending = False
+        self.save()
 
     def _done(self) -> bool:
         return self.config.max_iters is not None and self.global_iter >= self.config.max_iters
@@ -336,8 +354,10 @@ class Trainer:
             stats, _ = evaluate_model(model, v.ann_file, v.images, v.det_file, flip_test=v.flip_test,
                                       use_area=v.use_area, device=str(self.device), progress=self.progress)
             ap = stats.parts["wholebody"][0]
+            summary = stats.summary()
             with (self.work_dir / "val_log.jsonl").open("a") as log:
-                log.write(json.dumps({"epoch": self.epoch, **stats.summary()}) + "\n")
+                log.write(json.dumps({"epoch": self.epoch, "iter": self.global_iter, **summary}) + "\n")
+            _print_line(f"val @ iter {self.global_iter} (epoch {self.epoch}): {format_part_aps(summary)}")
             if ap > self.best_ap:
                 self.best_ap = ap
                 save_torch_atomic({"state_dict": self.module.deploy_state_dict(self.ema.module.state_dict()),
@@ -353,6 +373,57 @@ class Trainer:
         save_torch_atomic({"state_dict": self.module.deploy_state_dict(self.ema.module.state_dict()),
                       "meta": {"model": self.config.model, "iterations": self.global_iter}}, path)
         return path
+
+
+def format_part_aps(summary: Mapping[str, float]) -> str:
+    """One line of a validation's APs per part, from `WholebodyStats.summary()` (what
+    val_log.jsonl records): whole-body first, then body, foot, face and hand (mean of both)."""
+    parts = " | ".join(f"{part} {summary[f'{part}/AP']:.3f}" for part in ("body", "foot", "face", "hand"))
+    return f"whole-body AP {summary['wholebody/AP']:.3f} | {parts}"
+
+
+def _print_line(text: str) -> None:
+    from tqdm import tqdm
+
+    tqdm.write(text)  # above a running progress bar, not through it
+
+
+class _rng_kept:
+    """Restores the torch, numpy and Python random states on exit."""
+
+    def __enter__(self) -> None:
+        self.states = torch.get_rng_state(), np.random.get_state(), random.getstate()
+
+    def __exit__(self, *exc) -> None:
+        torch.set_rng_state(self.states[0])
+        np.random.set_state(self.states[1])
+        random.setstate(self.states[2])
+
+
+def check_validation_set(val: ValConfig) -> None:
+    """Refuse a validation set that the first validation would fail on, before any training:
+    an unreadable annotation (or detection) file, no person to score against, no box to run on,
+    or an image file that is not there. One DatasetError naming the file."""
+    data = read_json(val.ann_file, "validation annotation file")
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), list) for k in ("images", "annotations")):
+        raise DatasetError(f"validation annotation file {val.ann_file}: not a COCO-style file "
+                           "(needs 'images' and 'annotations' lists)")
+    # COCO keypoint evaluation ignores crowd regions and people without labelled body points.
+    people = [a for a in data["annotations"] if isinstance(a, dict) and not a.get("iscrowd", 0)
+              and a.get("num_keypoints", 1) != 0]
+    if not people:
+        raise DatasetError(f"validation annotation file {val.ann_file} has no person with labelled keypoints "
+                           "to score against (val.ann_file)")
+    if not Path(val.images).is_dir():
+        raise DatasetError(f"validation image folder not found: {val.images} (val.images)")
+    samples = (load_detections(val.det_file, val.ann_file, val.images) if val.det_file is not None
+               else load_annotations(val.ann_file, val.images, train=False))
+    if not samples:
+        raise DatasetError(f"no person boxes to validate on in {val.det_file or val.ann_file}")
+    missing = sorted({s.image_path for s in samples if not Path(s.image_path).is_file()})
+    if missing:
+        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+        raise DatasetError(f"validation image not found: {missing[0]}{more} (val.images = {val.images})")
 
 
 # What a checkpoint written by `Trainer.save` holds (and `resume` needs).

@@ -26,13 +26,13 @@ from ...backends import BACKENDS
 from ...drawing import get_style, list_styles, render
 from ...errors import InputError
 from ...formats import PoseResult
+from ...inference.io import MAX_RESOLUTION
 from ...weights import DEFAULT_DETECTOR, DEFAULT_POSE, REGISTRY, WeightsError, resolve_weights
 
 CATEGORY = "dwpose"
 NO_DETECTOR = "none"  # the whole frame is one person, as comfyui without a bbox detector
 DEVICES = ("auto", "cpu", "cuda")
 DEFAULT_STYLE = "comfyui"  # pixel-identical to comfyui_controlnet_aux's DWPose node
-MAX_RESOLUTION = 16384
 MODEL_FOLDER = "dwpose"  # ComfyUI/models/dwpose
 MODEL_EXTENSIONS = {".onnx", ".pth"}
 _BACKEND_MODULES = {"onnxruntime": "onnxruntime", "openvino": "openvino", "torch": "torch"}
@@ -139,7 +139,13 @@ def _check_choice(name: str, value: object, choices: list[str] | tuple[str, ...]
 def frames_from_image(image: object) -> np.ndarray:
     """A ComfyUI IMAGE (B, H, W, C) float 0..1 (torch or NumPy; one (H, W, C) frame is a batch
     of 1) as uint8 frames, truncated as comfyui_controlnet_aux converts them."""
-    array = image.detach().cpu().numpy() if hasattr(image, "detach") else image
+    if hasattr(image, "detach"):
+        tensor = image.detach().cpu()
+        if tensor.is_floating_point() and tensor.element_size() < 4:
+            tensor = tensor.float()  # bfloat16 / float16 IMAGEs: NumPy has no bfloat16
+        array = tensor.numpy()
+    else:
+        array = image
     if not isinstance(array, np.ndarray):
         raise InputError(f"image must be a ComfyUI IMAGE tensor (B, H, W, C), got {type(image).__name__}")
     if array.ndim == 3:

@@ -450,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
         imports = "imports not restricted (--allow-optional)"
     else:
         imports = (f"imports limited to what the device machine has (torch, onnx, onnxruntime, OpenCV, NumPy and what "
-                   f"they require): {len(blocked)} other installed top-level modules blocked, among them "
+                   f"they require): {len(blocked)} top-level modules blocked, among them "
                    f"{', '.join(sorted(OPTIONAL_MODULES, key=str.lower))}")
     heading = f"## GPU: {card_name(device)}"
     report.add(heading, "",

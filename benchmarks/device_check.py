@@ -95,6 +95,18 @@ def block_imports() -> list[str]:
     process; returns their names. A None entry in sys.modules makes `import` raise
     ModuleNotFoundError and `importlib.util.find_spec` answer None, exactly as for a package that
     is not installed. Modules of this repository (on sys.path under ROOT) stay importable."""
+    # Blocked before torch loads: torch itself imports tqdm where it is installed (not on the device).
+    try:
+        importlib.metadata.distribution("torch")
+    except importlib.metadata.PackageNotFoundError:
+        # No metadata to follow torch's requirements (not a pip install): block only the
+        # known optional packages rather than something torch needs later.
+        blocked = sorted(OPTIONAL_MODULES)
+        for name in blocked:
+            if sys.modules.get(name) is not None:
+                raise RuntimeError(f"{name} was imported before block_imports()")
+            sys.modules[name] = None  # type: ignore[assignment]
+        return blocked
     allowed = device_modules()
     # Not blocked: this repository, and the interpreter's own library (private modules such as
     # _sysconfigdata_* that sys.stdlib_module_names leaves out; sysconfig needs them).

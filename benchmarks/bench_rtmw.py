@@ -22,7 +22,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks.results import write_section  # noqa: E402
+from benchmarks.results import load_average, write_section  # noqa: E402
 
 from benchmarks.bench_cpu import BARE, CACHE, PHOTO, by_case, compare, machine, person_boxes, result_table  # noqa: E402
 from dwpose.inference.pipeline import WholebodyPipeline  # noqa: E402
@@ -45,10 +45,6 @@ def make_pose_files(name: str) -> tuple[Path, Path]:
         export_onnx(model, static, dynamic_batch=False)
         export_onnx(model, dynamic, dynamic_batch=True)
     return static, dynamic
-
-
-def load_average() -> str:
-    return "/".join(f"{v:.1f}" for v in os.getloadavg())
 
 
 def main() -> int:

@@ -1,24 +1,32 @@
 """Everything a lent GPU has to show, in one call: correctness first, then speed.
 
-    python benchmarks/device_check.py                         # on the GPU machine (~5-8 minutes)
+    cp -r ../shared/data/coco_wholebody_val_sample .          # once, before the call: the device
+                                                              # machine receives the working tree only
+    benchmarks/device_check                                   # on the GPU machine (--budget, default 480 s)
     python benchmarks/device_check.py --quick --device cpu    # smoke run of every step (test suite)
 
-1. Environment: versions and card. tqdm, PIL, albumentations and xtcocotools are made
-   unimportable first (`--allow-optional` lifts that), which proves that `import dwpose`, the
-   inference path and the benchmark need none of them.
+The default budget (480 s of work, printed as a plan first) fits a 15-minute device slot with the
+machine's start and the file transfers; run it as one call with a timeout of about 570 s.
+
+1. Environment: versions and card. Every installed package other than those the device machine
+   has (torch, onnx, onnxruntime, OpenCV, NumPy and what they require) is made unimportable first
+   (`--allow-optional` lifts that), which proves that `import dwpose`, the inference path and the
+   benchmark need nothing else (tqdm, PIL, albumentations, xtcocotools among what is blocked).
 2. Random-weight model files with the official ONNX signatures (DWPose-l 384x288 and YOLOX-L;
    --quick: RTMPose-t and YOLOX-s), exported once into benchmarks/.cache/.
-3. Correctness on the sample images (`--data`, default shared/data or ../shared/data beside the
-   repository, else the bundled photo), on the same person boxes for every run: the whole
+3. Correctness on the sample images (`--data`; default: a copy `coco_wholebody_val_sample/` at
+   the repository root, else shared/data/ in or beside the repository, else the bundled photo;
+   the report names the folder and the images), on the same person boxes for every run: the whole
    pipeline on the device (detector + pose stage, device placement) against the CPU path
    (OpenCV crops, PyTorch float32 on the CPU); float32 keypoints must agree within 0.05 px. Also
    reported: the device crops against the machine's cv2.warpAffine, the network logits'
    relative error, flip test, TF32, bfloat16/float16 against float32, onnxruntime on the CPU.
 4. `benchmarks/gpu.py` without and with `--compile`, each in its own process, time-limited so
    that the whole script stays inside `--budget` seconds.
-5. A GPU section with the card's name replaces the "not measured" placeholder of
-   benchmarks/RESULTS.md (CPU section kept; `--results`), and every report and log is written
-   to `--out-dir` (default $OUT, where the device machine collects files).
+5. A section "## GPU: <card>" is written into benchmarks/RESULTS.md through
+   benchmarks/results.write_section after every phase (a rerun on the same card replaces its own
+   section, every other section stays; `--results`), and every report and log is written to
+   `--out-dir` (default $OUT, where the device machine collects files).
 
 Exit code 0 when the float32 correctness check passed, 1 when it failed, 2 for bad arguments.
 """
@@ -26,35 +34,102 @@ Exit code 0 when the float32 correctness check passed, 1 when it failed, 2 for b
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
+import pkgutil
 import platform
+import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import time
 from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks"
+# Optional packages of the project that the device machine lacks: blocked even where the
+# metadata walk below would not find them installed.
 OPTIONAL_MODULES = frozenset({"tqdm", "PIL", "albumentations", "xtcocotools"})
-SAMPLE_FOLDER = Path("data") / "coco_wholebody_val_sample"
+# What the device machine has installed (distribution names); their requirements come along.
+DEVICE_PACKAGES = ("torch", "onnx", "onnxruntime", "numpy", "opencv-python", "opencv-python-headless",
+                   "opencv-contrib-python", "opencv-contrib-python-headless")
+SAMPLE_NAME = "coco_wholebody_val_sample"
+COPY_COMMAND = f"cp -r ../shared/data/{SAMPLE_NAME} ."
 TOLERANCE_PX = 0.05
 
 
-def block_optional_imports() -> None:
-    """Make the packages the device image may lack unimportable in this process: a None entry
-    in sys.modules makes `import` raise ModuleNotFoundError and `importlib.util.find_spec`
-    answer None, exactly as for a package that is not installed."""
-    for name in OPTIONAL_MODULES:
-        if name in sys.modules and sys.modules[name] is not None:
-            raise RuntimeError(f"{name} was imported before block_optional_imports()")
+def _normalized(distribution: str) -> str:
+    return re.sub(r"[-_.]+", "-", distribution).lower()
+
+
+def device_modules() -> set[str]:
+    """Top-level import names the device machine has: the standard library, the project, and
+    DEVICE_PACKAGES with everything they require (from the installed metadata)."""
+    by_distribution: dict[str, set[str]] = {}
+    for module, distributions in importlib.metadata.packages_distributions().items():
+        for distribution in distributions:
+            by_distribution.setdefault(_normalized(distribution), set()).add(module)
+    todo, seen = [_normalized(name) for name in DEVICE_PACKAGES], set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requirements = importlib.metadata.requires(name) or []
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        for requirement in requirements:
+            if "extra" not in requirement.partition(";")[2]:  # optional extras are not installed with it
+                todo.append(_normalized(re.match(r"[A-Za-z0-9._-]+", requirement).group()))
+    allowed = set(sys.stdlib_module_names) | {"dwpose"}
+    for name in seen:
+        allowed |= by_distribution.get(name, set())
+    return allowed - OPTIONAL_MODULES
+
+
+def block_imports() -> list[str]:
+    """Make every installed top-level module the device machine lacks unimportable in this
+    process; returns their names. A None entry in sys.modules makes `import` raise
+    ModuleNotFoundError and `importlib.util.find_spec` answer None, exactly as for a package that
+    is not installed. Modules of this repository (on sys.path under ROOT) stay importable."""
+    # Blocked before torch loads: torch itself imports tqdm where it is installed (not on the device).
+    try:
+        importlib.metadata.distribution("torch")
+    except importlib.metadata.PackageNotFoundError:
+        # No metadata to follow torch's requirements (not a pip install): block only the
+        # known optional packages rather than something torch needs later.
+        blocked = sorted(OPTIONAL_MODULES)
+        for name in blocked:
+            if sys.modules.get(name) is not None:
+                raise RuntimeError(f"{name} was imported before block_imports()")
+            sys.modules[name] = None  # type: ignore[assignment]
+        return blocked
+    allowed = device_modules()
+    # Not blocked: this repository, and the interpreter's own library (private modules such as
+    # _sysconfigdata_* that sys.stdlib_module_names leaves out; sysconfig needs them).
+    keep = [ROOT] + [Path(sysconfig.get_paths()[key]).resolve() for key in ("stdlib", "platstdlib")]
+    installed = {info.name for info in pkgutil.iter_modules()
+                 if not any(Path(getattr(info.module_finder, "path", "/")).resolve().is_relative_to(place)
+                            for place in keep)}
+    installed |= set(importlib.metadata.packages_distributions())
+    blocked = sorted((installed - allowed) | OPTIONAL_MODULES)
+    for name in blocked:
+        if name.startswith("__editable__") or name.startswith("_distutils_hack"):
+            continue  # import machinery of editable installs / setuptools, loaded at start-up
+        if sys.modules.get(name) is not None:
+            if name in OPTIONAL_MODULES:
+                raise RuntimeError(f"{name} was imported before block_imports()")
+            continue  # loaded by the interpreter's start-up (.pth files): nothing to prove there
         sys.modules[name] = None  # type: ignore[assignment]
+    return blocked
 
 
 # Runs benchmarks/gpu.py in a child process with the same import block.
 _CHILD = ("import runpy, sys; sys.path.insert(0, sys.argv[1]); import device_check; "
-          "device_check.block_optional_imports(); sys.argv = sys.argv[2:]; "
+          "device_check.block_imports(); sys.argv = sys.argv[2:]; "
           "runpy.run_path(sys.argv[0], run_name='__main__')")
 
 
@@ -78,11 +153,27 @@ def export_random_models(cache: Path, pose_name: str, yolox_name: str) -> tuple[
     return pose_path, yolox_path
 
 
-def default_data() -> Path | None:
-    for candidate in (ROOT / "shared", ROOT.parent / "shared"):
-        if (candidate / SAMPLE_FOLDER).is_dir():
-            return candidate / SAMPLE_FOLDER
+def default_data(root: Path = ROOT) -> Path | None:
+    """The COCO-WholeBody sample: first a copy at the repository root (the device machine
+    receives the working tree only: `COPY_COMMAND` puts it there, .gitignore keeps it out of
+    commits), then shared/data in or beside the repository."""
+    for candidate in (root / SAMPLE_NAME, root / "shared" / "data" / SAMPLE_NAME,
+                      root.parent / "shared" / "data" / SAMPLE_NAME):
+        if candidate.is_dir():
+            return candidate
     return None
+
+
+def describe_source(data: Path | None, samples: list) -> str:
+    """Which images the check used, and from where: one line for the report."""
+    names = ", ".join(s[0] for s in samples)
+    if data is None or samples[0][0] == "human-pose.jpeg":
+        return (f"Images: the bundled photo dwpose/assets/human-pose.jpeg with three fixed boxes (no COCO-WholeBody "
+                f"sample found{'' if data is None else f' with annotated images in {data}'}; `{COPY_COMMAND}` at "
+                "the repository root puts one where the device machine receives it).")
+    where = data.resolve()
+    shown = where.relative_to(ROOT) if where.is_relative_to(ROOT) else where
+    return f"Images ({len(samples)}, COCO-WholeBody sample in `{shown}`): {names}."
 
 
 def sample_images(data: Path | None, limit: int) -> list[tuple[str, "np.ndarray", "np.ndarray"]]:
@@ -111,7 +202,9 @@ def sample_images(data: Path | None, limit: int) -> list[tuple[str, "np.ndarray"
     if not samples:
         image = cv2.imread(str(ROOT / "dwpose" / "assets" / "human-pose.jpeg"))
         h, w = image.shape[:2]
-        boxes = np.array([[0.2 * w, 0.05 * h, 0.8 * w, 0.95 * h], [0, 0, w / 2, h / 2], [0.5 * w, 0.3 * h, 1.1 * w, h]],
+        # Inside the image: the pipeline clips boxes that cross the border, the bare estimator
+        # does not, and the two are compared on the same boxes.
+        boxes = np.array([[0.2 * w, 0.05 * h, 0.8 * w, 0.95 * h], [0, 0, w / 2, h / 2], [0.5 * w, 0.3 * h, w, h]],
                          np.float32)
         samples.append(("human-pose.jpeg", image, boxes))
     return samples
@@ -165,8 +258,9 @@ def correctness(args: argparse.Namespace, report: "Report", pose_file: Path, yol
     boxes = [s[2] for s in samples]
     persons = sum(len(b) for b in boxes)
     report.add(f"### Correctness ({pose_file.stem}, {yolox_file.stem}; {len(images)} images, {persons} persons)", "",
-               f"Sample images: {', '.join(s[0] for s in samples)}; person boxes from the annotations, the same "
-               "boxes for every run. float32 on CUDA is strict IEEE float32 (TF32 off) unless the row says TF32.", "")
+               describe_source(args.data, samples), "",
+               "Person boxes from the annotations (the same boxes for every run). float32 on CUDA is strict "
+               "IEEE float32 (TF32 off) unless the row says TF32.", "")
 
     # Each file is imported into PyTorch once; the device runs get copies (a runner moves its module).
     pose_module = create_model(detect_model_name(pose_file), checkpoint=pose_file)
@@ -305,7 +399,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--dtype", default=None, help="benchmark precision (default bfloat16; float32 with --quick)")
     parser.add_argument("--quick", action="store_true", help="tiny models and sizes, no --compile run (smoke test)")
     parser.add_argument("--data", type=Path, default=None,
-                        help="COCO-WholeBody sample folder (default: shared/data/coco_wholebody_val_sample in or beside the repo)")
+                        help=f"COCO-WholeBody sample folder (default: ./{SAMPLE_NAME}, else shared/data/{SAMPLE_NAME} "
+                             "in or beside the repo)")
     parser.add_argument("--images", type=int, default=None, help="at most this many sample images (default 4; 1 with --quick)")
     parser.add_argument("--budget", type=float, default=480.0, help="seconds for the whole script (default 480)")
     parser.add_argument("--compile-share", type=float, default=0.6,
@@ -314,7 +409,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="RESULTS.md to update (default benchmarks/RESULTS.md; none with --quick)")
     parser.add_argument("--out-dir", type=Path, default=None, help="reports and logs (default $OUT, else benchmarks/.device_check)")
     parser.add_argument("--skip-benchmark", action="store_true", help="correctness only")
-    parser.add_argument("--allow-optional", action="store_true", help="do not block tqdm, PIL, albumentations, xtcocotools")
+    parser.add_argument("--allow-optional", action="store_true",
+                        help="do not block the packages the device machine lacks (tqdm, PIL, albumentations, ...)")
     args = parser.parse_args(argv)
     if args.data is None:
         args.data = default_data()
@@ -332,16 +428,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     args = parse_args(argv)
-    if not args.allow_optional:
-        block_optional_imports()
+    blocked = [] if args.allow_optional else block_imports()
     import cv2
     import numpy as np
     import torch
 
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(BENCHMARKS))
+    from benchmarks.results import write_section
     from dwpose.backends import torch_dtype
-    from gpu import Report, card_name, with_gpu_section
+    from gpu import Report, card_name
 
     torch_dtype(args.dtype)
     device = torch.device(args.device)
@@ -349,22 +445,38 @@ def main(argv: list[str] | None = None) -> int:
         print("device_check: no CUDA device visible to PyTorch", file=sys.stderr)
         return 2
     args.out_dir.mkdir(parents=True, exist_ok=True)
+    benchmark_phases = [] if args.skip_benchmark else (["gpu.py --quick (eager): all that is left"] if args.quick else [
+        f"gpu.py (eager): {1 - args.compile_share:.0%} of what is left",
+        f"gpu.py --compile: the rest ({args.compile_share:.0%}), less 5 s"])
+    print(f"device_check plan: {args.budget:.0f} s of work in all (the default fits a 15-minute device slot with the "
+          "machine's start and the transfers: one call, timeout about 570 s).", f"  1. set-up and correctness on "
+          f"{args.device}: random-weight model files, up to {args.images} image(s) from "
+          f"{args.data if args.data is not None else 'the bundled photo (no COCO-WholeBody sample found)'}",
+          *(f"  {n}. {phase}" for n, phase in enumerate(benchmark_phases, 2)),
+          f"  RESULTS.md section '## GPU: {card_name(device)}' saved after every phase "
+          f"({args.results if args.results is not None else 'no RESULTS.md with --quick'}) and reports in {args.out_dir}.",
+          sep="\n", flush=True)
     report = Report()
     cuda = f", CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}" if device.type == "cuda" else ""
-    report.add(f"## GPU ({date.today().isoformat()}): {card_name(device)}", "",
-               f"`benchmarks/device_check.py{' --quick' if args.quick else ''}`: Python {platform.python_version()}, "
-               f"torch {torch.__version__}{cuda}, OpenCV {cv2.__version__}, NumPy {np.__version__}; "
-               f"{'optional packages allowed' if args.allow_optional else 'tqdm, PIL, albumentations, xtcocotools blocked'}.", "")
+    if args.allow_optional:
+        imports = "imports not restricted (--allow-optional)"
+    else:
+        imports = (f"imports limited to what the device machine has (torch, onnx, onnxruntime, OpenCV, NumPy and what "
+                   f"they require): {len(blocked)} top-level modules blocked, among them "
+                   f"{', '.join(sorted(OPTIONAL_MODULES, key=str.lower))}")
+    heading = f"## GPU: {card_name(device)}"
+    report.add(heading, "",
+               f"{date.today().isoformat()}, `benchmarks/device_check.py{' --quick' if args.quick else ''}`: Python "
+               f"{platform.python_version()}, torch {torch.__version__}{cuda}, OpenCV {cv2.__version__}, NumPy "
+               f"{np.__version__}; {imports}.", "")
 
     from dwpose.fileio import write_text_atomic
-
-    results_before = args.results.read_text() if args.results is not None and args.results.exists() else ""
 
     def save() -> None:
         """Everything so far, to the reports (a run cut short keeps what it measured)."""
         write_text_atomic(args.out_dir / "device_check.md", report.text())
         if args.results is not None:
-            write_text_atomic(args.results, with_gpu_section(results_before, report.text()))
+            write_section(args.results, heading, report.text())
             if args.results.resolve() != (args.out_dir / "RESULTS.md").resolve():
                 shutil.copyfile(args.results, args.out_dir / "RESULTS.md")
 
@@ -376,10 +488,13 @@ def main(argv: list[str] | None = None) -> int:
     report.add(f"(correctness and set-up: {time.monotonic() - started:.0f} s)", "")
     save()
 
-    if not args.skip_benchmark:
+    left = args.budget - (time.monotonic() - started)
+    if not args.skip_benchmark and left < 30:
+        report.add(f"Benchmarks skipped: {max(left, 0):.0f} s of the {args.budget:.0f} s budget left after correctness.", "")
+        save()
+    elif not args.skip_benchmark:
         common = ["--device", args.device, "--dtype", args.dtype]
         plain = ["--quick"] if args.quick else []
-        left = args.budget - (time.monotonic() - started)
         share = left if args.quick else left * (1 - args.compile_share)
         run_benchmark(plain + common, args.out_dir / "gpu_eager.log", share, report,
                       f"gpu.py{' --quick' if args.quick else ''} (eager)")

@@ -36,13 +36,11 @@ from dwpose.backends import torch_dtype  # noqa: E402
 from dwpose.detection import YOLOXDetector  # noqa: E402
 from dwpose.distillation import KLDiscretLoss  # noqa: E402
 from dwpose.fileio import write_text_atomic  # noqa: E402
+from benchmarks.results import write_section  # noqa: E402
 from dwpose.inference.pose import PoseEstimator, crop_geometry  # noqa: E402
 from dwpose.inference.video import iter_frame_batches  # noqa: E402
 from dwpose.models import create_model  # noqa: E402
 from dwpose.training.optim import param_groups  # noqa: E402
-
-PLACEHOLDER = "\n## GPU\n\nNot measured yet"
-
 
 class Report(list):
     """Markdown lines, printed as they are added: a run cut short still shows what it measured."""
@@ -93,17 +91,9 @@ def card_name(device: torch.device) -> str:
     return torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({os.cpu_count()} cores)"
 
 
-def with_gpu_section(previous: str, section: str) -> str:
-    """RESULTS.md text with a GPU section: it takes the place of the "not measured" placeholder
-    section, or is appended; every other section (CPU, earlier GPU runs, OpenVINO, labelling)
-    stays."""
-    section = section.strip() + "\n"
-    placeholder = previous.find(PLACEHOLDER)
-    if placeholder < 0:
-        return previous.rstrip() + "\n\n" + section
-    end = previous.find("\n## ", placeholder + 1)
-    rest = previous[end:] if end >= 0 else ""
-    return previous[:placeholder].rstrip() + "\n\n" + section + rest
+def heading(device: torch.device, compile: bool) -> str:
+    """This run's RESULTS.md heading: one section per card (and mode); a rerun replaces its own."""
+    return f"## GPU benchmark: {card_name(device)}{' (--compile)' if compile else ''}"
 
 
 def run(args: argparse.Namespace) -> str:
@@ -113,10 +103,10 @@ def run(args: argparse.Namespace) -> str:
     quick = args.quick
     repeats, warmup = (1, 1) if quick else (20, 3)
     report = Report()
-    report.add(f"## GPU benchmark ({date.today().isoformat()}): {card_name(device)}", "",
-              f"`benchmarks/gpu.py`: torch {torch.__version__}, dtype {args.dtype} (autocast), channels_last, "
-              f"compile={args.compile}, device placement. Random weights, official architectures; median of "
-              f"{repeats} repeats.", "")
+    report.add(heading(device, args.compile), "",
+               f"{date.today().isoformat()}, `benchmarks/gpu.py`: torch {torch.__version__}, dtype {args.dtype} (autocast), channels_last, "
+               f"compile={args.compile}, device placement. Random weights, official architectures; median of "
+               f"{repeats} repeats.", "")
     report.add(f"bf16 matmul ceiling: {matmul_ceiling(device, quick):.0f} TFLOP/s", "")
 
     # --- pose stage throughput
@@ -244,7 +234,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke run")
     parser.add_argument("--models", default=None, help="comma-separated model names for the throughput rows")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"),
-                        help="RESULTS.md to append the section to (not with --quick)")
+                        help="RESULTS.md to write this card's section into (not with --quick)")
     parser.add_argument("--report", default=None, help="write only this run's section to this file instead")
     return parser.parse_args(argv)
 
@@ -259,8 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.report:
         write_text_atomic(args.report, section)
     elif not args.quick:
-        out = Path(args.out)
-        write_text_atomic(out, with_gpu_section(out.read_text() if out.exists() else "", section))
+        write_section(args.out, heading(torch.device(args.device), args.compile), section)
     return 0
 
 

@@ -2,33 +2,67 @@
 both keep working between the sessions that are lent a GPU."""
 
 import os
+import shutil
 import subprocess
 import sys
 
-from tests.conftest import ROOT
+from tests.conftest import DATA, ROOT
 
+SAMPLE = "coco_wholebody_val_sample"
 CPU_SECTION = "# CPU benchmark (2026-01-01)\n\n| case | ms |\n|---|---:|\n| 1 person | 100.0 |\n"
-PLACEHOLDER = "\n## GPU\n\nNot measured yet: no GPU was lent to the session that wrote `benchmarks/gpu.py`.\n"
 LATER_SECTION = "\n## Labelling throughput (dwpose label)\n\n| case | images/s |\n|---|---:|\n| in-process | 2.5 |\n"
+OTHER_CARD = "\n## GPU: NVIDIA H200\n\n2026-01-01, an earlier run on another card.\n"
+
+
+def _device_check():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import device_check
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    return device_check
+
+
+def test_device_check_prefers_a_sample_copy_at_the_repository_root(tmp_path):
+    # The device machine receives the working tree only: a copy at the root comes first.
+    device_check = _device_check()
+    repo = tmp_path / "repo"
+    (repo / "shared" / "data" / SAMPLE).mkdir(parents=True)
+    assert device_check.default_data(repo) == repo / "shared" / "data" / SAMPLE
+    (repo / SAMPLE).mkdir()
+    assert device_check.default_data(repo) == repo / SAMPLE
+    assert device_check.COPY_COMMAND == f"cp -r ../shared/data/{SAMPLE} ."
+    # ... and git keeps that copy out of commits.
+    ignored = subprocess.run(["git", "check-ignore", "-q", f"{SAMPLE}/000000000785.jpg"], cwd=ROOT)
+    assert ignored.returncode == 0
 
 
 def test_device_check_quick_run_on_cpu(tmp_path):
     results = tmp_path / "RESULTS.md"
-    results.write_text(CPU_SECTION + PLACEHOLDER + LATER_SECTION)
+    own = f"\n## GPU: CPU ({os.cpu_count()} cores)\n\n2026-01-01, an earlier run of this card: replaced.\n"
+    results.write_text(CPU_SECTION + OTHER_CARD + own + LATER_SECTION)
+    sample = tmp_path / SAMPLE  # a copy, as `cp -r ../shared/data/coco_wholebody_val_sample .` makes
+    shutil.copytree(DATA / SAMPLE, sample)
     out = tmp_path / "out"
     # Through the one-line wrapper the device session calls, with this interpreter.
     done = subprocess.run([str(ROOT / "benchmarks" / "device_check"), "--quick", "--device", "cpu",
-                           "--results", str(results), "--out-dir", str(out)],
+                           "--results", str(results), "--out-dir", str(out), "--data", str(sample)],
                           capture_output=True, text=True, timeout=900, env={**os.environ, "PYTHON": sys.executable})
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    # The plan comes first, before any work.
+    assert done.stdout.startswith("device_check plan: 480 s of work in all"), done.stdout[:500]
     text = results.read_text()
-    # The CPU section stays, the placeholder goes, the GPU section takes its place; later
-    # sections (other benchmarks') stay after it.
-    assert text.startswith(CPU_SECTION) and "Not measured yet" not in text and "## GPU (" in text
-    assert text.endswith(LATER_SECTION) and text.index("## GPU (") < text.index(LATER_SECTION)
+    # This card's earlier section is replaced in place; every other section (CPU, another card,
+    # later benchmarks) stays as it was.
+    section = f"## GPU: CPU ({os.cpu_count()} cores)\n\n"
+    assert text.startswith(CPU_SECTION + OTHER_CARD) and text.endswith(LATER_SECTION)
+    assert "an earlier run of this card" not in text and text.count(section) == 1
+    # Which images: the first (--quick: one) of the copied sample, named with its folder.
+    assert f"Images (1, COCO-WholeBody sample in `{sample.resolve()}`): 000000000785.jpg." in text
     # Correctness: the device placement (forced on the CPU) equals the CPU path exactly, crops too,
-    # with tqdm, PIL, albumentations and xtcocotools unimportable.
-    assert "tqdm, PIL, albumentations, xtcocotools blocked" in text
+    # with every package the device machine lacks unimportable.
+    assert "imports limited to what the device machine has" in text
+    assert "among them albumentations, PIL, tqdm, xtcocotools" in text
     assert "| cpu float32, whole pipeline (device placement) vs CPU | 0.0000 | 100.00% |" in text
     assert "| cpu float32 + flip test (device placement) vs CPU + flip test | 0.0000 | 100.00% |" in text
     assert "byte-identical, max difference 0 grey levels" in text and "**float32 cpu vs CPU: PASS**" in text

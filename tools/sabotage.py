@@ -2,13 +2,14 @@
 
 Each breakage is a textual patch (an exact string that must occur once in the file, replaced by
 another) applied to a scratch copy of the working tree; only the tests related to it run there,
-with this Python and PYTHONPATH=<copy>. A breakage is caught when those tests fail (pytest exit
-1). Not part of `make test`: run it before resolving an issue about tests.
+with this Python and PYTHONPATH=<copy>. A breakage is caught when one of those tests fails that
+passes on the unpatched copy (the baseline run, done first). Not part of `make test`: run it
+before resolving an issue about tests.
 
     python tools/sabotage.py              # every breakage; exit 1 if one went unnoticed
     python tools/sabotage.py --list       # the table
     python tools/sabotage.py --only d --only e-per-rank-split
-    python tools/sabotage.py --baseline   # first check the selected tests pass unpatched
+    python tools/sabotage.py --no-baseline   # skip the unpatched run (see `check`)
 
 When the code a patch targets changes, the run says "patch did not apply": update the `old`
 string in BREAKAGES below (the table is the only place to edit)."""
@@ -130,8 +131,9 @@ def copy_tree(destination: Path) -> None:
         (destination.parent / "shared").symlink_to(shared)
 
 
-def apply(breakage: Breakage, tree: Path) -> str | None:
-    """Patch the copy; the reason when an edit does not apply (its text not found exactly once)."""
+def apply(breakage: Breakage, tree: Path, write: bool = True) -> str | None:
+    """Patch the copy (or only check that it would patch); the reason when an edit does not
+    apply (its text not found exactly once)."""
     for edit in breakage.edits:
         path = tree / edit.file
         if not path.is_file():
@@ -140,16 +142,23 @@ def apply(breakage: Breakage, tree: Path) -> str | None:
         count = text.count(edit.old)
         if count != 1:
             return f"{edit.file}: the text to replace occurs {count} times, expected once"
-        path.write_text(text.replace(edit.old, edit.new), encoding="utf-8")
+        if write:
+            path.write_text(text.replace(edit.old, edit.new), encoding="utf-8")
     return None
 
 
-def run_tests(breakage: Breakage, tree: Path, python: str) -> tuple[int, str]:
+def run_tests(breakage: Breakage, tree: Path, python: str, extra: tuple[str, ...] = ()) -> tuple[int, str]:
     env = {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
            "PYTHONDONTWRITEBYTECODE": "1"}
-    command = [python, "-m", "pytest", "-x", "-q", "-rf", "-p", "no:cacheprovider", *breakage.tests]
+    command = [python, "-m", "pytest", "-q", "-rfE", "-p", "no:cacheprovider", *extra, *breakage.tests]
     done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True)
     return done.returncode, done.stdout + done.stderr
+
+
+def failures(output: str) -> list[str]:
+    """The node ids pytest's short summary lists as FAILED or ERROR."""
+    return [line.split(" ", 1)[1].split(" - ", 1)[0] for line in output.splitlines()
+            if line.startswith(("FAILED ", "ERROR ")) and "::" in line]
 
 
 def first_failure(output: str) -> str:
@@ -157,24 +166,37 @@ def first_failure(output: str) -> str:
     return lines[0][:160] if lines else (output.strip().splitlines() or [""])[-1][:160]
 
 
+# Baseline failures by test selection, so breakages sharing their tests run the baseline once.
+_baseline: dict[tuple[str, ...], list[str]] = {}
+
+
 def check(breakage: Breakage, python: str, baseline: bool) -> tuple[str, str]:
-    """(verdict, detail): verdict is "caught", "NOT CAUGHT" or a reason the check could not be made."""
+    """(verdict, detail): verdict is "caught", "NOT CAUGHT" or why the check could not be made.
+    With `baseline`, tests that already fail on the unpatched copy are left out (--deselect) and
+    named in the detail: a breakage counts as caught only by a test that passes without it."""
     with tempfile.TemporaryDirectory(prefix="dwpose-sabotage-") as scratch:
         tree = Path(scratch) / ROOT.name
         copy_tree(tree)
-        if baseline:
-            code, output = run_tests(breakage, tree, python)
-            if code != 0:
-                return "BASELINE FAILS", f"the tests fail without the breakage (pytest exit {code}): {first_failure(output)}"
-        problem = apply(breakage, tree)
+        problem = apply(breakage, tree, write=False)
         if problem:
             return "patch did not apply", problem
-        code, output = run_tests(breakage, tree, python)
+        already: list[str] = []
+        if baseline:
+            if breakage.tests not in _baseline:
+                code, output = run_tests(breakage, tree, python)
+                if code not in (0, 1) or (code == 1 and not failures(output)):
+                    return "BASELINE ERROR", f"pytest exit {code} without the breakage: {first_failure(output)}"
+                _baseline[breakage.tests] = failures(output)
+            already = _baseline[breakage.tests]
+        apply(breakage, tree)
+        code, output = run_tests(breakage, tree, python, ("-x", *(f"--deselect={node}" for node in already)))
+    note = (f" [{len(already)} test(s) left out, failing without the breakage too: {', '.join(already[:3])}"
+            f"{', ...' if len(already) > 3 else ''}]") if already else ""
     if code == 1:
-        return "caught", first_failure(output)
+        return "caught", first_failure(output) + note
     if code == 0:
-        return "NOT CAUGHT", "the related tests pass with the breakage"
-    return "ERROR", f"pytest exit {code} (not a test failure): {first_failure(output)}"
+        return "NOT CAUGHT", "the related tests pass with the breakage" + note
+    return "ERROR", f"pytest exit {code} (not a test failure): {first_failure(output)}" + note
 
 
 def select(names: list[str] | None) -> list[Breakage]:
@@ -194,7 +216,9 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", action="append", metavar="NAME", help="a breakage (its name or letter); repeatable")
     parser.add_argument("--list", action="store_true", help="list the breakages and their tests, run nothing")
-    parser.add_argument("--baseline", action="store_true", help="first run each selection's tests unpatched")
+    parser.add_argument("--no-baseline", dest="baseline", action="store_false",
+                        help="skip the unpatched run of each selection's tests (faster; a test failing anyway "
+                             "then counts as catching the breakage)")
     parser.add_argument("--python", default=sys.executable, help="the Python that runs pytest (default: this one)")
     args = parser.parse_args(argv)
     chosen = select(args.only)

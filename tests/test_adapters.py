@@ -311,14 +311,28 @@ def test_rtmlib_modes_load_rtmlibs_files_and_detector_sizes(monkeypatch, tmp_pat
     url = "https://download.openmmlab.com/mmpose/v1/projects/rtmposev1/onnx_sdk/yolox_tiny_8xb8-300e_humanart-6f3252f9.zip"
     assert rtmlib.Wholebody(det=url, mode="lightweight").pipeline.detector.with_nms
 
-    seen = []
-    monkeypatch.setattr(rtmlib.Wholebody, "_build", lambda self, det, pose, *rest: seen.append((det, pose, rest[-1])))
-    rtmlib.Wholebody()  # no mode: DWPose as before
-    rtmlib.Wholebody(mode="performance", det=None)  # an explicit argument wins over the preset
-    rtmlib.Wholebody(mode="balanced", pose="mine.onnx", det_input_size=(320, 320))
-    assert seen == [("yolox_l.onnx", "dw-ll_ucoco_384.onnx", None),
-                    (None, "rtmw-dw-x-l_simcc-cocktail14_270e-384x288_20231122.onnx", (640, 640)),
-                    ("yolox_m_8xb8-300e_humanart-c2c7a14a.onnx", "mine.onnx", (320, 320))]
+    # The other presets open their own files: each call gets a cache holding stand-ins under that
+    # preset's names only, and no download can happen, so a wrong name is an error.
+    monkeypatch.setenv("DWPOSE_HUB_ENDPOINT", "http://127.0.0.1:9")
+    stand_in_pose, stand_in_det = reference / "rtmw_t_256x192_random.onnx", export_end2end(tmp_path / "end2end.onnx")
+
+    def cache_with(name, **files):
+        (tmp_path / name).mkdir()
+        for filename, source in files.items():
+            shutil.copy(source, tmp_path / name / filename)
+        monkeypatch.setenv("DWPOSE_HOME", str(tmp_path / name))
+
+    performance, balanced = RTMLIB_MODES["performance"], RTMLIB_MODES["balanced"]
+    cache_with("performance", **{performance.pose: stand_in_pose})
+    assert rtmlib.Wholebody(mode="performance", det=None).pipeline.detector is None  # an explicit argument wins
+    with pytest.raises(DWPoseError):
+        rtmlib.Wholebody(mode="balanced", det=None)  # its pose file is not there
+    cache_with("balanced", **{balanced.det: stand_in_det, balanced.pose: stand_in_pose})
+    assert rtmlib.Wholebody(mode="balanced").pipeline.detector.input_size == balanced.det_input_size
+    mine = rtmlib.Wholebody(mode="balanced", pose=stand_in_pose, det_input_size=(320, 320))
+    assert mine.pipeline.detector.with_nms and mine.pipeline.detector.input_size == (320, 320)
+    with pytest.raises(DWPoseError):
+        rtmlib.Wholebody(mode="performance")  # its pose file is not there
 
 
 def test_rtmlib_pose_tracker(pose_onnx, sample_bgr):

@@ -6,7 +6,7 @@ import torch
 
 import dwpose
 from dwpose.cli import main
-from dwpose.models.checkpoint import CheckpointError, extract_state_dict
+from dwpose.models.checkpoint import CheckpointError, extract_state_dict, read_checkpoint_file
 
 
 @pytest.fixture(scope="module")
@@ -146,17 +146,22 @@ def test_cli_reports_errors_in_one_line(tmp_path, capsys, t_checkpoint):
 
 
 class _Exploit:
+    marker = None  # set by the test: the file the payload would create
+
     def __reduce__(self):
         import os
 
-        return (os.system, ("echo pwned > /dev/null",))
+        return (os.system, (f"touch {self.marker}",))
 
 
 def test_foreign_callables_in_a_pickle_are_refused(tmp_path, plain_state):
     path = tmp_path / "evil.pth"
-    torch.save({"state_dict": plain_state, "meta": {"x": _Exploit()}}, path)
+    exploit = _Exploit()
+    exploit.marker = tmp_path / "pwned"
+    torch.save({"state_dict": plain_state, "meta": {"x": exploit}}, path)
     with pytest.raises(CheckpointError, match="refusing to load"):
         dwpose.create_model("rtmpose-t-256x192", checkpoint=path)
+    assert not exploit.marker.exists()  # the payload never ran
 
 
 def test_numpy_values_in_meta_are_fine(tmp_path, plain_state):
@@ -164,7 +169,9 @@ def test_numpy_values_in_meta_are_fine(tmp_path, plain_state):
 
     path = tmp_path / "np.pth"
     torch.save({"state_dict": plain_state, "meta": {"mean": np.arange(3.0), "epoch": np.int64(5)}}, path)
-    dwpose.create_model("rtmpose-t-256x192", checkpoint=path)
+    assert _same_weights(dwpose.create_model("rtmpose-t-256x192", checkpoint=path), plain_state)
+    meta = read_checkpoint_file(path)["meta"]
+    assert np.array_equal(meta["mean"], np.arange(3.0)) and meta["epoch"] == 5
 
 
 def test_convert_refuses_what_is_not_a_complete_pose_model(tmp_path, capsys, plain_state):

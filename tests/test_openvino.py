@@ -43,8 +43,14 @@ def test_openvino_bfloat16_is_an_opt_in_and_reported(pose_onnx, t_input):
         with pytest.warns(UserWarning, match="runs .* in float32"):
             runner = OpenVINORunner(pose_onnx, dtype="bfloat16")
         assert runner.precision == "float32" and "float32" in runner.device_info
-    simcc_x, simcc_y = runner(t_input)
-    assert simcc_x.shape == (2, 133, 384) and simcc_y.shape == (2, 133, 512) and np.isfinite(simcc_x).all()
+    ours, theirs = runner(t_input), OnnxRuntimeRunner(pose_onnx)(t_input)
+    for mine, float32 in zip(ours, theirs):
+        assert mine.shape == float32.shape
+        if runner.precision == "bfloat16":  # really bf16 (not float32's values), the same logits to its precision
+            assert not np.allclose(mine, float32, atol=1e-3)
+            assert np.corrcoef(mine.ravel(), float32.ravel())[0, 1] > 0.98  # measured 0.995 (random weights)
+        else:
+            np.testing.assert_allclose(mine, float32, rtol=1e-3, atol=1e-3)
 
 
 def test_openvino_runner_checks(pose_onnx, tmp_path, monkeypatch):

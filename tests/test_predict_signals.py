@@ -1,7 +1,10 @@
 """Issue 12: `dwpose predict` killed at random points (SIGINT, SIGKILL) over a folder of images
 and a video leaves only complete outputs under final names; temporary files are the only
-debris, and a rerun clears them."""
+debris, and a rerun clears them. Every trial really cuts the run (issue 18): the video is long
+enough to be still running at every kill point, and two kills land while its MP4 is being
+written."""
 
+import contextlib
 import json
 import os
 import random
@@ -19,7 +22,7 @@ from dwpose.fileio import is_temporary
 from tests.conftest import DATA, ROOT
 from tests.media import count_frames, write_video
 
-VIDEO_FRAMES = 16
+VIDEO_FRAMES = 96  # about 5 s of work on a busy CPU: every kill point falls before the end
 SEED = 12
 
 
@@ -48,6 +51,17 @@ def wait_for_files(process: subprocess.Popen, out: Path, count: int) -> None:
     while process.poll() is None:
         if out.is_dir() and sum(1 for _ in out.iterdir()) >= count:
             return
+        time.sleep(0.005)
+
+
+def wait_for_video_frames(process: subprocess.Popen, out: Path) -> None:
+    """Block until the MP4 being written (under whatever name) holds encoded frames, not just
+    its header, or the run has ended."""
+    while process.poll() is None:
+        for path in out.glob("*.mp4") if out.is_dir() else ():
+            with contextlib.suppress(OSError):
+                if path.stat().st_size > 1024:
+                    return
         time.sleep(0.005)
 
 
@@ -89,29 +103,42 @@ def test_killed_runs_leave_only_complete_outputs(tmp_path, inputs, pose_onnx):
     image_stems = [p.stem for p in sorted(inputs.glob("*.jpg"))]
     everything = sorted([*image_stems, "video"])
     # Random points along the run: once k files are there (3 per image, then the video's two
-    # temporary files while it runs), plus a little more.
+    # temporary files while it runs), plus a little more; then twice inside the video's write.
     files_in_a_run = 3 * len(image_stems) + 2
     rng = random.Random(SEED)
-    for trial, kind in enumerate([signal.SIGINT, signal.SIGKILL, signal.SIGINT, signal.SIGKILL]):
+    trials = [("random", signal.SIGINT), ("random", signal.SIGKILL), ("video", signal.SIGINT), ("video", signal.SIGKILL)]
+    for trial, (point, kind) in enumerate(trials):
         out = tmp_path / f"trial{trial}"
         process = start(inputs, out, pose_onnx)
-        wait_for_files(process, out, rng.randint(1, files_in_a_run))
-        time.sleep(rng.uniform(0, 0.3))
+        if point == "random":
+            wait_for_files(process, out, rng.randint(1, files_in_a_run))
+            time.sleep(rng.uniform(0, 0.3))
+        else:
+            wait_for_video_frames(process, out)
+        assert process.poll() is None, f"trial {trial}: the run ended before its kill point"
         process.send_signal(kind)
         stdout, stderr = process.communicate(timeout=600)
         done = check_outputs(out, image_stems, after_sigint=kind == signal.SIGINT)
+        assert "video" not in done and sorted(done) != everything, f"trial {trial}: the run was not cut"
         if kind == signal.SIGINT:
-            assert process.returncode in (0, 130), stderr
+            assert process.returncode == 130, stderr
             assert "Traceback" not in stderr
-            if process.returncode == 130 and stdout:  # stopped: the summary says how far it got
+            if stdout:  # stopped: the summary says how far it got
                 assert f"{len(done)} of {len(everything)} input(s) done" in stdout
                 assert "not done (interrupted)" in stdout
-            elif process.returncode == 130:  # stopped while the models loaded
+            else:  # stopped while the models loaded
                 assert "dwpose predict: interrupted" in stderr and done == []
         else:
-            assert process.returncode in (0, -signal.SIGKILL)
+            assert process.returncode == -signal.SIGKILL
+        if point == "video":  # cut inside the video: all images done, the MP4 only as a temporary
+            assert sorted(done) == sorted(image_stems)
+            assert not (out / "video_pose.mp4").exists() and not (out / "video.jsonl").exists()
+            if kind == signal.SIGINT:
+                assert "stopped" in stderr and "video.mp4" in stderr, stderr
+            else:
+                assert [p for p in out.iterdir() if is_temporary(p) and p.suffix == ".mp4"], "no partial MP4 left"
 
-    # A rerun into the folder of the last kill completes it and clears the debris.
+    # A rerun into the folder of the last kill (inside the video) completes it and clears the debris.
     process = start(inputs, out, pose_onnx)
     stdout, stderr = process.communicate(timeout=600)
     assert process.returncode == 0, stderr

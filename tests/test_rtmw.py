@@ -194,6 +194,7 @@ def test_distiller_uses_the_neck_output_and_stage2_keeps_the_teacher_neck(tiny_p
     import copy
 
     from dwpose.distillation import PoseDistiller
+    from dwpose.distillation.distiller import decay_factor
 
     torch.manual_seed(0)
     codec = SimCCCodec.for_input_size((192, 256))
@@ -206,7 +207,13 @@ def test_distiller_uses_the_neck_output_and_stage2_keeps_the_teacher_neck(tiny_p
     stage1 = PoseDistiller(copy.deepcopy(tiny_pth), dwpose.create_model("rtmpose-t-256x192", eval_mode=False), stage=1)
     assert "loss_fea" in stage1.distill_losses and stage1.distill_losses["loss_fea"].align is None
     losses = stage1(images, labels, weights, epoch=0, max_epochs=10)
-    assert all(torch.isfinite(v) for v in losses.values()) and losses["loss_fea"] > 0
+    feature_loss, r = stage1.distill_losses["loss_fea"], decay_factor(0, 10)
+    with torch.no_grad():
+        stage4 = stage1.student.backbone(images)[-1]
+        n5 = stage1.teacher.neck(stage1.teacher.backbone(images))[-1]
+        teacher_stage4 = stage1.teacher.backbone(images)[-1]
+        assert losses["loss_fea"] > 0 and torch.allclose(losses["loss_fea"], r * feature_loss(stage4, n5), rtol=1e-5)
+        assert not torch.allclose(losses["loss_fea"], r * feature_loss(stage4, teacher_stage4), rtol=1e-3)
 
     # Stage 2: only the student head trains, on the teacher's (n4, n5).
     stage2 = PoseDistiller(copy.deepcopy(tiny_pth), RTMW(TINY), stage=2)

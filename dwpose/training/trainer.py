@@ -8,6 +8,7 @@ mid-epoch replays exactly the remaining batches."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import random
@@ -123,6 +124,10 @@ class Trainer:
         self.stop_requested = False
         if config.val is not None:  # before any step: a bad set would otherwise fail only at the first validation
             check_validation_set(config.val)
+        # Test hook: with DWPOSE_TRAIN_TRACE=<folder> each process writes rank<r>.json (the sample
+        # indices it trained on, a hash of its final weights) so a test can check the DDP split/sync.
+        self.trace_dir = os.environ.get("DWPOSE_TRAIN_TRACE") or None
+        self.seen: list[int] = []
 
         torch.manual_seed(config.seed)
         self.module = self._build_module().to(self.device)
@@ -292,8 +297,11 @@ class Trainer:
                 self._validate_saved()
             while self.epoch < c.epochs and not self._done():
                 self.module.train()
-                for batch in self._loader(self.epoch, self.iter_in_epoch):
+                loader = self._loader(self.epoch, self.iter_in_epoch)
+                for number, batch in enumerate(loader):
                     last = self._step(batch)
+                    if self.trace_dir:
+                        self.seen += loader.dataset.indices[number * c.batch_size:(number + 1) * c.batch_size]
                     self.iter_in_epoch += 1
                     self.global_iter += 1
                     bar.update(1)
@@ -326,6 +334,8 @@ class Trainer:
                 signal.signal(s, h)
         if self.rank == 0 and not self.stop_requested:  # an interrupted run leaves only last.pth
             self.export_final()
+        if self.trace_dir:
+            self._write_trace(Path(self.trace_dir))
         return last
 
     def _validate_saved(self) -> None:
@@ -336,6 +346,12 @@ class Trainer:
             self.validate()
         self.val_pending = False
         self.save()
+    def _write_trace(self, folder: Path) -> None:
+        """The test hook's record (see `trace_dir`)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        record = {"rank": self.rank, "world": self.world, "global_iter": self.global_iter, "samples": self.seen,
+                  "weights_sha256": parameters_sha256(self.module), "ema_sha256": parameters_sha256(self.ema.module)}
+        (folder / f"rank{self.rank}.json").write_text(json.dumps(record))
 
     def _done(self) -> bool:
         return self.config.max_iters is not None and self.global_iter >= self.config.max_iters
@@ -438,6 +454,16 @@ def _what_checkpoint(content: object) -> str:
         keys = list(content)[:6] if isinstance(content, Mapping) else []
         return f"not a dwpose training checkpoint (it holds {', '.join(map(str, keys)) or type(content).__name__})"
     return f"a plain pose checkpoint ({describe_state_dict(state)}: weights only)"
+
+
+def parameters_sha256(module: nn.Module) -> str:
+    """sha256 of a module's parameters (names and values). Parameters only: on CPU (gloo)
+    BatchNorm's running statistics stay per process (SyncBN is CUDA-only); the weights must not."""
+    digest = hashlib.sha256()
+    for name, value in sorted(module.named_parameters(), key=lambda item: item[0]):
+        digest.update(name.encode())
+        digest.update(value.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
 
 
 def _main_thread() -> bool:

@@ -46,6 +46,7 @@ class Outcome:
     data: dict | None
     files: list[str]
     message: str
+    video: str | None = None  # the pose video of a video request, played on the page
 
 
 class PoseDemo:
@@ -146,7 +147,8 @@ class PoseDemo:
         data = {"frames": summary.frames, "fps": summary.fps,
                 "first_frame": preview.to_openpose_json(**parts, controlnet_compat=compat)}
         return Outcome(skeleton, over, data, [str(summary.video_path), str(summary.jsonl_path)],
-                       f"{summary.frames} frames of {path.name} done; first frame shown, all frames in the downloads.")
+                       f"{summary.frames} frames of {path.name} done; first frame shown, all frames in the "
+                       "pose video and the downloads.", video=str(summary.video_path))
 
 
 def build_app(demo: PoseDemo, title: str = "dwpose") -> object:
@@ -159,8 +161,8 @@ def build_app(demo: PoseDemo, title: str = "dwpose") -> object:
         if style not in list_styles():  # the choices are fixed, but a client may send anything
             style = DEFAULT_STYLE
         outcome = demo.process(upload, style, parts, bool(compat), request_dir)
-        return (outcome.skeleton, outcome.overlay, outcome.data, outcome.files or None, outcome.message,
-                str(request_dir))
+        return (outcome.skeleton, outcome.overlay, outcome.data, outcome.files or None, outcome.video,
+                outcome.message, str(request_dir))
 
     with gr.Blocks(title=title, analytics_enabled=False, delete_cache=(600, STALE_SECONDS)) as app:
         gr.Markdown(f"# {title}: whole-body pose estimation\nUpload a photo or a short video. "
@@ -182,10 +184,11 @@ def build_app(demo: PoseDemo, title: str = "dwpose") -> object:
             with gr.Column():
                 skeleton = gr.Image(label="Skeleton", type="numpy", format="png", elem_id="skeleton")
                 overlay = gr.Image(label="Overlay", type="numpy", format="png", elem_id="overlay")
+                video = gr.Video(label="Pose video", elem_id="pose_video", interactive=False)
                 data = gr.JSON(label="OpenPose JSON", elem_id="json")
                 files = gr.File(label="Downloads", file_count="multiple", elem_id="downloads")
         button.click(run, [upload, style, body, hand, face, foot, compat],
-                     [skeleton, overlay, data, files, status, request_dir], concurrency_limit=1) \
+                     [skeleton, overlay, data, files, video, status, request_dir], concurrency_limit=1) \
             .then(demo.remove, request_dir, None)
     return app
 

@@ -97,6 +97,8 @@ def test_video_writes_skeleton_video_and_json_lines(tmp_path, pose_onnx):
     assert all(r["track_ids"] == [0] for r in records)  # one stable id for the whole-image person
     capture = cv2.VideoCapture(str(tmp_path / f"demo_pose{POSE_SUFFIX}"))
     assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 5
+    codec = int(capture.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little").decode().lower()
+    assert codec in {"avc1", "h264", "vp90", "vp09"}, codec  # H.264 or VP9: browsers play them
     ok, frame = capture.read()
     assert ok and frame.shape == (540, 960, 3)
 
@@ -498,3 +500,21 @@ def test_offline_names_every_missing_model_file_at_once(monkeypatch, tmp_path, c
     for name in ("dw-ll_ucoco_384.onnx", "yolox_l.onnx"):
         assert f"put it at {tmp_path / 'cache' / name}" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_video_codec_prefers_h264_then_vp9_then_mp4v(monkeypatch):
+    """One function picks the pose video's codec and suffix from what this OpenCV can encode."""
+    from dwpose.inference import video
+
+    def run_with(encodable):
+        monkeypatch.setattr(video, "_can_encode", lambda path, fourcc: fourcc in encodable)
+        video.video_codec.cache_clear()
+        try:
+            return video.video_codec()
+        finally:
+            video.video_codec.cache_clear()
+
+    assert run_with({"avc1", "VP90"}) == ("avc1", ".mp4")
+    assert run_with({"VP90"}) == ("VP90", ".webm")
+    assert run_with(set()) == ("mp4v", ".mp4")
+    assert video._can_encode(Path("/nonexistent-folder/x.webm"), "VP90") is False  # cannot write: not encodable

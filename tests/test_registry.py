@@ -109,6 +109,9 @@ def test_cli_models_lists_family_kind_and_input(capsys):
     assert main(["models", "--family", "rtmw"]) == 0
     listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]]
     assert listed == dwpose.list_models(family="rtmw")
+    assert main(["models", "--kind", "backbone"]) == 0
+    backbones = dict(line.split() for line in capsys.readouterr().out.splitlines()[1:])
+    assert backbones["cspnext-l-udp"] == "cspnext-l_udp-aic-coco_210e-256x192-273b7631_20230130.pth"
     assert main(["models", "--family", "nope"]) == 2
     assert "unknown model family" in capsys.readouterr().err
 

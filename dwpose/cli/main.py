@@ -27,6 +27,12 @@ def cmd_models(args: argparse.Namespace) -> int:
     if args.markdown:
         print(zoo_markdown(args.kind), end="")
         return 0
+    if args.kind == "backbone":  # not models of their own: registry names for `pretrained_backbone`
+        print(f"{'name':20s} file")
+        for entry in REGISTRY.values():
+            if entry.kind == "backbone":
+                print(f"{entry.alias:20s} {entry.filename}")
+        return 0
     names = list_models(family=args.family, kind=args.kind)  # checks --family
     released = {}
     for entry in REGISTRY.values():
@@ -167,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("models", help="list model names with their family, input size and released files")
     p.add_argument("--family", default=None, help="only this family (rtmpose, rtmw, yolox)")
     p.add_argument("--kind", choices=("pose", "detector", "backbone"), default=None,
-                   help="only pose models, detectors or (with --markdown) pretrained backbones")
+                   help="only pose models, detectors or the recipes' pretrained backbones")
     p.add_argument("--markdown", action="store_true",
                    help="print the model zoo instead: every released file with its source, size, sha256, the "
                         "authors' whole-body AP and licence, as a Markdown table (the README's)")

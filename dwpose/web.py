@@ -1,6 +1,6 @@
 """The local web demo behind `dwpose serve` (Gradio): upload an image or a video, choose the style
-and the parts, see the skeleton and the overlay, download the JSON (and, for a video, the pose
-video and per-frame JSON lines).
+and the parts, see the skeleton and the overlay, download the JSON (and, for a video, watch the pose
+video on the page, in a codec browsers play, and download it with the per-frame JSON lines).
 
 What the page can do is fixed at start: the models are the server's (the client names no file or
 model), an upload is read only from Gradio's own upload folder, uploads and videos are capped,

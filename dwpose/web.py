@@ -1,6 +1,6 @@
 """The local web demo behind `dwpose serve` (Gradio): upload an image or a video, choose the style
-and the parts, see the skeleton and the overlay, download the JSON (and, for a video, the pose
-video and per-frame JSON lines).
+and the parts, see the skeleton and the overlay, download the JSON (and, for a video, watch the pose
+video on the page, in a codec browsers play, and download it with the per-frame JSON lines).
 
 What the page can do is fixed at start: the models are the server's (the client names no file or
 model), an upload is read only from Gradio's own upload folder, uploads and videos are capped,
@@ -53,6 +53,7 @@ class Outcome:
     data: dict | None
     files: list[str]
     message: str
+    video: str | None = None  # the pose video of a video request, played on the page
 
 
 class PoseDemo:
@@ -97,7 +98,10 @@ class PoseDemo:
         request_dir = self.new_request_dir()
         try:
             outcome = self.process(upload, style, parts, controlnet_compat, request_dir)
-            outcome.files = [keep(path) for path in outcome.files]
+            kept = {path: keep(path) for path in outcome.files}
+            outcome.files = list(kept.values())
+            if outcome.video is not None:  # the page plays the copy that is served, not the removed one
+                outcome.video = kept.get(outcome.video) or keep(outcome.video)
             return outcome
         finally:
             self.remove(str(request_dir))
@@ -202,7 +206,8 @@ class PoseDemo:
         data = {"frames": summary.frames, "fps": summary.fps,
                 "first_frame": preview.to_openpose_json(**parts, controlnet_compat=compat)}
         return Outcome(skeleton, over, data, [str(summary.video_path), str(summary.jsonl_path)],
-                       f"{summary.frames} frames of {path.name} done; first frame shown, all frames in the downloads.")
+                       f"{summary.frames} frames of {path.name} done; first frame shown, all frames in the "
+                       "pose video and the downloads.", video=str(summary.video_path))
 
 
 def build_app(demo: PoseDemo, title: str = "dwpose") -> object:
@@ -216,7 +221,8 @@ def build_app(demo: PoseDemo, title: str = "dwpose") -> object:
         # The outputs go into Gradio's cache before the request folder is removed, here, by the
         # server: an API client that never runs a follow-up event leaves nothing behind.
         outcome = demo.handle(upload, style, parts, bool(compat), files.move_resource_to_block_cache)
-        return outcome.skeleton, outcome.overlay, outcome.data, outcome.files or None, outcome.message
+        return (outcome.skeleton, outcome.overlay, outcome.data, outcome.files or None, outcome.video,
+                outcome.message)
 
     with gr.Blocks(title=title, analytics_enabled=False, delete_cache=(600, STALE_SECONDS)) as app:
         gr.Markdown(f"# {title}: whole-body pose estimation\nUpload a photo or a short video. "
@@ -237,10 +243,11 @@ def build_app(demo: PoseDemo, title: str = "dwpose") -> object:
             with gr.Column():
                 skeleton = gr.Image(label="Skeleton", type="numpy", format="png", elem_id="skeleton")
                 overlay = gr.Image(label="Overlay", type="numpy", format="png", elem_id="overlay")
+                video = gr.Video(label="Pose video", elem_id="pose_video", interactive=False)
                 data = gr.JSON(label="OpenPose JSON", elem_id="json")
                 files = gr.File(label="Downloads", file_count="multiple", elem_id="downloads")
         button.click(run, [upload, style, body, hand, face, foot, compat],
-                     [skeleton, overlay, data, files, status], concurrency_limit=1, api_name="run")
+                     [skeleton, overlay, data, files, video, status], concurrency_limit=1, api_name="run")
     return app
 
 

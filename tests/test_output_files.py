@@ -17,6 +17,9 @@ from dwpose.inference.io import opencv_path
 from dwpose.inference.outputs import remove_stale_temporaries, staged_outputs, write_synced
 from tests.conftest import DATA, ROOT
 from tests.media import count_frames, write_video
+from dwpose.inference.video import video_codec
+
+POSE_SUFFIX = video_codec()[1]  # the pose video's suffix: .mp4 (H.264) or .webm (VP9)
 
 NOT_UTF8 = os.fsdecode(b"\xff\xfe")  # the bytes of a name that is not valid UTF-8
 
@@ -38,12 +41,12 @@ def test_names_that_are_not_utf8_go_through_predict(tmp_path, pose_onnx):
     assert b"out-\\xff\\xfe" in done.stdout  # the folder is shown, not a crash on printing it
     # One naming rule for images and videos: the video is the second input with this stem.
     names = sorted(os.fsencode(p.name) for p in out.iterdir())
-    assert names == [b"\xff\xfe.json", b"\xff\xfe_2.jsonl", b"\xff\xfe_2_pose.mp4", b"\xff\xfe_overlay.png",
+    assert names == [b"\xff\xfe.json", b"\xff\xfe_2.jsonl", b"\xff\xfe_2_pose" + POSE_SUFFIX.encode(), b"\xff\xfe_overlay.png",
                      b"\xff\xfe_pose.png"]
     skeleton = cv2.imdecode(np.fromfile(out / f"{NOT_UTF8}_pose.png", np.uint8), cv2.IMREAD_COLOR)
     assert skeleton.shape == (346, 218, 3)
     assert len(json.loads((out / f"{NOT_UTF8}.json").read_text())["people"]) == 1
-    with opencv_path(out / f"{NOT_UTF8}_2_pose.mp4") as name:
+    with opencv_path(out / f"{NOT_UTF8}_2_pose{POSE_SUFFIX}") as name:
         assert count_frames(Path(name)) == 5
     assert len((out / f"{NOT_UTF8}_2.jsonl").read_text().splitlines()) == 5
 

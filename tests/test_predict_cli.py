@@ -10,6 +10,9 @@ from dwpose.cli import main
 from dwpose.inference.pipeline import WholebodyPipeline
 from tests.conftest import DATA
 from tests.media import count_frames, write_video
+from dwpose.inference.video import video_codec
+
+POSE_SUFFIX = video_codec()[1]  # the pose video's suffix: .mp4 (H.264) or .webm (VP9)
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +95,10 @@ def test_video_writes_skeleton_video_and_json_lines(tmp_path, pose_onnx):
     records = [json.loads(line) for line in lines]
     assert [r["frame"] for r in records] == list(range(5))
     assert all(r["track_ids"] == [0] for r in records)  # one stable id for the whole-image person
-    capture = cv2.VideoCapture(str(tmp_path / "demo_pose.mp4"))
+    capture = cv2.VideoCapture(str(tmp_path / f"demo_pose{POSE_SUFFIX}"))
     assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 5
+    codec = int(capture.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little").decode().lower()
+    assert codec in {"avc1", "h264", "vp90", "vp09"}, codec  # H.264 or VP9: browsers play them
     ok, frame = capture.read()
     assert ok and frame.shape == (540, 960, 3)
 
@@ -303,8 +308,8 @@ def test_videos_with_the_same_stem_do_not_overwrite_each_other(tmp_path, pose_on
     cv2.imwrite(str(image), small_frames[0])
     out = tmp_path / "out"
     assert run([str(first), str(second), str(image), "--out", str(out), "--batch-size", "2"], pose_onnx) == 0
-    assert len((out / "clip.jsonl").read_text().splitlines()) == 3 and count_frames(out / "clip_pose.mp4") == 3
-    assert len((out / "clip_2.jsonl").read_text().splitlines()) == 4 and count_frames(out / "clip_2_pose.mp4") == 4
+    assert len((out / "clip.jsonl").read_text().splitlines()) == 3 and count_frames(out / f"clip_pose{POSE_SUFFIX}") == 3
+    assert len((out / "clip_2.jsonl").read_text().splitlines()) == 4 and count_frames(out / f"clip_2_pose{POSE_SUFFIX}") == 4
     assert (out / "clip_3.json").exists() and (out / "clip_3_pose.png").exists()  # one rule for both
 
 
@@ -331,13 +336,13 @@ def test_video_that_stops_decoding_early_is_reported_with_counts(tmp_path, pose_
     assert f"decoded {decodable} of {len(small_frames)} frames" in captured.err
     assert "0 of 1 input(s) done, 1 failed" in captured.out
     # What was decoded is kept, complete and consistent.
-    assert len((out / "cut.jsonl").read_text().splitlines()) == decodable == count_frames(out / "cut_pose.mp4")
+    assert len((out / "cut.jsonl").read_text().splitlines()) == decodable == count_frames(out / f"cut_pose{POSE_SUFFIX}")
 
 
 def test_video_with_resolution_writes_every_frame(tmp_path, pose_onnx, small_frames):
     video = write_video(tmp_path / "clip.avi", small_frames[:3])
     assert run([str(video), "--out", str(tmp_path / "out"), "--resolution", "64"], pose_onnx) == 0
-    capture = cv2.VideoCapture(str(tmp_path / "out" / "clip_pose.mp4"))
+    capture = cv2.VideoCapture(str(tmp_path / "out" / f"clip_pose{POSE_SUFFIX}"))
     assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
     assert capture.read()[1].shape[:2] == (96, 64)  # 96x144 scaled to a short side of 64
 
@@ -460,7 +465,7 @@ def test_boxes_rules_are_the_same_for_images_and_videos(tmp_path, pose_onnx, sma
     records = [json.loads(line) for line in (out / "posed.jsonl").read_text().splitlines()]
     assert len(records) == len(small_frames)
     assert all(len(r["people"]) == 2 for r in records)
-    assert sorted(p.name for p in out.iterdir()) == ["posed.jsonl", "posed_pose.mp4"]
+    assert sorted(p.name for p in out.iterdir()) == ["posed.jsonl", f"posed_pose{POSE_SUFFIX}"]
 
 
 def test_a_run_that_writes_nothing_leaves_no_folder_it_created(tmp_path, pose_onnx, bad_inputs, capsys):
@@ -495,6 +500,8 @@ def test_offline_names_every_missing_model_file_at_once(monkeypatch, tmp_path, c
     for name in ("dw-ll_ucoco_384.onnx", "yolox_l.onnx"):
         assert f"put it at {tmp_path / 'cache' / name}" in err
     assert not (tmp_path / "out").exists()
+
+
 def test_images_over_opencvs_side_limit_are_refused_in_one_line_each(tmp_path, pose_onnx, capsys):
     from tests.test_web import _png_header_only
 
@@ -512,3 +519,21 @@ def test_images_over_opencvs_side_limit_are_refused_in_one_line_each(tmp_path, p
                      f"skipped {folder / 'wide.png'}: 32767x4 px, over the 32766 px per side dwpose takes "
                      "(OpenCV's limit); downscale it first"], captured.err
     assert (tmp_path / "out" / "edge.json").is_file()
+
+
+def test_video_codec_prefers_h264_then_vp9_then_mp4v(monkeypatch):
+    """One function picks the pose video's codec and suffix from what this OpenCV can encode."""
+    from dwpose.inference import video
+
+    def run_with(encodable):
+        monkeypatch.setattr(video, "_can_encode", lambda path, fourcc: fourcc in encodable)
+        video.video_codec.cache_clear()
+        try:
+            return video.video_codec()
+        finally:
+            video.video_codec.cache_clear()
+
+    assert run_with({"avc1", "VP90"}) == ("avc1", ".mp4")
+    assert run_with({"VP90"}) == ("VP90", ".webm")
+    assert run_with(set()) == ("mp4v", ".mp4")
+    assert video._can_encode(Path("/nonexistent-folder/x.webm"), "VP90") is False  # cannot write: not encodable

@@ -21,6 +21,9 @@ import pytest
 from dwpose.fileio import is_temporary
 from tests.conftest import DATA, ROOT
 from tests.media import count_frames, write_video
+from dwpose.inference.video import video_codec
+
+POSE_SUFFIX = video_codec()[1]  # the pose video's suffix: .mp4 (H.264) or .webm (VP9)
 
 VIDEO_FRAMES = 96  # about 5 s of work on a busy CPU: every kill point falls before the end
 SEED = 12
@@ -72,7 +75,7 @@ def check_outputs(out: Path, image_stems: list[str], after_sigint: bool) -> list
     if after_sigint:
         assert temporaries == [], "SIGINT must clean up its temporary files"
     allowed = {f"{s}{tail}" for s in image_stems for tail in (".json", "_pose.png", "_overlay.png")}
-    allowed |= {"video.jsonl", "video_pose.mp4"}
+    allowed |= {"video.jsonl", f"video_pose{POSE_SUFFIX}"}
     assert {p.name for p in finals} <= allowed
     for png in (p for p in finals if p.suffix == ".png"):
         image = cv2.imdecode(np.fromfile(png, np.uint8), cv2.IMREAD_COLOR)
@@ -86,7 +89,7 @@ def check_outputs(out: Path, image_stems: list[str], after_sigint: bool) -> list
         assert {"people", "canvas_width", "canvas_height"} <= set(data)
         assert (out / f"{record.stem}_pose.png").exists() and (out / f"{record.stem}_overlay.png").exists()
         done.append(record.stem)
-    jsonl, video = out / "video.jsonl", out / "video_pose.mp4"
+    jsonl, video = out / "video.jsonl", out / f"video_pose{POSE_SUFFIX}"
     if jsonl.exists():
         lines = [json.loads(line) for line in jsonl.read_text().splitlines()]
         assert [line["frame"] for line in lines] == list(range(VIDEO_FRAMES))

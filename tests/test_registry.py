@@ -103,9 +103,15 @@ def test_cli_models_lists_family_kind_and_input(capsys):
     assert lines["rtmw-l-384x288"][1:4] == ["rtmw", "pose", "384x288"]
     assert lines["yolox-tiny"][1:4] == ["yolox", "detector", "416x416"]
     assert lines["dwpose-m-256x192"][-1] == "rtmpose-m-256x192)"
+    # the released-files column marks the model zoo (`dwpose models --markdown`)
+    assert lines["rtmpose-l-384x288"][4:] == ["2", "files"] and lines["rtmpose-x-384x288"][4:] == ["-"]
+    assert lines["rtmw-x-384x288"][4:] == ["1", "file"] and lines["dwpose-l-384x288"][4:6] == ["2", "files"]
     assert main(["models", "--family", "rtmw"]) == 0
     listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]]
     assert listed == dwpose.list_models(family="rtmw")
+    assert main(["models", "--kind", "backbone"]) == 0
+    backbones = dict(line.split() for line in capsys.readouterr().out.splitlines()[1:])
+    assert backbones["cspnext-l-udp"] == "cspnext-l_udp-aic-coco_210e-256x192-273b7631_20230130.pth"
     assert main(["models", "--family", "nope"]) == 2
     assert "unknown model family" in capsys.readouterr().err
 

@@ -1,8 +1,9 @@
 """`dwpose serve` in a real headless Chromium (Selenium + the system chromedriver): the server runs
 in a subprocess on a free port with a tiny random-weight pose model and no detector (the whole
 image is one person, so random weights still place points and the skeleton is not black); the
-page uploads a sample photo and shows the skeleton, the overlay and the JSON download; an
-unreadable upload shows a message and the server keeps serving. Skips, with its reason, where
+page uploads a sample photo and shows the skeleton, the overlay and the JSON download; a short
+video comes back as a pose video that the page's video element really decodes (a codec browsers
+play); an unreadable upload shows a message and the server keeps serving. Skips, with its reason, where
 the browser, chromedriver, selenium or gradio is missing."""
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import DATA
+from tests.media import write_video
 from tests.test_adapters import check_openpose_json
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,6 +122,7 @@ def fetch(url: str) -> bytes:
 
 def test_serve_in_a_headless_browser(server, browser, tmp_path):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     url, temporary = server
     assert run_on(browser, url, SAMPLE).startswith("1 person(s) found in human-pose (218x346)")
@@ -142,6 +145,17 @@ def test_serve_in_a_headless_browser(server, browser, tmp_path):
     data = json.loads(fetch(link))
     check_openpose_json(data, 218, 346, people=1, compat=False)
     assert data["people"][0]["pose_keypoints_2d"][2::3] != [0.0] * 18  # real scores, points present
+
+    # A video upload: the pose video must play in the page (MPEG-4 Part 2 would not: error 4).
+    frame = cv2.resize(photo, (96, 144))
+    clip = write_video(tmp_path / "clip.avi", [frame] * 6, fps=10.0)
+    assert run_on(browser, url, clip).startswith("6 frames of clip.avi done")
+    state = WebDriverWait(browser, 60).until(lambda d: d.execute_script(
+        "const v = document.querySelector('#pose_video video');"
+        "if (!v) return null;"
+        "if (v.error) return {error: v.error.code};"
+        "return v.readyState >= 2 ? {width: v.videoWidth, height: v.videoHeight} : null;"))
+    assert state == {"width": 96, "height": 144}, state
 
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n not really a picture")

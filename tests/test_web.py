@@ -17,6 +17,9 @@ from dwpose.inference.pipeline import WholebodyPipeline
 from dwpose.web import Limits, PoseDemo
 from tests.media import write_video
 from tests.test_adapters import check_openpose_json
+from dwpose.inference.video import video_codec
+
+POSE_SUFFIX = video_codec()[1]  # the pose video's suffix: .mp4 (H.264) or .webm (VP9)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +59,7 @@ def test_video_request_and_its_length_cap(pipeline, tmp_path, sample_bgr):
     outcome = demo.process(str(short), "controlnet", PARTS, False, demo.new_request_dir())
     assert outcome.message.startswith("4 frames of short.avi done"), outcome.message
     assert outcome.data["frames"] == 4 and outcome.skeleton.shape == (96, 64, 3)
-    assert [Path(f).name for f in outcome.files] == ["short_pose.mp4", "short.jsonl"]
+    assert [Path(f).name for f in outcome.files] == [f"short_pose{POSE_SUFFIX}", "short.jsonl"]
     assert len(Path(outcome.files[1]).read_text().splitlines()) == 4
     long = write_video(uploads / "long.avi", [frame] * 15, fps=10.0)  # 1.5 s
     outcome = demo.process(str(long), "controlnet", PARTS, False, demo.new_request_dir())
@@ -202,14 +205,17 @@ def test_every_request_folder_is_removed_by_the_server(pipeline, tmp_path, sampl
     video = write_video(uploads / "clip.avi", [cv2.resize(sample_bgr, (64, 96))] * 3)
     app = build_app(demo)
     (run,) = [f.fn for f in app.fns.values() if f.name == "run"]  # what an API client calls: no follow-up event
-    served = []
+    served, outputs_video = [], []
     for upload in ["photo.png", "broken.png", "clip.avi", "photo.png", None]:
         outputs = run(str(uploads / upload) if upload else None, "controlnet", True, True, True, False, False)
         assert list(demo.requests.iterdir()) == [], upload
         served += outputs[3] or []
+        outputs_video += [outputs[4]] if outputs[4] else []
     # What the page offers for download was copied out first and is still there.
-    assert sorted(Path(p).name for p in served) == ["clip.jsonl", "clip_pose.mp4", "photo.json", "photo.json"]
+    assert sorted(Path(p).name for p in served) == sorted(["clip.jsonl", f"clip_pose{POSE_SUFFIX}", "photo.json", "photo.json"])
     assert all(Path(p).is_file() and str(tmp_path / "gradio") in p for p in served)
+    # the page plays the served copy of the pose video, not the request folder's removed one
+    assert len(outputs_video) == 1 and Path(outputs_video[0]).is_file() and str(tmp_path / "gradio") in outputs_video[0]
 
 
 def test_serve_passes_its_pixel_and_frame_caps_to_the_page(monkeypatch, pose_onnx, capsys):

@@ -39,9 +39,17 @@ class RangeHandler(http.server.BaseHTTPRequestHandler):
     requests: list = []
     lie: str | None = None
     release = threading.Event()  # lets a "pause" answer finish
+    files: dict = {}  # other files served whole at /<name> (e.g. a backbone checkpoint)
 
     def do_GET(self):
         type(self).requests.append((self.path, self.headers.get("Range")))
+        if self.path.lstrip("/") in self.files:
+            body = self.files[self.path.lstrip("/")]
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if self.path.endswith("/page.bin"):
             self.send_response(200)
             self.send_header("Content-Type", "text/html")
@@ -117,6 +125,7 @@ def hub(monkeypatch, tmp_path):
     RangeHandler.requests = []
     RangeHandler.lie = None
     RangeHandler.release = threading.Event()
+    RangeHandler.files = {}
     monkeypatch.setenv("DWPOSE_HUB_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
     monkeypatch.setenv("DWPOSE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("DWPOSE_DOWNLOAD_DEADLINE", raising=False)
@@ -359,7 +368,8 @@ def test_rtmw_and_rtmlib_entries():
     from dwpose.models.registry import get_family
 
     for entry in weights.REGISTRY.values():
-        assert get_family(entry.arch).kind == entry.kind, entry.filename
+        if entry.kind != "backbone":
+            assert get_family(entry.arch).kind == entry.kind, entry.filename
     # rtmlib's Wholebody modes download these exact URLs (rtmlib/tools/solution/wholebody.py).
     sdk = "https://download.openmmlab.com/mmpose/v1/projects/{}/onnx_sdk/{}.zip"
     for project, stem in (("rtmw", "rtmw-dw-x-l_simcc-cocktail14_270e-384x288_20231122"),
@@ -566,3 +576,85 @@ def test_two_processes_downloading_one_file_share_one_download(hub):
     assert len(RangeHandler.requests) == 1  # one download, not two
     assert any("another process is downloading" in line for line in seen)
     assert sorted(p.name for p in hub.iterdir()) == ["good.bin"]
+def test_recipe_backbone_name_downloads_verifies_and_loads(hub, monkeypatch):
+    """`pretrained_backbone = "<registry name>"`: fetched from the source into the cache, checked
+    against its sha256, and its backbone.* tensors are what the model starts from."""
+    import io
+
+    import torch
+
+    from dwpose.models import create_model
+    from dwpose.training.trainer import Trainer
+
+    source = create_model("rtmpose-t-128x96")
+    buffer = io.BytesIO()
+    torch.save({"state_dict": {f"backbone.{k}": v for k, v in source.backbone.state_dict().items()},
+                "meta": {}}, buffer)
+    data = buffer.getvalue()
+    RangeHandler.files["cspnext-test.pth"] = data
+    url = f"{os.environ['DWPOSE_HUB_ENDPOINT']}/cspnext-test.pth"
+    monkeypatch.setitem(weights.REGISTRY, "cspnext-test.pth", WeightFile(
+        "cspnext-test.pth", url, "cspnext-t", "backbone", len(data), hashlib.sha256(data).hexdigest(), alias="cspnext-test"))
+    model = create_model("rtmpose-t-128x96")
+    Trainer._load_backbone(model, "cspnext-test")
+    for key, value in source.backbone.state_dict().items():
+        assert torch.equal(model.backbone.state_dict()[key], value), key
+    assert (hub / "cspnext-test.pth").read_bytes() == data
+    assert RangeHandler.requests == [("/cspnext-test.pth", None)]
+    assert weights.resolve_backbone("cspnext-test.pth") == hub / "cspnext-test.pth"  # the file name too; cached
+    assert resolve_weights("cspnext-test", progress=False) == hub / "cspnext-test.pth"  # short names anywhere
+    assert len(RangeHandler.requests) == 1
+    weights.REGISTRY["cspnext-test.pth"] = WeightFile("cspnext-test.pth", url, "cspnext-t", "backbone", len(data),
+                                                     "0" * 64, alias="cspnext-test")
+    (hub / "cspnext-test.pth").unlink()
+    with pytest.raises(WeightsError, match="failed verification: sha256"):
+        weights.resolve_backbone("cspnext-test")
+    assert not (hub / "cspnext-test.pth").exists()
+
+
+def test_missing_backbone_names_its_source_and_training_from_scratch(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    official = "cspnext-l_udp-aic-coco_210e-256x192-273b7631_20230130.pth"
+    with pytest.raises(WeightsError) as caught:
+        weights.resolve_backbone(f"checkpoints/{official}")  # the recipes' old form: a path not there
+    message = str(caught.value)
+    assert f"pretrained backbone not found: checkpoints/{official}" in message
+    assert f"https://download.openmmlab.com/mmpose/v1/projects/rtmpose/{official}" in message
+    assert 'pretrained_backbone = "cspnext-l-udp"' in message and "train from scratch" in message
+    with pytest.raises(WeightsError, match=r"not found: mine\.pth \(neither a file nor a registry name: "
+                                           r"cspnext-t-udp, .*train from scratch"):
+        weights.resolve_backbone("mine.pth")
+    assert not (tmp_path / "checkpoints").exists()  # nothing created, nothing downloaded
+    local = tmp_path / "local.pth"
+    local.write_bytes(b"\x80weights")
+    assert weights.resolve_backbone(str(local)) == local  # a path that exists is used as it is
+
+
+def test_every_recipe_backbone_is_a_registry_backbone():
+    """The recipes name registry backbones (so they download and verify), one per recipe line."""
+    from dwpose.training import load_config
+
+    configs = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.toml"))
+    named = {}
+    for config in configs:
+        backbone = load_config(config).pretrained_backbone
+        if backbone is not None:
+            named[config.name] = backbone
+            entry = weights.REGISTRY[weights.registry_name(backbone)]
+            assert entry.kind == "backbone" and entry.alias == backbone, config.name
+            assert "delete this line" in config.read_text(), config.name  # says how to train from scratch
+    assert len(named) >= 20 and set(named.values()) <= set(weights.backbone_names())
+
+
+def test_readme_model_zoo_is_the_registry_output(capsys):
+    """The README's model zoo is `dwpose models --markdown` verbatim: the registry is its one home."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("<!-- model-zoo:start")
+    table = readme[readme.index("\n", start) + 1:readme.index("<!-- model-zoo:end -->")]
+    assert main(["models", "--markdown"]) == 0
+    assert capsys.readouterr().out == table
+    rows = [line for line in table.splitlines()[2:]]
+    assert len(rows) == len(weights.REGISTRY)
+    default = next(r for r in rows if "`dw-ll_ucoco_384.onnx`" in r)
+    assert weights.REGISTRY["dw-ll_ucoco_384.onnx"].sha256 in default and "| 0.665 |" in default
+    assert "| unknown | unknown | 0.701 |" in next(r for r in rows if "rtmw-dw-x-l_simcc-cocktail14_270e-384x288-" in r)

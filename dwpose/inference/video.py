@@ -7,8 +7,11 @@ names only once the whole video is done."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
+import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -126,7 +129,8 @@ def process_video(
     check_frame: Callable[[np.ndarray], None] | None = None,
 ) -> VideoSummary:
     """Run the pipeline over a video. `render` turns a result into an RGB skeleton image;
-    `openpose_json` into the per-frame JSON record. Writes `<stem>_pose.mp4` and `<stem>.jsonl`
+    `openpose_json` into the per-frame JSON record. Writes `<stem>_pose.mp4` (or `.webm`:
+    `video_codec`) and `<stem>.jsonl`
     (`stem`: the video's own unless given) under temporary names and renames them into place at
     the end, so a video with no decodable frame, a failure or a stop leaves nothing behind.
     `interruption` is checked between batches: once Ctrl-C was pressed the video is abandoned
@@ -147,7 +151,8 @@ def process_video(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = stem or path.stem
-    video_path, jsonl_path = out_dir / f"{stem}_pose.mp4", out_dir / f"{stem}.jsonl"
+    fourcc, suffix = video_codec()
+    video_path, jsonl_path = out_dir / f"{stem}_pose{suffix}", out_dir / f"{stem}.jsonl"
     tracker = IoUTracker()
     smoother = OneEuroFilter() if smooth else None
     previous: PoseResult | None = None
@@ -179,7 +184,7 @@ def process_video(
                             result.keypoints[i] = smoother(int(track), result.keypoints[i], index / fps)
                     skeleton = np.ascontiguousarray(render(result)[..., ::-1])
                     if writer is None:  # sized by the first rendered frame (--resolution may differ)
-                        writer = _open_writer(video, video_tmp, fps, skeleton.shape[1::-1], video_path)
+                        writer = _open_writer(video, video_tmp, fourcc, fps, skeleton.shape[1::-1], video_path)
                     writer.write(skeleton)
                     record = {"frame": index, "time": round(index / fps, 4),
                               "track_ids": result.track_ids.tolist(), **openpose_json(result)}
@@ -200,12 +205,66 @@ def process_video(
 
 
 def _open_writer(
-    stack: contextlib.ExitStack, path: Path, fps: float, size: tuple[int, int], final: Path
+    stack: contextlib.ExitStack, path: Path, fourcc: str, fps: float, size: tuple[int, int], final: Path
 ) -> cv2.VideoWriter:
-    """An MP4 writer on `path` released (file completed) when `stack` closes."""
+    """A `fourcc` writer on `path` released (file completed) when `stack` closes."""
     name = stack.enter_context(opencv_path(path))
-    writer = cv2.VideoWriter(name, cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    writer = cv2.VideoWriter(name, cv2.VideoWriter_fourcc(*fourcc), fps, size)
     stack.callback(writer.release)
     if not writer.isOpened():
         raise OSError(f"cannot write the video {final}")
     return writer
+
+
+# Codecs that browsers play, best first: H.264 in MP4 (everywhere, Safari included), else VP9 in
+# WebM (Chrome, Firefox, Edge, Safari 14.1+). The pip wheels of OpenCV ship an FFmpeg without
+# an H.264 encoder (no libx264, for licence reasons) but with VP9; MPEG-4 Part 2 ("mp4v") is
+# the last resort: it plays in desktop players but not in browsers.
+BROWSER_CODECS: tuple[tuple[str, str], ...] = (("avc1", ".mp4"), ("VP90", ".webm"))
+FALLBACK_CODEC = ("mp4v", ".mp4")
+_probe_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=None)
+def video_codec() -> tuple[str, str]:
+    """(fourcc, file suffix) of the pose videos: the first of `BROWSER_CODECS` this OpenCV build
+    can encode (tried once per process by writing a few frames to a temporary file), else
+    `FALLBACK_CODEC`. The one place that decides both."""
+    with _probe_lock, tempfile.TemporaryDirectory(prefix="dwpose-codec-") as folder:
+        for fourcc, suffix in BROWSER_CODECS:
+            if _can_encode(Path(folder) / f"probe{suffix}", fourcc):
+                return fourcc, suffix
+    return FALLBACK_CODEC
+
+
+def _can_encode(path: Path, fourcc: str) -> bool:
+    frame = np.zeros((64, 64, 3), np.uint8)
+    with _quiet_stderr():  # a missing encoder makes FFmpeg/OpenCV print errors on fd 2
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 10.0, (64, 64))
+        try:
+            if not writer.isOpened():
+                return False
+            for _ in range(3):
+                writer.write(frame)
+        finally:
+            writer.release()
+    return path.is_file() and path.stat().st_size > 0
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence file descriptor 2 (C libraries write there, bypassing sys.stderr)."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no fd 2 at all: nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)

@@ -173,7 +173,10 @@ class Trainer:
         return distiller
 
     @staticmethod
-    def _load_backbone(model: TopdownPoseModel, path: str) -> None:
+    def _load_backbone(model: TopdownPoseModel, name_or_path: str) -> None:
+        from ..weights import resolve_backbone
+
+        path = str(resolve_backbone(name_or_path))  # a path, or a registry name (download, cache)
         content = read_checkpoint_file(path)
         state = content.get("state_dict", content) if isinstance(content, dict) else content
         backbone = {k[len("backbone."):]: v for k, v in state.items() if k.startswith("backbone.")}

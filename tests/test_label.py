@@ -11,6 +11,7 @@ import pytest
 from dwpose.cli import main
 from dwpose.codec.topk import compress_topk, expand_topk, topk_dtype, unpack_persons
 from dwpose.data import load_annotations
+from dwpose.data.coco_wholebody import recorded_image_root
 from dwpose.evaluation import evaluate_coco_wholebody, results_from_annotations
 from dwpose.inference.outputs import Interruption
 from dwpose.inference.pipeline import WholebodyPipeline
@@ -52,7 +53,8 @@ def test_labels_are_a_coco_wholebody_dataset_that_reader_and_scoring_accept(tmp_
 
     parquet = pq.read_table(out / "shards" / "000000.parquet").to_pylist()
     for image, ann, row in zip(dataset["images"], dataset["annotations"], parquet):
-        assert (out / image["file_name"]).resolve() == (SAMPLE / Path(image["file_name"]).name).resolve()
+        assert image["file_name"] == Path(image["file_name"]).name  # relative to the image root, the inputs' folder
+        assert (Path(dataset["image_root"]) / image["file_name"]).resolve() == (SAMPLE / image["file_name"]).resolve()
         assert ann["bbox"] == [0.0, 0.0, image["width"], image["height"]]  # --no-detector: the whole image
         triples = np.concatenate([np.reshape(ann[key], (-1, 3)) for key in PART_FIELDS])
         keypoints, scores = np.asarray(row["keypoints"][0]), np.asarray(row["scores"][0])
@@ -65,8 +67,9 @@ def test_labels_are_a_coco_wholebody_dataset_that_reader_and_scoring_accept(tmp_
         if ann["face_valid"]:
             face = triples[23:91][labelled[23:91], :2]
             assert ann["face_box"] == pytest.approx([*face.min(0), *(face.max(0) - face.min(0))], abs=0.011)
-    # Our training reader takes it as it is (the run folder is the image root) ...
-    samples = load_annotations(out / "annotations.json", out, train=True)
+    # Our training reader takes it with the image root it records ...
+    assert recorded_image_root(out / "annotations.json") == SAMPLE
+    samples = load_annotations(out / "annotations.json", recorded_image_root(out / "annotations.json"), train=True)
     assert len(samples) == sum(a["num_keypoints"] > 0 for a in dataset["annotations"])
     assert all(Path(s.image_path).is_file() for s in samples)
     # ... and COCO-WholeBody scoring: the ground truth turned into a "labelled" file scores AP 1,
@@ -84,8 +87,11 @@ def test_interrupted_run_resumes_to_the_same_bytes(tmp_path, pose_onnx, yolox_s_
     options = dict(shard_size=3, logits_top_k=4, write_frames=True, every=2, progress=False)
     config = config_for(pose_onnx, yolox_s_onnx, logits_top_k=4, write_frames=True)
     paths = sorted(SAMPLE.glob("*.jpg")) + [clip]
-    whole = label(paths, tmp_path / "whole", config, LabelOptions(**options))
+    # Both runs write into the same folder (the file names of the frames, inside the run folder,
+    # are relative to an image root that holds it): the first one is moved aside.
+    whole = label(paths, tmp_path / "split", config, LabelOptions(**options))
     assert (whole.shards, whole.units, whole.failed) == (3, 8, 0)
+    (tmp_path / "split").rename(tmp_path / "whole")
 
     stop = Interruption()  # what the first Ctrl-C does: finish the shard, then stop
     first = label(paths, tmp_path / "split", config, LabelOptions(**options), interruption=stop,
@@ -100,8 +106,9 @@ def test_interrupted_run_resumes_to_the_same_bytes(tmp_path, pose_onnx, yolox_s_
     dataset = json.loads((tmp_path / "whole" / "annotations.json").read_text())
     frames = [i for i in dataset["images"] if "frame_index" in i]
     assert [i["frame_index"] for i in frames] == [0, 2, 4, 6]
-    assert [i["file_name"] for i in frames] == [f"frames/clip/{n:06d}.jpg" for n in (0, 2, 4, 6)]
-    assert cv2.imread(str(tmp_path / "whole" / frames[0]["file_name"])).shape == (96, 128, 3)
+    root = Path(dataset["image_root"])
+    assert [root / i["file_name"] for i in frames] == [tmp_path / f"split/frames/clip/{n:06d}.jpg" for n in (0, 2, 4, 6)]
+    assert cv2.imread(str(tmp_path / "whole" / "frames" / "clip" / "000000.jpg")).shape == (96, 128, 3)
     import pyarrow.parquet as pq
 
     rows = [r for n in range(3) for r in pq.read_table(tmp_path / "whole" / "shards" / f"{n:06d}.parquet").to_pylist()]

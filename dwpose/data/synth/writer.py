@@ -32,6 +32,7 @@ import numpy as np
 
 from ...errors import InputError
 from ...fileio import atomic_open, atomic_path, is_temporary, write_text_atomic
+from ...formats import RUN_MARKER
 from ...skeleton import KEYPOINT_NAMES, SKELETON_LINKS
 from .parts import MAX_PERSONS
 from .scene import SceneConfig, render_scene
@@ -40,7 +41,6 @@ GENERATOR_VERSION = 1               # bump when the same seed would draw differe
 ANNOTATION_FILE = "annotations.json"
 BOXES_FILE = "boxes.json"
 IMAGE_DIR = "images"
-RUN_MARKER = ".dwpose-run.json"    # which tool wrote the folder, and what (see `_marker`)
 PART_DIR = ".parts"                 # per-part annotation records of a run under way
 PART_SIZE = 256                     # images per part file
 MIN_SIDE, MAX_SIDE = 64, 4096

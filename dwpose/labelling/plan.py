@@ -123,7 +123,10 @@ def changed_input(ours: dict, theirs: dict) -> str | None:
     """The first input whose size or modification time differs from what the folder's run
     recorded (paths and order are already the same: the inputs digest matched). Runs from
     before the stats were recorded have none to compare: they resume as before."""
-    for mine, recorded in zip(ours["sources"], theirs.get("sources") or []):
+    recorded_sources = theirs.get("sources")
+    if not isinstance(recorded_sources, list):
+        return None
+    for mine, recorded in zip(ours["sources"], recorded_sources):
         if isinstance(recorded, dict) and "stat" in recorded and recorded["stat"] != mine["stat"]:
             return mine["path"]
     return None

@@ -213,10 +213,7 @@ def _prepare(out: Path, manifest: dict, overwrite: bool, warn: Callable[[str], N
     if overwrite and state != "empty":
         start_over(out)
     elif path.is_file():
-        try:
-            theirs = read_run_file(path, "run file", ("format", "settings", "inputs"))
-        except RunFileError as exc:
-            raise RunFileError(f"{exc}; start over with --overwrite (or delete {out})") from None
+        theirs = read_run_file(path, "run file", ("format", "settings", "inputs"))
         check_resumable(manifest, theirs, out)
         if theirs.get("versions") != manifest["versions"]:
             warn(f"note: {out} was started with other package versions ({theirs.get('versions')}); "
@@ -266,6 +263,8 @@ def label(
     # A resumed run writes its file names as the run began (a run from before the image root
     # was recorded: relative to the run folder).
     image_root, stills_root = run.get("image_root"), run.get("stills_root")
+    if not all(isinstance(root, (str, type(None))) for root in (image_root, stills_root)):
+        raise RunFileError(f"{out / MANIFEST_NAME}: not a run file of dwpose label (its image_root is not a path)")
     for folder in [out / SHARD_FOLDER, *(out / FRAME_FOLDER).glob("*")]:
         if folder.is_dir():
             remove_stale_temporaries(folder)

@@ -42,6 +42,9 @@ IMAGE_FOLDER = LABEL_IMAGE_FOLDER
 class RunFileError(InputError):
     """A file of the run folder is not what the run wrote (truncated, edited, another format)."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(f"{message}; the run cannot go on: start over with --overwrite (or delete the run folder)")
+
 
 def read_run_file(path: Path, what: str, keys: tuple[str, ...] = ()) -> dict:
     """A JSON object the run wrote, with `keys`; anything else is a RunFileError naming the file."""

@@ -403,10 +403,12 @@ def test_ray_address_of_a_server_that_is_not_ray_is_one_line(tmp_path, pose_onnx
 def test_a_labelled_folder_moves_and_its_images_are_found(tmp_path, pose_onnx):
     inputs = sorted(SAMPLE.glob("*.jpg"))
     assert label_cli(tmp_path / "run", inputs, pose_onnx) == 0
-    (tmp_path / "run").rename(tmp_path / "moved")
-    ann = tmp_path / "moved" / "annotations.json"
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "run").rename(tmp_path / "a" / "b" / "moved")  # deeper: a path relative to the run would break
+    ann = tmp_path / "a" / "b" / "moved" / "annotations.json"
     samples = load_annotations(ann, recorded_image_root(ann), train=False)
     assert len(samples) == 4 and all(Path(s.image_path).is_file() for s in samples)
+    assert all(".." not in Path(s.image_path).relative_to(SAMPLE).parts for s in samples)
 
 
 @pytest.mark.parametrize("option", ["--copy-images", "--link-images"])

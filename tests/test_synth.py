@@ -264,7 +264,7 @@ def test_a_folder_synth_did_not_write_is_refused_and_left_alone(tmp_path, capsys
     assert {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     # A label run's folder is not a synth dataset either.
     (tmp_path / "run").mkdir()
-    (tmp_path / "run" / writer.RUN_MARKER).write_text('{"tool": "dwpose", "kind": "label", "num": 0}')
+    (tmp_path / "run" / writer.RUN_MARKER).write_text('{"tool":"dwpose","kind":"label","format":"dwpose-label/1"}')
     assert main(["synth", str(tmp_path / "run"), "--num", "2", "--no-progress", "--overwrite"]) == 2
     assert "holds a dwpose label run" in capsys.readouterr().err
 

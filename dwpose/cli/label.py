@@ -61,7 +61,8 @@ def add_label_arguments(p: argparse.ArgumentParser) -> None:
     place.add_argument("--link-images", dest="place_images", action="store_const", const="link",
                        help="as --copy-images with hard links (same file system)")
     p.add_argument("--overwrite", action="store_true",
-                   help="start over in a folder that holds another run of dwpose label (only its files are removed)")
+                   help="start over in a folder that holds another run of dwpose label, or one whose inputs changed "
+                        "(size or modification time; only the run's files are removed)")
     p.add_argument("--no-progress", action="store_true")
 
 

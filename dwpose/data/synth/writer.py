@@ -169,11 +169,13 @@ def _read_marker(out: Path) -> dict | None:
             marker = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             marker = None
-        if not isinstance(marker, dict) or marker.get("tool") != "dwpose" or not isinstance(marker.get("num"), int):
+        if not isinstance(marker, dict) or marker.get("tool") != "dwpose":
             raise InputError(f"{path} is not a dwpose run file; delete the folder {out} or choose another output")
         if marker.get("kind") != "synth":
             raise InputError(f"{out} holds a dwpose {marker.get('kind')} run, not a synth dataset; "
                              "choose another output folder")
+        if not isinstance(marker.get("num"), int):
+            raise InputError(f"{path} is not a synth run file; delete the folder {out} or choose another output")
         return marker
     try:
         info = json.loads((out / ANNOTATION_FILE).read_text(encoding="utf-8")).get("info", {})

@@ -302,6 +302,10 @@ LABEL_SHARD_FOLDER = "shards"         # NNNNNN.json / .parquet / .logits.npy / .
 LABEL_MERGED = "annotations.json"     # all shards in one COCO-WholeBody file
 LABEL_FRAME_FOLDER = "frames"         # frames/<video>/<frame>.jpg (--write-frames)
 LABEL_LOGITS_SUFFIX = ".logits.npy"   # structured records of dwpose.codec.topk
+LABEL_IMAGE_FOLDER = "images"        # the inputs placed in the run folder (--copy-images, --link-images)
+# Marks a folder as written by a dwpose command (`label`, `synth`): {"tool": "dwpose", "kind": ...}.
+# Without it a non-empty folder is not theirs: they neither write into it nor delete from it.
+RUN_MARKER = ".dwpose-run.json"
 
 
 # --------------------------------------------------------------------------- Parquet rows

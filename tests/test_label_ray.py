@@ -3,6 +3,7 @@ in-process, a killed actor retried without loss or duplicates, a killed driver r
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -35,11 +36,16 @@ def inputs(clip):
 OPTIONS = dict(shard_size=1, every=3, logits_top_k=4, write_frames=True, progress=False)
 
 
-@pytest.fixture(scope="module")
-def in_process_tree(tmp_path_factory, inputs, pose_onnx):
-    out = tmp_path_factory.mktemp("in_process")
-    label(inputs, out, config_for(pose_onnx, logits_top_k=4, write_frames=True), LabelOptions(**OPTIONS))
-    return tree(out)
+@pytest.fixture
+def in_process_tree(tmp_path, inputs, pose_onnx):
+    """The files of an in-process run into the test's own folder (then emptied again): with
+    video frames in the run folder next to still images elsewhere, the file names are relative
+    to a folder holding both, so they name the run folder."""
+    label(inputs, tmp_path, config_for(pose_onnx, logits_top_k=4, write_frames=True), LabelOptions(**OPTIONS))
+    files = tree(tmp_path)
+    for path in tmp_path.iterdir():
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    return files
 
 
 def test_ray_writes_the_in_process_bytes_even_when_its_actor_is_killed(tmp_path, ray_address, inputs, pose_onnx,

@@ -42,7 +42,7 @@ def logged(work_dir) -> list[dict]:
 
 def test_pseudo_labels_mix_with_coco_under_their_weight_and_dwpose_train_takes_them(tmp_path, labelled):
     body = (f'[data]\ncoco_ann = "{GT}"\ncoco_images = "{SAMPLE}"\n'
-            f'[[data.extra]]\nname = "pseudo"\nann = "{labelled / "annotations.json"}"\nimages = "{labelled}"\n'
+            f'[[data.extra]]\nname = "pseudo"\nann = "{labelled / "annotations.json"}"\n'
             "weight = 0.5\n")
     path = recipe(tmp_path / "mix.toml", body, max_iters=2)
     trainer = Trainer(load_config(path), tmp_path / "unused", progress=False)
@@ -55,7 +55,8 @@ def test_pseudo_labels_mix_with_coco_under_their_weight_and_dwpose_train_takes_t
     assert len({tuple(indices[12:]) for indices in epochs}) > 1  # a fresh half each epoch
     assert np.array_equal(epoch_indices(trainer.source_groups, 21, 3), epochs[3])  # (seed, epoch) decide
     pseudo = trainer.dataset.samples[12]
-    assert pseudo.image_path.startswith(str(labelled)) and pseudo.visible.sum() > 0
+    # No `images` in the recipe: the image root the labels record, the sample's own folder.
+    assert pseudo.image_path.startswith(str(SAMPLE)) and pseudo.visible.sum() > 0
     # The command line trains on it and exports a loadable model.
     assert main(["train", path, "--work-dir", str(tmp_path / "w"), "--no-progress"]) == 0
     assert len(logged(tmp_path / "w")) == 2
@@ -67,7 +68,7 @@ def label_free_recipe(path, labelled, teacher, **distill) -> str:
                 feature_loss="false", kd_weight=1.0, decay="false", teacher_bn_mode='"eval"')
     keys.update(distill)
     logits = f'logits = "{labelled}"\n' if distill.get("teacher_logits") == '"offline"' else ""
-    body = (f'[[data.extra]]\nann = "{labelled / "annotations.json"}"\nimages = "{labelled}"\nkeypoints = false\n'
+    body = (f'[[data.extra]]\nann = "{labelled / "annotations.json"}"\nkeypoints = false\n'
             + logits + "[distill]\n" + "\n".join(f"{k} = {v}" for k, v in keys.items()) + "\n")
     return recipe(path, body, max_iters=8, clip_grad=1.0, lr=0.0003)
 

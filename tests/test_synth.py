@@ -15,6 +15,7 @@ import pytest
 
 from dwpose.cli import main
 from dwpose.cli.main import build_parser
+from dwpose.errors import InputError
 from dwpose.data import TopDownTrainDataset, load_annotations
 from dwpose.data.synth import ANNOTATION_FILE, BOXES_FILE, IMAGE_DIR, SceneConfig, SynthSpec, generate_dataset, \
     render_scene
@@ -96,7 +97,7 @@ def test_same_seed_same_bytes_whatever_the_workers(tmp_path, dataset):
     spec = SynthSpec(num=16, seed=7, width=192, height=160, min_persons=1, max_persons=4)
     generate_dataset(tmp_path / "two", spec, workers=2, progress=False)
     files = sorted(p.relative_to(dataset) for p in dataset.rglob("*") if p.is_file())
-    assert len(files) == 18
+    assert len(files) == 19  # 16 images, two JSON files and the run marker
     assert files == sorted(p.relative_to(tmp_path / "two") for p in (tmp_path / "two").rglob("*") if p.is_file())
     for name in files:
         assert (dataset / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
@@ -231,13 +232,105 @@ def test_non_empty_output_needs_overwrite_which_replaces_the_set(tmp_path, capsy
     assert main(["synth", str(out), "--num", "4", "--seed", "1", "--workers", "1", "--no-progress"]) == 0
     assert "wrote 4 images" in capsys.readouterr().out
     (out / "notes.txt").write_text("mine")
-    assert main(["synth", str(out), "--num", "2", "--seed", "1", "--no-progress"]) == 2
-    assert "--overwrite" in capsys.readouterr().err
-    assert len(list((out / IMAGE_DIR).iterdir())) == 4
+    (out / IMAGE_DIR / "000000000785.jpg").write_bytes(b"a user's COCO image")
+    for args in (["--num", "2"], ["--num", "4"]):  # another dataset, or this one again
+        assert main(["synth", str(out), *args, "--seed", "1", "--no-progress"]) == 2
+        assert "--overwrite" in capsys.readouterr().err
+    assert len(list((out / IMAGE_DIR).iterdir())) == 5
     assert main(["synth", str(out), "--num", "2", "--seed", "1", "--workers", "1", "--overwrite", "--no-progress"]) == 0
-    assert sorted(p.name for p in (out / IMAGE_DIR).iterdir()) == ["000001.jpg", "000002.jpg"]
+    assert sorted(p.name for p in (out / IMAGE_DIR).iterdir()) == ["000000000785.jpg", "000001.jpg", "000002.jpg"]
     assert (out / "notes.txt").read_text() == "mine"
     assert len(json.loads((out / ANNOTATION_FILE).read_text())["images"]) == 2
+
+
+def user_folder(folder: Path) -> dict[str, bytes]:
+    """A folder of somebody's own COCO-style data, with names a synth run would also write."""
+    (folder / IMAGE_DIR).mkdir(parents=True)
+    (folder / ANNOTATION_FILE).write_text('{"images": [], "annotations": [], "categories": []}')
+    (folder / BOXES_FILE).write_text("{}")
+    for name in ("000001.jpg", "000000000785.jpg"):
+        (folder / IMAGE_DIR / name).write_bytes(b"user image " + name.encode())
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_folder_synth_did_not_write_is_refused_and_left_alone(tmp_path, capsys, overwrite):
+    out = tmp_path / "mine"
+    before = user_folder(out)
+    args = ["synth", str(out), "--num", "2", "--workers", "1", "--no-progress"] + (["--overwrite"] if overwrite else [])
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not written by dwpose synth" in err, err
+    assert {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    # A label run's folder is not a synth dataset either.
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / writer.RUN_MARKER).write_text('{"tool":"dwpose","kind":"label","format":"dwpose-label/1"}')
+    assert main(["synth", str(tmp_path / "run"), "--num", "2", "--no-progress", "--overwrite"]) == 2
+    assert "holds a dwpose label run" in capsys.readouterr().err
+
+
+def test_a_dataset_from_before_run_markers_may_be_overwritten(tmp_path):
+    out = tmp_path / "old"
+    generate_dataset(out, SynthSpec(num=3, seed=4), workers=1, progress=False)
+    (out / writer.RUN_MARKER).unlink()  # what synth left before it wrote one
+    (out / IMAGE_DIR / "000000000785.jpg").write_bytes(b"mine")
+    with pytest.raises(InputError, match="--overwrite"):
+        generate_dataset(out, SynthSpec(num=2, seed=4), workers=1, progress=False)
+    generate_dataset(out, SynthSpec(num=2, seed=4), overwrite=True, workers=1, progress=False)
+    assert sorted(p.name for p in (out / IMAGE_DIR).iterdir()) == ["000000000785.jpg", "000001.jpg", "000002.jpg"]
+
+
+def old_annotation_bytes(spec: SynthSpec) -> bytes:
+    """What synth wrote before it streamed: the whole dataset built in memory, one json.dumps."""
+    images, annotations = [], []
+    for index in range(spec.num):
+        scene, _ = writer.render_image(spec, index)
+        images.append({"id": index + 1, "file_name": writer.image_file_name(index + 1), "width": spec.width,
+                       "height": spec.height})
+        for record in scene.annotations:
+            annotations.append({"id": len(annotations) + 1, "image_id": index + 1, **record})
+    dataset = {"info": {"description": "dwpose synthetic whole-body people", "generator": "dwpose synth",
+                        "version": writer.GENERATOR_VERSION, "seed": spec.seed, "num_images": spec.num,
+                        "size": [spec.width, spec.height], "persons": [spec.min_persons, spec.max_persons]},
+               "licenses": [], "images": images, "annotations": annotations, "categories": writer._categories()}
+    return json.dumps(dataset).encode()
+
+
+def test_annotations_stream_from_parts_and_an_interrupted_run_resumes_to_the_same_bytes(tmp_path, monkeypatch):
+    monkeypatch.setattr(writer, "PART_SIZE", 3)
+    spec = SynthSpec(num=8, seed=3, width=96, height=80, min_persons=1, max_persons=3)
+    generate_dataset(tmp_path / "whole", spec, workers=1, progress=False)
+    assert (tmp_path / "whole" / ANNOTATION_FILE).read_bytes() == old_annotation_bytes(spec)
+    assert not (tmp_path / "whole" / writer.PART_DIR).exists()
+
+    real, written = writer._write_one, []
+
+    def killed_after_five(job):
+        if len(written) == 5:
+            raise KeyboardInterrupt  # as Ctrl-C (or a kill) between two images
+        written.append(job[1])
+        return real(job)
+
+    monkeypatch.setattr(writer, "_write_one", killed_after_five)
+    with pytest.raises(KeyboardInterrupt):
+        generate_dataset(tmp_path / "split", spec, workers=1, progress=False)
+    parts = sorted(p.name for p in (tmp_path / "split" / writer.PART_DIR).iterdir())
+    assert parts == ["000000.json"]  # images 0-2 done as a part; 3 and 4 drawn, their part unfinished
+    assert not (tmp_path / "split" / ANNOTATION_FILE).exists()
+    monkeypatch.setattr(writer, "_write_one", real)
+    summary = generate_dataset(tmp_path / "split", spec, workers=2, progress=False)
+    assert summary["resumed"] == 3
+    tree = {p.relative_to(tmp_path / "whole") for p in (tmp_path / "whole").rglob("*")}
+    assert tree == {p.relative_to(tmp_path / "split") for p in (tmp_path / "split").rglob("*")}
+    for name in tree:
+        if (tmp_path / "whole" / name).is_file():
+            assert (tmp_path / "whole" / name).read_bytes() == (tmp_path / "split" / name).read_bytes(), name
+
+
+def test_an_interrupted_cli_run_says_how_to_resume(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(writer, "_write_one", lambda job: (_ for _ in ()).throw(KeyboardInterrupt))
+    assert main(["synth", str(tmp_path / "s"), "--num", "2", "--workers", "1", "--no-progress"]) == 130
+    assert "run the same command again to resume" in capsys.readouterr().err
 
 
 def test_interrupted_generation_leaves_no_partial_files(tmp_path, monkeypatch):

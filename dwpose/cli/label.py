@@ -28,7 +28,9 @@ def positive_number(text: str) -> float:
 
 def add_label_arguments(p: argparse.ArgumentParser) -> None:
     add_input_argument(p)
-    p.add_argument("--out", required=True, help="run folder: manifest.json, shards/, annotations.json")
+    p.add_argument("--out", required=True,
+                   help="run folder: manifest.json, shards/, annotations.json (a new or empty folder, or a run of "
+                        "dwpose label, which resumes)")
     add_model_arguments(p)
     frames = p.add_mutually_exclusive_group()
     frames.add_argument("--every", type=int_in_range(1), default=1, metavar="K",
@@ -53,7 +55,14 @@ def add_label_arguments(p: argparse.ArgumentParser) -> None:
                         "(HOST:PORT, ray://HOST:PORT, auto)")
     p.add_argument("--ray-actors", type=int_in_range(1), default=None,
                    help="CPU actors (default: cluster CPUs / --threads); with --device cuda one per GPU")
-    p.add_argument("--overwrite", action="store_true", help="start over in a folder that holds another run")
+    place = p.add_mutually_exclusive_group()
+    place.add_argument("--copy-images", dest="place_images", action="store_const", const="copy",
+                       help="copy the still images into OUT/images/, so the run folder is a self-contained dataset")
+    place.add_argument("--link-images", dest="place_images", action="store_const", const="link",
+                       help="as --copy-images with hard links (same file system)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start over in a folder that holds another run of dwpose label, or one whose inputs changed "
+                        "(size or modification time; only the run's files are removed)")
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -90,7 +99,8 @@ def run_label(args: argparse.Namespace) -> int:
                            visibility_threshold=args.visibility_threshold, logits_top_k=args.save_logits,
                            write_frames=args.write_frames, parquet=args.parquet, batch_size=args.batch_size,
                            threads=args.threads, ray=args.ray is not None, ray_address=ray_address,
-                           ray_actors=args.ray_actors, overwrite=args.overwrite, progress=not args.no_progress)
+                           ray_actors=args.ray_actors, overwrite=args.overwrite, progress=not args.no_progress,
+                           place_images=args.place_images)
     for message in empty:
         note(f"skipped {message}")
     for message in duplicates:

@@ -121,9 +121,14 @@ def cmd_synth(args: argparse.Namespace) -> int:
     spec = SynthSpec(num=parse_count(args.num), seed=parse_seed(args.seed), width=width, height=height,
                      min_persons=low, max_persons=high)
     workers = parse_count(args.workers, "--workers", 1, 256) if args.workers is not None else None
-    summary = generate_dataset(args.out, spec, overwrite=args.overwrite, workers=workers,
-                               progress=not args.no_progress)
-    print(f"wrote {summary['images']} images with {summary['people']} annotated people to {args.out} "
+    try:
+        summary = generate_dataset(args.out, spec, overwrite=args.overwrite, workers=workers,
+                                   progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print(f"dwpose synth: interrupted; run the same command again to resume in {args.out}", file=sys.stderr)
+        return 130
+    resumed = f" ({summary['resumed']} done by an earlier run)" if summary["resumed"] else ""
+    print(f"wrote {summary['images']} images{resumed} with {summary['people']} annotated people to {args.out} "
           f"({summary['images_per_second']:.0f} images/s, {summary['workers']} worker(s)); "
           f"annotations: {summary['annotation_file']}, images: {summary['image_dir']}")
     return 0
@@ -132,12 +137,13 @@ def cmd_synth(args: argparse.Namespace) -> int:
 def add_synth_parser(sub) -> None:
     # Values are validated by the command (one clear line and exit 2 for a bad one), not argparse.
     p = sub.add_parser("synth", help="generate a synthetic COCO-WholeBody dataset (rendered people, exact labels)")
-    p.add_argument("out", help="output folder: images/, annotations.json, boxes.json")
+    p.add_argument("out", help="output folder: images/, annotations.json, boxes.json (a new or empty folder, or an "
+                               "interrupted run of the same values, which resumes)")
     p.add_argument("--num", required=True, help="number of images")
     p.add_argument("--seed", default="0", help="random seed; the same seed gives the same files (default 0)")
     p.add_argument("--size", default="256x256", help="image size WxH (default 256x256)")
     p.add_argument("--persons", default="1..3", help="people per image: K (1..K) or A..B (default 1..3)")
-    p.add_argument("--overwrite", action="store_true", help="replace the dataset in a non-empty output folder")
+    p.add_argument("--overwrite", action="store_true", help="replace a dataset dwpose synth wrote there (only its files are removed)")
     p.add_argument("--workers", default=None, help="processes (default: one per CPU core)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_synth)

@@ -127,6 +127,16 @@ def load_annotations(ann_file: str | os.PathLike, image_root: str | os.PathLike,
     return samples
 
 
+def recorded_image_root(ann_file: str | os.PathLike) -> Path | None:
+    """The `image_root` an annotation file records (`dwpose label` writes one: the folder its
+    `file_name`s are relative to; a relative one is relative to the file's folder), or None."""
+    data = read_json(ann_file)
+    root = data.get("image_root") if isinstance(data, dict) else None
+    if not isinstance(root, str) or not root:
+        return None
+    return Path(ann_file).parent / root  # an absolute root stays itself
+
+
 def load_boxes(ann_file: str | os.PathLike, image_root: str | os.PathLike) -> list[Sample]:
     """Samples from the person boxes alone, for label-free distillation: every non-crowd
     annotation whose box has an area inside its image; keypoints, if any, are ignored (none are

@@ -108,6 +108,30 @@ def split_shards(units: list[Unit], shard_size: int) -> list[list[Unit]]:
     return [units[i:i + shard_size] for i in range(0, len(units), shard_size)]
 
 
+def file_stat(path: str) -> dict | None:
+    """What tells a changed input on resume: size and modification time (a stat per input, not
+    a read of every byte as a content hash would be: the plan of a million images stays quick).
+    An edited or replaced file changes one of them; None for a file that cannot be read."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def changed_input(ours: dict, theirs: dict) -> str | None:
+    """The first input whose size or modification time differs from what the folder's run
+    recorded (paths and order are already the same: the inputs digest matched). Runs from
+    before the stats were recorded have none to compare: they resume as before."""
+    recorded_sources = theirs.get("sources")
+    if not isinstance(recorded_sources, list):
+        return None
+    for mine, recorded in zip(ours["sources"], recorded_sources):
+        if isinstance(recorded, dict) and "stat" in recorded and recorded["stat"] != mine["stat"]:
+            return mine["path"]
+    return None
+
+
 def file_sha256(path: str | os.PathLike) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -169,3 +193,7 @@ def check_resumable(ours: dict, theirs: dict, out: Path) -> None:
         shown = "; ".join(differences[:4]) + (f"; and {len(differences) - 4} more" if len(differences) > 4 else "")
         raise InputError(f"{out} holds a labelling run with other models, settings or inputs ({shown}); "
                          "use another --out, or --overwrite to start over")
+    changed = changed_input(ours, theirs)
+    if changed is not None:  # its labels (and image size) in the finished shards would be stale
+        raise InputError(f"{changed} changed (size or modification time) since the run in {out} started; "
+                         "its labels would be stale: start over with --overwrite, or label into another --out")

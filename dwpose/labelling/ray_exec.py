@@ -32,16 +32,39 @@ def _import_ray():
     return ray
 
 
+# A client's HTTP/2 connection preface and an empty SETTINGS frame: what a gRPC client sends first.
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+
+
 def check_reachable(address: str, timeout: float = 5.0) -> None:
-    """Fail in a few seconds, with one line, when nothing listens at HOST:PORT (ray.init would
-    retry for a minute first)."""
+    """Fail in seconds, with one line, unless a gRPC (HTTP/2) server answers at HOST:PORT: Ray's
+    GCS and its client server both speak gRPC. Without this, ray.init retries for a minute when
+    nothing listens, and hangs (printing Ray's C++ log lines) when something else does, e.g. a
+    web server or a silent one. A TLS cluster (RAY_USE_TLS) gets the TCP check only."""
     host, _, port = address.removeprefix("ray://").rpartition(":")
     if not host or not port.isdigit():
         raise InputError(f"--ray {address}: expected HOST:PORT, ray://HOST:PORT, 'auto' or no value (a local Ray)")
     try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as connection:
+            if os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true"):
+                return
+            connection.sendall(_HTTP2_PREFACE)
+            # An HTTP/2 server's first frame is SETTINGS (9-byte header: length 3, type 1, ...).
+            header = b""
+            while len(header) < 9:
+                chunk = connection.recv(9 - len(header))
+                if not chunk:
+                    break
+                header += chunk
+    except socket.timeout:
+        raise RayClusterError(f"{address} accepts connections but does not answer as a Ray cluster "
+                              f"(no gRPC reply in {timeout:g} s); check the address and port") from None
     except OSError as exc:
         raise RayClusterError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from None
+    if len(header) < 9 or header[3] != 0x4:
+        seen = header[:16].decode("latin-1").split("\r")[0].strip() or "nothing"
+        raise RayClusterError(f"{address} is not a Ray cluster (it answered {seen!r}, not gRPC); "
+                              "check the address and port")
 
 
 def connect(address: str | None) -> bool:

@@ -4,18 +4,23 @@ unfinished shards in-process or on Ray, write them in order, merge. The API behi
 
 from __future__ import annotations
 
-import shutil
+import json
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from ..codec.topk import KD_BETA
 from ..errors import InputError
+from ..fileio import is_temporary, write_text_atomic
+from ..formats import RUN_MARKER
 from ..inference.outputs import Interruption, StemNames, remove_stale_temporaries
 from .engine import LabellerConfig, ShardLabeller, ShardTask, label_in_process
-from .plan import (FORMAT, Source, check_resumable, file_sha256, inputs_digest, plan_sources, plan_units,
+from .plan import (FORMAT, Source, check_resumable, file_sha256, file_stat, inputs_digest, plan_sources, plan_units,
                    split_shards, versions)
-from .writer import FRAME_FOLDER, MANIFEST_NAME, MERGED_NAME, SHARD_FOLDER, ShardWriter, dumps, merge_shards
+from .writer import (FRAME_FOLDER, IMAGE_FOLDER, MANIFEST_NAME, MERGED_NAME, SHARD_FOLDER, RunFileError, ShardWriter,
+                     dumps, merge_shards, read_run_file)
 
 SPLIT_RATIO = 2.0  # SimCC bins per input pixel of the released models
 
@@ -36,6 +41,7 @@ class LabelOptions:
     ray_actors: int | None = None
     overwrite: bool = False
     progress: bool = True
+    place_images: str | None = None       # "copy" / "link": the still images go into the run folder
 
 
 @dataclass
@@ -69,8 +75,24 @@ def pose_input_size(pose_model: Path, pose_arch: str | None) -> tuple[int, int]:
     return tuple(get_config(detect_model_name(pose_model)).input_size)
 
 
+def image_roots(sources: list[Source], out: Path, place: str | None) -> tuple[str, str | None]:
+    """(image root, root of the still images). The image root is the folder the `file_name`s
+    are relative to: the run folder when the images are placed in it, else the deepest folder
+    holding every still image (and the run folder when there are videos: their frames are
+    files of the run folder), so the run folder can move while the images stay."""
+    stills = [os.path.dirname(s.path) for s in sources if s.kind == "image"]
+    try:
+        stills_root = os.path.commonpath(stills) if stills else None
+        if place:
+            return os.path.abspath(out), stills_root
+        folders = stills + ([os.path.abspath(out)] if len(stills) < len(sources) or not stills else [])
+        return os.path.commonpath(folders), stills_root
+    except ValueError:  # Windows: inputs on different drives have no common folder
+        raise InputError("the inputs have no common folder (different drives); use --copy-images") from None
+
+
 def build_manifest(sources: list[Source], skipped: list[str], config: LabellerConfig, boxes_file: str | None,
-                   options: LabelOptions, parquet: bool) -> dict:
+                   options: LabelOptions, parquet: bool, out: Path) -> dict:
     """The run file: identity (models by content, settings, inputs) first, then information."""
     pose, det = Path(config.pose_model), config.detector_model and Path(config.detector_model)
     p = config.pipeline_options
@@ -87,6 +109,9 @@ def build_manifest(sources: list[Source], skipped: list[str], config: LabellerCo
         "visibility_threshold": options.visibility_threshold, "logits_top_k": options.logits_top_k,
         "write_frames": options.write_frames, "parquet": parquet,
     }
+    if options.place_images:  # only when given: runs from before the option still resume
+        settings["place_images"] = options.place_images
+    image_root, stills_root = image_roots(sources, out, options.place_images)
     manifest = {
         "format": FORMAT,
         "pose_model": {"sha256": file_sha256(pose), "input_size": [width, height]},
@@ -100,41 +125,108 @@ def build_manifest(sources: list[Source], skipped: list[str], config: LabellerCo
         "logits": None if not options.logits_top_k else {
             "top_k": options.logits_top_k, "bins": [int(width * SPLIT_RATIO), int(height * SPLIT_RATIO)],
             "beta": KD_BETA, "layout": "dwpose.codec.topk (see its docstring)"},
-        "sources": [{"path": s.path, "kind": s.kind, "frames": len(s.frames) if s.frames else None, "fps": s.fps}
-                    for s in sources],
+        "image_root": image_root,
+        "stills_root": stills_root,
+        "sources": [{"path": s.path, "kind": s.kind, "frames": len(s.frames) if s.frames else None, "fps": s.fps,
+                     "stat": file_stat(s.path)} for s in sources],
         "skipped_inputs": skipped,
         "versions": versions(),
     }
     return manifest
 
 
+_SHARD_FILE = re.compile(r"^\d{6}(\.json|\.parquet|\.done\.json|" + re.escape(".logits.npy") + r")$")
+_FRAME_FILE = re.compile(r"^\d{6}\.jpg$")
+
+
+def _marker() -> str:
+    return dumps({"tool": "dwpose", "kind": "label", "format": FORMAT})
+
+
+def folder_state(out: Path) -> str:
+    """Whose folder `out` is: "ours" (its run marker says dwpose label), "legacy" (no marker,
+    but a valid run file of dwpose label: a run from before markers were written, accepted to
+    resume and to start over), "empty", or "foreign" (anything else: never written into)."""
+    marker = out / RUN_MARKER
+    if marker.is_file():
+        try:
+            value = json.loads(marker.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            value = None
+        if not isinstance(value, dict) or value.get("tool") != "dwpose":
+            raise InputError(f"{marker}: not a dwpose run marker; choose another --out (or delete the folder)")
+        if value.get("kind") != "label":
+            raise InputError(f"{out} holds a dwpose {value.get('kind')} dataset, not a labelling run; "
+                             "choose another --out")
+        return "ours"
+    if not any(not is_temporary(p) for p in out.iterdir()):
+        return "empty"
+    try:
+        manifest = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "foreign"
+    return "legacy" if isinstance(manifest, dict) and manifest.get("format") == FORMAT else "foreign"
+
+
+def _unlink_matching(folder: Path, pattern: re.Pattern) -> None:
+    if folder.is_dir():
+        for path in folder.iterdir():
+            if path.is_file() and (pattern.match(path.name) or is_temporary(path)):
+                path.unlink()
+        if not any(folder.iterdir()):
+            folder.rmdir()
+
+
 def start_over(out: Path) -> None:
-    """--overwrite: remove what an earlier run wrote (and nothing else)."""
-    for folder in (SHARD_FOLDER, FRAME_FOLDER):
-        shutil.rmtree(out / folder, ignore_errors=True)
+    """--overwrite in a folder of ours: remove the files a run writes (and nothing else: a file
+    of another name, put there by someone, stays)."""
+    shards = out / SHARD_FOLDER
+    if shards.is_dir():
+        for shard in sorted(shards.glob("[0-9]" * 6 + ".json")):  # the images a run placed (--copy-images)
+            try:
+                names = [i.get("file_name", "") for i in json.loads(shard.read_text(encoding="utf-8"))["images"]]
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                continue  # a damaged shard: its placed images, if any, are left
+            for name in names:
+                if isinstance(name, str) and name.startswith(IMAGE_FOLDER + "/") and ".." not in name.split("/"):
+                    (out / name).unlink(missing_ok=True)
+    _unlink_matching(shards, _SHARD_FILE)
+    frames = out / FRAME_FOLDER
+    if frames.is_dir():
+        for folder in frames.iterdir():
+            if folder.is_dir():
+                _unlink_matching(folder, _FRAME_FILE)
+        if not any(frames.iterdir()):
+            frames.rmdir()
     for name in (MERGED_NAME, MANIFEST_NAME):
         (out / name).unlink(missing_ok=True)
 
 
-def _prepare(out: Path, manifest: dict, overwrite: bool, warn: Callable[[str], None]) -> None:
-    import json
-
+def _prepare(out: Path, manifest: dict, overwrite: bool, warn: Callable[[str], None]) -> dict | None:
+    """Make `out` ready for the run of `manifest`; the folder's own run file when it resumes."""
+    state = folder_state(out)
     path = out / MANIFEST_NAME
-    if overwrite:
+    if state == "foreign":
+        why = f" ({path} is not a run file of dwpose label)" if path.exists() else ""
+        raise InputError(f"{out} is not empty and holds no labelling run (no {RUN_MARKER}){why}: dwpose label writes "
+                         "only into a new or empty folder or its own run; choose another --out")
+    if overwrite and state != "empty":
         start_over(out)
     elif path.is_file():
-        theirs = json.loads(path.read_text(encoding="utf-8"))
+        theirs = read_run_file(path, "run file", ("format", "settings", "inputs"))
         check_resumable(manifest, theirs, out)
         if theirs.get("versions") != manifest["versions"]:
             warn(f"note: {out} was started with other package versions ({theirs.get('versions')}); "
                  "the shards of both may differ slightly")
-        return  # resume: the folder's run file stays as it was written
+        if state == "legacy":  # its run file shows it is a run of ours: mark it as such
+            write_text_atomic(out / RUN_MARKER, _marker())
+        return theirs  # resume: the folder's run file stays as it was written
     elif (out / SHARD_FOLDER).exists():
         raise InputError(f"{out}/{SHARD_FOLDER} exists but {MANIFEST_NAME} does not: not a labelling run this "
                          "command can resume; use another --out, or --overwrite")
-    from ..fileio import write_text_atomic
-
+    write_text_atomic(out / RUN_MARKER, _marker())  # first: the folder is ours from here on
     write_text_atomic(path, dumps(manifest))
+    return None
 
 
 def label(
@@ -165,15 +257,21 @@ def label(
     skipped = list(skipped or []) + unplanned
     for message in unplanned:
         warn(f"skipped {message}")
-    manifest = build_manifest(sources, skipped, config, boxes_file, options, parquet)
+    manifest = build_manifest(sources, skipped, config, boxes_file, options, parquet, out)
     out.mkdir(parents=True, exist_ok=True)
-    _prepare(out, manifest, options.overwrite, warn)
+    run = _prepare(out, manifest, options.overwrite, warn) or manifest
+    # A resumed run writes its file names as the run began (a run from before the image root
+    # was recorded: relative to the run folder).
+    image_root, stills_root = run.get("image_root"), run.get("stills_root")
+    if not all(isinstance(root, (str, type(None))) for root in (image_root, stills_root)):
+        raise RunFileError(f"{out / MANIFEST_NAME}: not a run file of dwpose label (its image_root is not a path)")
     for folder in [out / SHARD_FOLDER, *(out / FRAME_FOLDER).glob("*")]:
         if folder.is_dir():
             remove_stale_temporaries(folder)
 
     shards = split_shards(plan_units(sources), options.shard_size)
-    writer = ShardWriter(out, sources, options.visibility_threshold, parquet, options.logits_top_k > 0, interruption)
+    writer = ShardWriter(out, sources, options.visibility_threshold, parquet, options.logits_top_k > 0, interruption,
+                         image_root, options.place_images, stills_root)
     finished = writer.finished(len(shards))
     summary = LabelSummary(out, len(shards), len(finished), sum(len(s) for s in shards), skipped_inputs=skipped,
                            unplanned=len(unplanned))
@@ -217,5 +315,6 @@ def label(
 
             ray.shutdown()
     if not summary.interrupted:
-        summary.merged = merge_shards(out, len(shards))
+        recorded = "." if image_root in (None, os.path.abspath(out)) else image_root
+        summary.merged = merge_shards(out, len(shards), recorded)
     return summary

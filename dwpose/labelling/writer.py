@@ -17,13 +17,16 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
 
-from ..fileio import atomic_open
-from ..formats import (COCO_WHOLEBODY_CATEGORY, LABEL_FRAME_FOLDER, LABEL_LOGITS_SUFFIX, LABEL_MANIFEST, LABEL_MERGED,
-                       LABEL_SHARD_FOLDER, coco_wholebody_dataset, coco_wholebody_image, parquet_row, parquet_schema)
+from ..errors import InputError
+from ..fileio import atomic_open, atomic_path
+from ..formats import (COCO_WHOLEBODY_CATEGORY, LABEL_FRAME_FOLDER, LABEL_IMAGE_FOLDER, LABEL_LOGITS_SUFFIX,
+                       LABEL_MANIFEST, LABEL_MERGED, LABEL_SHARD_FOLDER, coco_wholebody_dataset, coco_wholebody_image,
+                       parquet_row, parquet_schema)
 from ..inference.outputs import Interruption, fsync_path, staged_outputs, write_synced
 from ..inference.tracking import IoUTracker
 from .engine import UnitOutput
@@ -33,6 +36,29 @@ SHARD_FOLDER = LABEL_SHARD_FOLDER
 FRAME_FOLDER = LABEL_FRAME_FOLDER
 MERGED_NAME = LABEL_MERGED
 MANIFEST_NAME = LABEL_MANIFEST
+IMAGE_FOLDER = LABEL_IMAGE_FOLDER
+
+
+class RunFileError(InputError):
+    """A file of the run folder is not what the run wrote (truncated, edited, another format)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"{message}; the run cannot go on: start over with --overwrite (or delete the run folder)")
+
+
+def read_run_file(path: Path, what: str, keys: tuple[str, ...] = ()) -> dict:
+    """A JSON object the run wrote, with `keys`; anything else is a RunFileError naming the file."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunFileError(f"{path}: missing ({what})") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0]
+        raise RunFileError(f"{path}: unreadable {what} ({reason})") from None
+    if not isinstance(value, dict) or any(key not in value for key in keys):
+        raise RunFileError(f"{path}: not a {what} of dwpose label (expected a JSON object with "
+                           f"{', '.join(keys) or 'fields'})")
+    return value
 
 
 def dumps(value: object) -> str:
@@ -46,8 +72,16 @@ def shard_stem(index: int) -> str:
 
 class ShardWriter:
     def __init__(self, out: Path, sources: list[Source], visibility_threshold: float, parquet: bool,
-                 logits: bool, interruption: Interruption | None = None) -> None:
+                 logits: bool, interruption: Interruption | None = None, image_root: str | None = None,
+                 place: str | None = None, stills_root: str | None = None) -> None:
+        """`image_root`: the folder the `file_name`s are relative to (None: the run folder, as
+        runs from before it was recorded wrote them, `../` paths included). `place` ("copy",
+        "link"): the still images are put under `images/` in the run folder (the image root
+        then), at their paths relative to `stills_root`."""
         self.out = out
+        self.image_root = image_root
+        self.place = place
+        self.stills_root = stills_root
         self.folder = out / SHARD_FOLDER
         self.sources = sources
         self.visibility_threshold = visibility_threshold
@@ -69,9 +103,14 @@ class ShardWriter:
             path = self.path(index, ".done.json")
             if not path.is_file():
                 break
-            records.append(json.loads(path.read_text()))
+            record = read_run_file(path, "shard done file", ("images", "annotations", "failures", "units", "carry"))
+            records.append(record)
         if records:
-            self._restore(records[-1]["carry"])
+            try:
+                self._restore(records[-1]["carry"])
+            except (KeyError, TypeError, ValueError, AttributeError):
+                raise RunFileError(f"{self.path(len(records) - 1, '.done.json')}: not a shard done file of "
+                                   "dwpose label (its 'carry' is incomplete)") from None
         return records
 
     def _restore(self, carry: dict) -> None:
@@ -101,9 +140,31 @@ class ShardWriter:
         return self.tracked[1]
 
     def relative(self, path: str) -> str:
-        """A source path as written in the annotations: relative to the output folder, so the
-        folder is the image root of the dataset (and may move together with the inputs)."""
-        return Path(os.path.relpath(path, self.out)).as_posix()
+        """A path as written in the annotations: relative to the image root. A video outside it
+        (the `video` field only: its frames are files of their own) keeps its absolute path."""
+        if self.image_root is None:  # a run from before the image root: relative to the run folder
+            return Path(os.path.relpath(path, self.out)).as_posix()
+        relative = os.path.relpath(path, self.image_root)
+        return path if relative.startswith(os.pardir) else Path(relative).as_posix()
+
+    def _place(self, path: str) -> str:
+        """Copy or hard-link a still image into the run folder (once: a resumed run finds it
+        there); its `file_name`."""
+        name = Path(IMAGE_FOLDER, os.path.relpath(path, self.stills_root)).as_posix()
+        target = self.out / name
+        if not _same_file(path, target, self.place):  # placed by an earlier try of this shard: kept
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                with atomic_path(target) as temporary:
+                    if self.place == "link":
+                        os.link(path, temporary)
+                    else:
+                        shutil.copy2(path, temporary)  # with its modification time: see _same_file
+            except OSError as exc:
+                hint = " (another file system? --copy-images copies instead)" if self.place == "link" else ""
+                raise InputError(f"cannot {self.place} {path} into {target.parent}: {exc.strerror or exc}{hint}") \
+                    from None
+        return name
 
     def commit(self, index: int, outputs: list[UnitOutput]) -> dict:
         """Write shard `index` (all of its files or none) and return its done record."""
@@ -119,10 +180,14 @@ class ShardWriter:
             image_id = unit.index + 1
             if source.kind == "video":
                 result.track_ids = self._tracker(unit.source).update(result.boxes)
-                file_name = f"{FRAME_FOLDER}/{source.stem}/{unit.frame:06d}.jpg"
+                frame = self.out / FRAME_FOLDER / source.stem / f"{unit.frame:06d}.jpg"
+                file_name = (f"{FRAME_FOLDER}/{source.stem}/{unit.frame:06d}.jpg" if self.image_root is None
+                             else self.relative(str(frame)))
                 extra = {"video": self.relative(source.path), "frame_index": unit.frame}
                 if output.frame_jpeg is not None:
-                    frames.append((self.out / file_name, output.frame_jpeg))
+                    frames.append((frame, output.frame_jpeg))
+            elif self.place:
+                file_name, extra = self._place(source.path), {}
             else:
                 file_name, extra = self.relative(source.path), {}
             width, height = result.image_size
@@ -157,6 +222,18 @@ class ShardWriter:
         return record
 
 
+def _same_file(source: str, target: Path, place: str) -> bool:
+    """Whether `target` is already `source` placed: the same file (a link), or a copy of the
+    same size and modification time."""
+    try:
+        if place == "link":
+            return os.path.samefile(source, target)
+        a, b = os.stat(source), os.stat(target)
+    except OSError:
+        return False
+    return a.st_size == b.st_size and a.st_mtime_ns == b.st_mtime_ns
+
+
 def _npy_bytes(parts: list[np.ndarray]) -> bytes:
     from ..codec.topk import topk_dtype
 
@@ -175,9 +252,10 @@ def write_parquet(path: Path, rows: list[dict]) -> None:
     fsync_path(path)
 
 
-def merge_shards(out: Path, num_shards: int) -> Path:
+def merge_shards(out: Path, num_shards: int, image_root: str = ".") -> Path:
     """`annotations.json`: the images and annotations of all shards in order, in one
-    COCO-WholeBody file (streamed: one shard in memory at a time)."""
+    COCO-WholeBody file (streamed: one shard in memory at a time), and `image_root`, the folder
+    the `file_name`s are relative to (a relative one is relative to the run folder)."""
     path = out / MERGED_NAME
     shard_files = [out / SHARD_FOLDER / f"{shard_stem(i)}.json" for i in range(num_shards)]
     with atomic_open(path, "w", encoding="utf-8") as handle:
@@ -185,8 +263,12 @@ def merge_shards(out: Path, num_shards: int) -> Path:
             handle.write(opening)
             first = True
             for shard_file in shard_files:
-                for item in json.loads(shard_file.read_text(encoding="utf-8"))[key]:
+                items = read_run_file(shard_file, "shard annotation file", ("images", "annotations"))[key]
+                if not isinstance(items, list):
+                    raise RunFileError(f"{shard_file}: not a shard annotation file of dwpose label ('{key}' is not "
+                                       "a list)")
+                for item in items:
                     handle.write(("" if first else ",") + dumps(item))
                     first = False
-        handle.write(f'],"categories":[{dumps(COCO_WHOLEBODY_CATEGORY)}]}}')
+        handle.write(f'],"categories":[{dumps(COCO_WHOLEBODY_CATEGORY)}],"image_root":{dumps(image_root)}}}')
     return path

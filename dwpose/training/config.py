@@ -33,7 +33,8 @@ COCKTAIL14 = ("COCO-WholeBody", "Halpe", "UBody", "AI Challenger", "CrowdPose", 
 @dataclass
 class SourceConfig:
     """One more training source (`[[data.extra]]`): a COCO-WholeBody style annotation file, such
-    as `dwpose label`'s annotations.json (its run folder is the image root).
+    as `dwpose label`'s annotations.json. `images`: the folder its `file_name`s are relative to;
+    left out, the `image_root` the file records (`dwpose label` writes one).
 
     `weight`: samples of this source drawn per epoch = round(weight x its instances) (the
     COCO-WholeBody and UBody instances count once each); a fraction draws a fresh subset every
@@ -43,7 +44,7 @@ class SourceConfig:
     (`distill.teacher_logits = "offline"`)."""
 
     ann: str
-    images: str
+    images: str | None = None
     weight: float = 1.0
     keypoints: bool = True
     logits: str | None = None

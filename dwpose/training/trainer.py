@@ -23,6 +23,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Subset
 
 from ..data import AugmentConfig, Sample, TopDownTrainDataset, load_annotations, load_boxes, load_ubody
+from ..data.coco_wholebody import recorded_image_root
 from ..data.transforms import pipeline_stages
 from ..data.coco_wholebody import UBODY_SCENES, DatasetError, load_detections, read_json
 from ..data.dataset import epoch_indices
@@ -85,10 +86,13 @@ def build_samples(config: TrainConfig, input_size: tuple[int, int] | None = None
     offline = config.distill is not None and config.distill.teacher_logits == "offline"
     for number, source in enumerate(data.extra):
         name = source.name or f"data.extra[{number}]"
-        if not Path(source.images).is_dir():
-            raise DatasetError(f"{name}: image folder not found: {source.images}")
-        part = (load_annotations(source.ann, source.images, train=True) if source.keypoints
-                else load_boxes(source.ann, source.images))
+        images = source.images or recorded_image_root(source.ann)
+        if images is None:
+            raise DatasetError(f"{name}: no `images` folder given and {source.ann} records no image_root")
+        if not Path(images).is_dir():
+            raise DatasetError(f"{name}: image folder not found: {images}")
+        part = (load_annotations(source.ann, images, train=True) if source.keypoints
+                else load_boxes(source.ann, images))
         if offline:
             stored = StoredLogits(source.logits)
             if input_size is not None:
@@ -402,9 +406,11 @@ def format_part_aps(summary: Mapping[str, float]) -> str:
 
 
 def _print_line(text: str) -> None:
-    from tqdm import tqdm
+    import sys
 
-    tqdm.write(text)  # above a running progress bar, not through it
+    from ..progress import note
+
+    note(text, file=sys.stdout)  # above a running progress bar, not through it
 
 
 class _rng_kept:

@@ -5,12 +5,19 @@ annotations with the five keypoint fields, boxes, validity flags, area, segmenta
 `boxes.json` (the person boxes per image, in the format of `dwpose predict --boxes`).
 
 Image i depends only on (seed, i): the files are byte-identical for a seed whatever the number
-of worker processes. Every file is written atomically and the annotation file last, so an
-interrupted run leaves no partial file under a final name (and no annotation file at all)."""
+of worker processes. Every file is written atomically. The annotation records go to part files
+(`.parts/NNNNNN.json`, 256 images each) as their images are done, so memory does not grow with
+--num and an interrupted run resumes where it stopped when rerun with the same values (a part
+whose file exists is done; the images of the others are drawn again, to the same bytes). The
+boxes and annotation files are streamed from the parts at the end, the annotation file last:
+its presence means the set is complete. `.dwpose-run.json` marks the folder as a synth run:
+without it a non-empty folder is refused, and --overwrite removes only the files a run wrote."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import json
 import multiprocessing
 import os
 import re
@@ -18,12 +25,14 @@ import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import cv2
 import numpy as np
 
 from ...errors import InputError
-from ...fileio import atomic_path, is_temporary, write_json_atomic
+from ...fileio import atomic_open, atomic_path, is_temporary, write_text_atomic
+from ...formats import RUN_MARKER
 from ...skeleton import KEYPOINT_NAMES, SKELETON_LINKS
 from .parts import MAX_PERSONS
 from .scene import SceneConfig, render_scene
@@ -32,10 +41,12 @@ GENERATOR_VERSION = 1               # bump when the same seed would draw differe
 ANNOTATION_FILE = "annotations.json"
 BOXES_FILE = "boxes.json"
 IMAGE_DIR = "images"
+PART_DIR = ".parts"                 # per-part annotation records of a run under way
+PART_SIZE = 256                     # images per part file
 MIN_SIDE, MAX_SIDE = 64, 4096
 MAX_IMAGES = 10_000_000
 JPEG_QUALITY = (75, 96)
-_IMAGE_NAME = re.compile(r"^\d{6,}\.jpg$")
+_PART_NAME = re.compile(r"^\d{6}\.json$")
 
 
 @dataclass(frozen=True)
@@ -140,21 +151,93 @@ def _worker_init() -> None:
 
 # --------------------------------------------------------------------------- the dataset
 
-def _prepare(out: Path, overwrite: bool) -> None:
+def _marker(spec: SynthSpec) -> dict:
+    """The run file: which tool wrote the folder and what it generates (a rerun with the same
+    values resumes; --overwrite removes only what a run of this kind wrote)."""
+    return {"tool": "dwpose", "kind": "synth", "version": GENERATOR_VERSION, "num": spec.num, "seed": spec.seed,
+            "size": [spec.width, spec.height], "persons": [spec.min_persons, spec.max_persons],
+            "part_size": PART_SIZE}
+
+
+def _read_marker(out: Path) -> dict | None:
+    """The folder's synth run file; None when there is none. A folder from before run files
+    that holds a dataset `dwpose synth` wrote (its annotation file says so) counts as a finished
+    synth run of `num_images` images, so --overwrite may replace it."""
+    path = out / RUN_MARKER
+    if path.is_file():
+        try:
+            marker = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            marker = None
+        if not isinstance(marker, dict) or marker.get("tool") != "dwpose":
+            raise InputError(f"{path} is not a dwpose run file; delete the folder {out} or choose another output")
+        if marker.get("kind") != "synth":
+            raise InputError(f"{out} holds a dwpose {marker.get('kind')} run, not a synth dataset; "
+                             "choose another output folder")
+        if not isinstance(marker.get("num"), int):
+            raise InputError(f"{path} is not a synth run file; delete the folder {out} or choose another output")
+        return marker
+    try:
+        info = json.loads((out / ANNOTATION_FILE).read_text(encoding="utf-8")).get("info", {})
+    except (OSError, ValueError, AttributeError):
+        return None
+    if isinstance(info, dict) and info.get("generator") == "dwpose synth" and isinstance(info.get("num_images"), int):
+        return {"tool": "dwpose", "kind": "synth", "num": info["num_images"], "legacy": True}
+    return None
+
+
+def _remove_run(out: Path, marker: dict) -> None:
+    """--overwrite: remove the files a synth run of `marker` wrote (and its leftovers), nothing else."""
+    for name in (ANNOTATION_FILE, BOXES_FILE):
+        (out / name).unlink(missing_ok=True)
+    image_dir = out / IMAGE_DIR
+    if image_dir.is_dir():
+        for index in range(marker["num"]):
+            (image_dir / image_file_name(index + 1)).unlink(missing_ok=True)
+    _remove_parts(out)
+    for folder in (out, image_dir):
+        if folder.is_dir():
+            for path in folder.iterdir():
+                if is_temporary(path):
+                    path.unlink()
+    (out / RUN_MARKER).unlink(missing_ok=True)
+
+
+def _remove_parts(out: Path) -> None:
+    parts = out / PART_DIR
+    if parts.is_dir():
+        for path in parts.iterdir():
+            if _PART_NAME.match(path.name) or is_temporary(path):
+                path.unlink()
+        with contextlib.suppress(OSError):  # not empty: something that is not ours stays
+            parts.rmdir()
+
+
+def _prepare(out: Path, spec: SynthSpec, overwrite: bool) -> bool:
+    """Make `out` ready; True when it holds an unfinished run of the same spec (resume)."""
     if out.exists() and not out.is_dir():
         raise InputError(f"output {out} exists and is not a folder")
+    marker = _read_marker(out) if out.is_dir() else None
+    resume = False
     if out.is_dir() and any(out.iterdir()):
-        if not overwrite:
-            raise InputError(f"output folder {out} is not empty; pass --overwrite to replace the dataset in it")
-        # Replace only what a previous run wrote (and leftovers of an interrupted one).
-        for name in (ANNOTATION_FILE, BOXES_FILE):
-            (out / name).unlink(missing_ok=True)
-        for folder in (out, out / IMAGE_DIR):
-            if folder.is_dir():
-                for path in folder.iterdir():
-                    if is_temporary(path) or (folder.name == IMAGE_DIR and _IMAGE_NAME.match(path.name)):
-                        path.unlink()
+        if marker is None:
+            raise InputError(f"output folder {out} is not empty and was not written by dwpose synth "
+                             f"(no {RUN_MARKER}); choose a new or empty folder")
+        same = {k: v for k, v in marker.items() if k != "legacy"} == _marker(spec)
+        finished = (out / ANNOTATION_FILE).is_file()
+        if overwrite:
+            _remove_run(out, marker)
+        elif same and not finished:
+            resume = True
+        elif same:
+            raise InputError(f"{out} already holds this dataset; pass --overwrite to generate it again")
+        else:
+            raise InputError(f"output folder {out} holds another synth dataset; pass --overwrite to replace it "
+                             "(only the files dwpose synth wrote are removed)")
     (out / IMAGE_DIR).mkdir(parents=True, exist_ok=True)
+    if not resume:
+        write_text_atomic(out / RUN_MARKER, json.dumps(_marker(spec)))
+    return resume
 
 
 def _categories() -> list[dict]:
@@ -162,19 +245,82 @@ def _categories() -> list[dict]:
              "skeleton": [[a + 1, b + 1] for a, b in SKELETON_LINKS[:19]]}]
 
 
+def _part_path(out: Path, part: int) -> Path:
+    return out / PART_DIR / f"{part:06d}.json"
+
+
+def _part_range(spec: SynthSpec, part: int) -> range:
+    return range(part * PART_SIZE, min(spec.num, (part + 1) * PART_SIZE))
+
+
+def _parts(out: Path, spec: SynthSpec) -> Iterator[list[list[dict]]]:
+    """The per-image annotation records of every part, in order (one part in memory at a time)."""
+    for part in range((spec.num + PART_SIZE - 1) // PART_SIZE):
+        path = _part_path(out, part)
+        try:
+            records = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{path}: unreadable ({exc}); pass --overwrite to generate the dataset again") from None
+        if not isinstance(records, list) or len(records) != len(_part_range(spec, part)):
+            raise InputError(f"{path}: not the part this run wrote; pass --overwrite to generate the dataset again")
+        yield records
+
+
+def _write_final(out: Path, spec: SynthSpec) -> int:
+    """boxes.json, then annotations.json, streamed from the parts: the same bytes as
+    `json.dumps` of the whole dataset (default separators), without holding it. Returns the
+    number of people."""
+    with atomic_open(out / BOXES_FILE, "w", encoding="utf-8") as handle:
+        index = 0
+        for records in _parts(out, spec):
+            for persons in records:
+                index += 1
+                boxes = [[x, y, round(x + w, 2), round(y + h, 2)] for x, y, w, h in (r["bbox"] for r in persons)]
+                handle.write(("{" if index == 1 else ", ") + f"{json.dumps(image_file_name(index))}: {json.dumps(boxes)}")
+        handle.write("}")
+    info = {"description": "dwpose synthetic whole-body people", "generator": "dwpose synth",
+            "version": GENERATOR_VERSION, "seed": spec.seed, "num_images": spec.num,
+            "size": [spec.width, spec.height], "persons": [spec.min_persons, spec.max_persons]}
+    people = 0
+    with atomic_open(out / ANNOTATION_FILE, "w", encoding="utf-8") as handle:  # last: the set is complete
+        handle.write(f'{{"info": {json.dumps(info)}, "licenses": [], "images": [')
+        for index in range(spec.num):
+            image = {"id": index + 1, "file_name": image_file_name(index + 1), "width": spec.width,
+                     "height": spec.height}
+            handle.write((", " if index else "") + json.dumps(image))
+        handle.write('], "annotations": [')
+        image_id = 0
+        for records in _parts(out, spec):
+            for persons in records:
+                image_id += 1
+                for record in persons:
+                    people += 1
+                    handle.write((", " if people > 1 else "") + json.dumps({"id": people, "image_id": image_id,
+                                                                            **record}))
+        handle.write(f'], "categories": {json.dumps(_categories())}}}')
+    return people
+
+
 def generate_dataset(out: str | os.PathLike, spec: SynthSpec, overwrite: bool = False, workers: int | None = None,
                      progress: bool = True) -> dict:
-    """Write the dataset; returns a summary (images, people, seconds, images_per_second)."""
+    """Write the dataset; returns a summary (images, people, seconds, images_per_second,
+    resumed: images already done by an interrupted run of the same spec)."""
     from ...progress import progress as progress_bar
 
     out = Path(out)
-    _prepare(out, overwrite)
+    _prepare(out, spec, overwrite)
     image_dir = out / IMAGE_DIR
-    workers = max(1, min(workers or os.cpu_count() or 1, spec.num))
-    jobs = ((spec, i, str(image_dir)) for i in range(spec.num))
-    per_image: list[list[dict]] = [[] for _ in range(spec.num)]
+    (out / PART_DIR).mkdir(exist_ok=True)
+    num_parts = (spec.num + PART_SIZE - 1) // PART_SIZE
+    # A part file is written once all of its images are: its presence means the part is done.
+    todo = [part for part in range(num_parts) if not _part_path(out, part).is_file()]
+    done = spec.num - sum(len(_part_range(spec, part)) for part in todo)
+    workers = max(1, min(workers or os.cpu_count() or 1, spec.num - done or 1))
+    jobs = ((spec, i, str(image_dir)) for part in todo for i in _part_range(spec, part))
+    # Only the parts still arriving are held (results come nearly in order).
+    pending: dict[int, dict[int, list[dict]]] = {}
     start = time.perf_counter()
-    bar = progress_bar(total=spec.num, unit="img", desc="synth", disable=not progress)
+    bar = progress_bar(total=spec.num, initial=done, unit="img", desc="synth", disable=not progress)
     pool = None
     try:
         if workers == 1:
@@ -189,9 +335,14 @@ def generate_dataset(out: str | os.PathLike, spec: SynthSpec, overwrite: bool = 
             else:
                 context = multiprocessing.get_context("spawn")
             pool = context.Pool(workers, initializer=_worker_init)
-            results = pool.imap_unordered(_write_one, jobs, chunksize=max(1, min(8, spec.num // (4 * workers))))
+            chunk = max(1, min(8, (spec.num - done) // (4 * workers)))
+            results = pool.imap_unordered(_write_one, jobs, chunksize=chunk)
         for index, annotations in results:
-            per_image[index] = annotations
+            part = index // PART_SIZE
+            pending.setdefault(part, {})[index] = annotations
+            if len(pending[part]) == len(_part_range(spec, part)):
+                records = pending.pop(part)
+                write_text_atomic(_part_path(out, part), json.dumps([records[i] for i in _part_range(spec, part)]))
             bar.update(1)
         if pool is not None:
             pool.close()
@@ -200,32 +351,16 @@ def generate_dataset(out: str | os.PathLike, spec: SynthSpec, overwrite: bool = 
         if pool is not None:
             pool.terminate()
             pool.join()
-        for path in image_dir.iterdir():  # a worker stopped mid-write leaves only a temporary name
-            if is_temporary(path):
-                path.unlink(missing_ok=True)
+        for folder in (image_dir, out / PART_DIR):  # a write stopped midway leaves only a temporary name
+            for path in folder.iterdir():
+                if is_temporary(path):
+                    path.unlink(missing_ok=True)
         raise
     finally:
         bar.close()
     seconds = time.perf_counter() - start
-
-    images, annotations, boxes = [], [], {}
-    for index, records in enumerate(per_image):
-        image_id = index + 1
-        name = image_file_name(image_id)
-        images.append({"id": image_id, "file_name": name, "width": spec.width, "height": spec.height})
-        boxes[name] = []
-        for record in records:
-            annotations.append({"id": len(annotations) + 1, "image_id": image_id, **record})
-            x, y, w, h = record["bbox"]
-            boxes[name].append([x, y, round(x + w, 2), round(y + h, 2)])
-    dataset = {
-        "info": {"description": "dwpose synthetic whole-body people", "generator": "dwpose synth",
-                 "version": GENERATOR_VERSION, "seed": spec.seed, "num_images": spec.num,
-                 "size": [spec.width, spec.height], "persons": [spec.min_persons, spec.max_persons]},
-        "licenses": [], "images": images, "annotations": annotations, "categories": _categories(),
-    }
-    write_json_atomic(out / BOXES_FILE, boxes)
-    write_json_atomic(out / ANNOTATION_FILE, dataset)   # last: its presence means the set is complete
-    return {"images": spec.num, "people": len(annotations), "seconds": seconds,
-            "images_per_second": spec.num / max(seconds, 1e-9), "workers": workers,
+    people = _write_final(out, spec)
+    _remove_parts(out)
+    return {"images": spec.num, "people": people, "seconds": seconds, "resumed": done,
+            "images_per_second": (spec.num - done) / max(seconds, 1e-9), "workers": workers,
             "annotation_file": str(out / ANNOTATION_FILE), "image_dir": str(image_dir)}

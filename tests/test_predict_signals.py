@@ -58,10 +58,10 @@ def wait_for_files(process: subprocess.Popen, out: Path, count: int) -> None:
 
 
 def wait_for_video_frames(process: subprocess.Popen, out: Path) -> None:
-    """Block until the MP4 being written (under whatever name) holds encoded frames, not just
-    its header, or the run has ended."""
+    """Block until the pose video being written (under whatever name) holds encoded frames, not
+    just its header, or the run has ended."""
     while process.poll() is None:
-        for path in out.glob("*.mp4") if out.is_dir() else ():
+        for path in out.glob(f"*{POSE_SUFFIX}") if out.is_dir() else ():
             with contextlib.suppress(OSError):
                 if path.stat().st_size > 1024:
                     return
@@ -135,11 +135,11 @@ def test_killed_runs_leave_only_complete_outputs(tmp_path, inputs, pose_onnx):
             assert process.returncode == -signal.SIGKILL
         if point == "video":  # cut inside the video: all images done, the MP4 only as a temporary
             assert sorted(done) == sorted(image_stems)
-            assert not (out / "video_pose.mp4").exists() and not (out / "video.jsonl").exists()
+            assert not (out / f"video_pose{POSE_SUFFIX}").exists() and not (out / "video.jsonl").exists()
             if kind == signal.SIGINT:
                 assert "stopped" in stderr and "video.mp4" in stderr, stderr
             else:
-                assert [p for p in out.iterdir() if is_temporary(p) and p.suffix == ".mp4"], "no partial MP4 left"
+                assert [p for p in out.iterdir() if is_temporary(p) and p.suffix == POSE_SUFFIX], "no partial pose video left"
 
     # A rerun into the folder of the last kill (inside the video) completes it and clears the debris.
     process = start(inputs, out, pose_onnx)

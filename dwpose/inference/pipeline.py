@@ -8,6 +8,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..backends import backend_for_files
 from ..detection import YOLOXDetector
 from ..errors import InputError
 from ..formats import PoseResult
@@ -52,7 +53,7 @@ class WholebodyPipeline:
         cls,
         pose_model: str | os.PathLike,
         detector_model: str | os.PathLike | None = None,
-        backend: str = "onnxruntime",
+        backend: str | None = None,
         device: str = "cpu",
         dtype: str = "float32",
         detector_arch: str | None = None,
@@ -67,7 +68,9 @@ class WholebodyPipeline:
         detector_input_size: tuple[int, int] | None = None,
     ) -> "WholebodyPipeline":
         """`threads`: onnxruntime intra-op threads of each network (None: one per core);
-        `detector_input_size` (width, height): for detector files that do not fix their own."""
+        `detector_input_size` (width, height): for detector files that do not fix their own.
+        `backend` None: the one that reads the files (`backends.backend_for_files`)."""
+        backend = backend_for_files(pose_model, detector_model, backend=backend)
         pose = PoseEstimator(pose_model, backend=backend, device=device, dtype=dtype, flip_test=flip_test,
                              compile=compile, arch=pose_arch, placement=placement, threads=threads)
         detector = None

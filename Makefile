@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install -q --no-deps rtmlib==0.0.16
 	$(BIN)/python benchmarks/bench_cpu.py
 	$(BIN)/python benchmarks/bench_rtmw.py
+	$(BIN)/python benchmarks/model_cost.py
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -72,3 +72,30 @@ def test_device_check_quick_run_on_cpu(tmp_path):
     for needle in ("persons/s", "latency(9) / latency(1)", "frames/s", "it/s", "matmul ceiling"):
         assert needle in text, needle
     assert (out / "device_check.md").read_text().strip() in text and (out / "gpu_eager.log").exists()
+
+
+def test_model_cost_quick_writes_its_row_and_keeps_other_sections(tmp_path):
+    import re
+
+    from dwpose import create_model
+
+    results = tmp_path / "RESULTS.md"
+    earlier = "\n## Model cost on the CPU (benchmarks/model_cost.py)\n\nan earlier run: replaced.\n"
+    results.write_text(CPU_SECTION + earlier + LATER_SECTION)
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "model_cost.py"), "--quick",
+                           "--models", "rtmpose-t-256x192", "--out", str(results), "--cache", str(tmp_path / "cache")],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    text = results.read_text()
+    # Its own section is replaced in place; the others stay as they were.
+    assert text.startswith(CPU_SECTION) and text.endswith(LATER_SECTION) and "an earlier run" not in text
+    assert text.count("## Model cost on the CPU (benchmarks/model_cost.py)") == 1
+    assert "`--quick`: a smoke run" in text and "Load average (1/5/15 min) before the timings: " in text
+    params = sum(p.numel() for p in create_model("rtmpose-t-256x192").parameters()) / 1e6
+    row = re.search(rf"^\| rtmpose-t-256x192 \| 192x256 \| {params:.2f} \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| "
+                    r"[\d]+-[\d]+ \| ([\d.]+) \| (\d+) \|$", text, re.M)
+    assert row, text
+    gflops, file_mib, median_ms, _, growth_mib = map(float, row.groups())
+    assert 0.5 < gflops < 5 and 5 < file_mib < 100 and median_ms > 0
+    # The child's own growth (session + run of a ~20 MiB model), not a peak inherited from the parent.
+    assert 10 < growth_mib < 2000

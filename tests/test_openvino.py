@@ -65,7 +65,7 @@ def test_openvino_runner_checks(pose_onnx, tmp_path, monkeypatch):
     with pytest.raises(BackendError, match="cannot load"):
         OpenVINORunner(garbage)
     monkeypatch.setitem(sys.modules, "openvino", None)
-    with pytest.raises(BackendError, match=r"pip install 'dwpose\[openvino\]'"):
+    with pytest.raises(BackendError, match=r"pip install 'dwpose-toolkit\[openvino\]'"):
         OpenVINORunner(pose_onnx)
 
 

@@ -219,7 +219,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
     out = str(tmp_path / "set")
     for args in (["--num", "0"], ["--num", "many"], ["--num", "2", "--seed", "-1"], ["--num", "2", "--size", "20x20"],
                  ["--num", "2", "--size", "wide"], ["--num", "2", "--persons", "0"], ["--num", "2", "--persons", "5..2"],
-                 ["--num", "2", "--persons", "40"]):
+                 ["--num", "2", "--persons", "40"], ["--num", "2", "--preset", "trivial"]):
         assert main(["synth", out, *args, "--no-progress"]) == 2, args
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith("dwpose synth: error: "), err
@@ -381,3 +381,79 @@ def test_synth_training_raises_ap_above_zero(tmp_path, monkeypatch, one_torch_th
     trained = create_model("rtmpose-t-128x96", checkpoint=tmp_path / "work" / "final_pose.pth")
     stats, _ = evaluate_model(trained, ann, images, flip_test=False, progress=False)
     assert stats.parts["body"][0] > 0.05 and stats.parts["wholebody"][0] > 0.05, stats.table()
+
+
+# --------------------------------------------------------------------------- difficulty presets
+
+# Digests of the generator before presets existed (pictures and annotations of 8 images each),
+# computed with that code: `hard`, named or by default, must draw exactly the same.
+HARD_DIGESTS = {(128, 128, 1, 3, 0): "1e6bdc5a658599c182578cb781107f4a458c0989367856772676dfab57d3555d",
+                (192, 160, 1, 2, 7): "960eadb2c79c2dc739a3c8f19798c5cb4ad92d6427afbebb70ef9f8144e51ee9"}
+
+
+def _digest(spec: SynthSpec) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for index in range(spec.num):
+        scene, data = writer.render_image(spec, index)
+        digest.update(hashlib.sha256(data).digest())
+        digest.update(json.dumps(scene.annotations, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+@pytest.mark.parametrize("key", sorted(HARD_DIGESTS))
+def test_hard_preset_draws_what_the_generator_drew_before_presets(key):
+    width, height, low, high, seed = key
+    assert SynthSpec(8, seed, width, height, low, high).preset == "hard"
+    assert _digest(SynthSpec(8, seed, width, height, low, high, preset="hard")) == HARD_DIGESTS[key]
+
+
+def test_presets_are_deterministic_and_differ():
+    for preset in ("easy", "medium"):
+        spec = SynthSpec(3, 5, 128, 128, 1, 2, preset=preset)
+        assert _digest(spec) == _digest(spec)
+    assert len({_digest(SynthSpec(3, 5, 128, 128, 1, 2, preset=p)) for p in ("easy", "medium", "hard")}) == 3
+
+
+@pytest.fixture(scope="module")
+def easy_set(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("synth") / "easy"
+    assert main(["synth", str(out), "--num", "40", "--size", "128x160", "--seed", "3", "--preset", "easy",
+                 "--workers", "1", "--no-progress"]) == 0
+    return out
+
+
+def test_easy_preset_is_one_large_whole_frontal_person(easy_set):
+    data = json.loads((easy_set / ANNOTATION_FILE).read_text())
+    assert data["info"]["preset"] == "easy" and data["info"]["persons"] == [1, 1]
+    width, height = 128, 160
+    per_image = {}
+    for annotation in data["annotations"]:
+        per_image[annotation["image_id"]] = per_image.get(annotation["image_id"], 0) + 1
+        x, y, w, h = annotation["bbox"]
+        assert h >= 0.5 * height or w >= 0.5 * width, annotation["bbox"]      # most of the picture
+        assert x > 0 and y > 0 and x + w < width - 1 and y + h < height - 1, annotation["bbox"]  # not cut
+        points = triples(annotation)
+        body = points[:17]
+        assert (body[:, 2] > 0).sum() >= 14     # at most the nose and eyes of a face turned aside unlabelled
+        labelled = points[points[:, 2] > 0]
+        assert (labelled[:, :2] >= 0).all() and (labelled[:, 0] <= width - 1).all() and (labelled[:, 1] <= height - 1).all()
+        # Seen from the front to three-quarters: the person's left hip is on the picture's right.
+        assert body[11, 0] > body[12, 0]
+    assert sorted(per_image) == list(range(1, 41)) and set(per_image.values()) == {1}
+
+
+def test_easy_preset_has_no_occluders_nor_clutter_and_hard_has_both():
+    from dwpose.data.synth.parts import OCCLUDER_BASE
+
+    def scenes(preset):
+        return [render_scene(np.random.default_rng([11, i]), SceneConfig(128, 128, preset=preset)) for i in range(12)]
+
+    easy = scenes("easy")
+    assert all(int(scene.labels.max()) < OCCLUDER_BASE for scene in easy)
+    # A plain background: little texture (no clutter shapes, stripes or rooms).
+    assert max(float(cv2.Laplacian(s.backdrop, cv2.CV_32F).std()) for s in easy) < 3.0
+    hard = scenes("hard")
+    assert any(int(scene.labels.max()) >= OCCLUDER_BASE for scene in hard)
+    assert max(float(cv2.Laplacian(s.backdrop, cv2.CV_32F).std()) for s in hard) > 8.0

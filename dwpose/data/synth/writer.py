@@ -48,10 +48,11 @@ class SynthSpec:
     height: int = 256
     min_persons: int = 1
     max_persons: int = 3
+    preset: str = "hard"           # scene.PRESETS: how hard the pictures are
 
     @property
     def scene(self) -> SceneConfig:
-        return SceneConfig(self.width, self.height, self.min_persons, self.max_persons)
+        return SceneConfig(self.width, self.height, self.min_persons, self.max_persons, preset=self.preset)
 
 
 # --------------------------------------------------------------------------- argument parsing
@@ -221,7 +222,8 @@ def generate_dataset(out: str | os.PathLike, spec: SynthSpec, overwrite: bool = 
     dataset = {
         "info": {"description": "dwpose synthetic whole-body people", "generator": "dwpose synth",
                  "version": GENERATOR_VERSION, "seed": spec.seed, "num_images": spec.num,
-                 "size": [spec.width, spec.height], "persons": [spec.min_persons, spec.max_persons]},
+                 "size": [spec.width, spec.height], "persons": [spec.min_persons, spec.max_persons],
+                 "preset": spec.preset},
         "licenses": [], "images": images, "annotations": annotations, "categories": _categories(),
     }
     write_json_atomic(out / BOXES_FILE, boxes)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import tomllib
 from pathlib import Path
 
 import cv2
@@ -292,6 +293,14 @@ def test_readme_first_model_commands_parse():
     parser = build_parser()
     for command in commands:
         parser.parse_args(command.split()[1:])
+    # The first model trains on the easy preset, and the recipe reads the sets the commands write.
+    synth = [parser.parse_args(c.split()[1:]) for c in commands if c.startswith("dwpose synth ")]
+    assert synth and all(args.preset == "easy" for args in synth)
+    recipe = next(parser.parse_args(c.split()[1:]).config for c in commands if c.startswith("dwpose train "))
+    written = {args.out for args in synth}
+    values = tomllib.loads((ROOT / recipe).read_text())   # (load_config would want the data to exist)
+    assert {str(Path(values["data"]["coco_ann"]).parent), str(Path(values["val"]["ann_file"]).parent)} == written
+    assert "synth_learning_curve.py" in section and "RESULTS.md" in section
 
 
 @pytest.fixture

@@ -332,14 +332,23 @@ def test_tpd_benchmark_script_runs_its_chain(tmp_path, monkeypatch, one_torch_th
     text = results.read_text()
     assert text.startswith("# CPU benchmark") and "## GPU\n\ngpu rows" in text
     section = text[text.index(bench.SECTION):]
-    rows = [line for line in section.splitlines() if line.startswith("| rtmpose-")]
-    assert [row.split(" | ")[1] for row in rows][:4] == ["teacher (GT)", "student baseline (GT only)",
-                                                        "student, TPD stage 1", "student, TPD stage 1 + 2"]
+    assert "--preset easy" in section
+    chain = ["teacher (GT)", "student baseline (GT only)", "student, TPD stage 1", "student, TPD stage 1 + 2"]
+    if bench.label_free_setting() is not None:               # the training config has the setting: it runs
+        chain.append("student, teacher logits only (no GT)")
     assert "label-free" in section
-    if bench.label_free_setting() is not None:               # the training config has the setting: it ran
-        assert [row.split(" | ")[1] for row in rows][4:] == ["student, teacher logits only (no GT)"]
+    # The smoke scale has two training seeds: a table of means and spreads, then every run.
+    summary, runs = section.split("Each run:")
+    means = [line.split(" | ") for line in summary.splitlines() if line.startswith("| rtmpose-")]
+    assert [row[1] for row in means] == chain and all("+-" in row[4] for row in means)
+    each = [line.split(" | ") for line in runs.splitlines() if line.startswith("| rtmpose-")]
+    assert [(row[1], row[2]) for row in each] == [(label, seed) for seed in ("21", "22") for label in chain]
+    assert (tmp_path / "work" / "smoke" / "seed22" / "student_s2" / "final_pose.pth").is_file()
+    # A plain verdict for each distilled student against the baseline, with the spread it is judged by.
+    verdicts = [line for line in section.splitlines() if line.startswith("- student")]
+    assert len(verdicts) == len(chain) - 2 and all("seed spread" in line for line in verdicts)
     assert bench.main(["--scale", "smoke", "--work-dir", str(tmp_path / "work"), "--out", str(results),
-                       "--device", "cpu", "--threads", "1"]) == 0                    # a rerun replaces its section
+                       "--device", "cpu", "--threads", "1", "--seeds", "1"]) == 0    # a rerun replaces its section
     assert results.read_text().count(bench.SECTION) == 1
 
 

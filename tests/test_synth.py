@@ -352,6 +352,37 @@ def test_tpd_benchmark_script_runs_its_chain(tmp_path, monkeypatch, one_torch_th
     assert results.read_text().count(bench.SECTION) == 1
 
 
+def test_tpd_benchmark_verdict_weighs_differences_against_the_seed_spread(monkeypatch):
+    """Mean and spread over seeds, and the plain sentence of the table, from known APs."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("synth_tpd", ROOT / "benchmarks" / "synth_tpd.py")
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, bench)
+    spec.loader.exec_module(bench)
+
+    def row(label, seed, body, whole):
+        summary = {f"{p}/AP": 0.0 for p in bench.PART_KEYS} | {"body/AP": body, "wholebody/AP": whole}
+        return ("rtmpose-t-128x96", label, seed, 100, 60.0, 0.6, summary, 5.0)
+
+    rows = [row(bench.BASELINE, 21, 0.30, 0.10), row(bench.BASELINE, 22, 0.34, 0.12),
+            row(bench.STAGE1, 21, 0.40, 0.11), row(bench.STAGE1, 22, 0.42, 0.11),
+            row(bench.LABEL_FREE, 21, 0.20, 0.05), row(bench.LABEL_FREE, 22, 0.40, 0.15)]
+    stats = bench.aggregate(rows)
+    assert stats[bench.BASELINE]["mean"]["body"] == pytest.approx(0.32)
+    assert stats[bench.BASELINE]["sd"]["body"] == pytest.approx(0.04 / 2 ** 0.5)
+    stage1, label_free = bench.verdict(stats)
+    # Stage 1: body +0.09, more than the spread (0.028 + 0.014); whole-body +0.0, within it.
+    assert stage1.startswith("- student, TPD stage 1 beats the baseline: body AP +0.090 (larger than the seed spread")
+    assert "wholebody AP +0.000 (within the seed spread" in stage1
+    # Label-free: body -0.02 on average, far within its own wide spread.
+    assert label_free.startswith("- student, teacher logits only (no GT) does not beat the baseline: body AP -0.020 "
+                                 "(within the seed spread")
+    one_seed = bench.verdict(bench.aggregate([rows[0], rows[2]]))
+    assert "one seed: no spread" in one_seed[0]
+
+
 def _mean_pose_records(samples, records_for) -> list[dict]:
     """Every person predicted as the training set's mean pose, placed in its ground-truth box."""
     from dwpose.formats import coco_wholebody_record

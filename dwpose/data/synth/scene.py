@@ -83,6 +83,8 @@ def parse_preset(text: str | None) -> str:
     if name not in PRESETS:
         raise InputError(f"--preset must be one of {', '.join(PRESET_NAMES)}, got {text!r}")
     return name
+
+
 FIT_MARGIN = 0.15  # body heights around the keypoints that the drawn body may reach (hair, limbs' girth)
 
 
@@ -93,7 +95,7 @@ class SceneConfig:
     min_persons: int = 1
     max_persons: int = 3
     effects: bool = True    # lighting, blur, noise (off: the picture is exactly palette over background)
-    preset: str = "hard"
+    preset: str = DEFAULT_PRESET
 
     @property
     def difficulty(self) -> Difficulty:

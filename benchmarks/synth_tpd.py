@@ -50,7 +50,7 @@ SECTION = "## Synthetic data: training and TPD (benchmarks/synth_tpd.py)"
 # a few hundred iterations lift a from-scratch student well off the mean pose there, with the
 # augmentation off as configs/rtmpose-t_synth-easy_128x96.toml has it; 3 seeds of the 5 runs fit
 # in 90 minutes on 2 cores (the estimate --quick prints).
-CPU_TEACHER_ITERS, CPU_STUDENT_ITERS, CPU_AUGMENT = 500, 400, False
+CPU_TEACHER_ITERS, CPU_STUDENT_ITERS, CPU_AUGMENT = 450, 340, False
 TEACHER, BASELINE, STAGE1 = "teacher (GT)", "student baseline (GT only)", "student, TPD stage 1"
 STAGE2, LABEL_FREE = "student, TPD stage 1 + 2", "student, teacher logits only (no GT)"
 PART_KEYS = ("wholebody", "body", "foot", "face", "hand")

@@ -4,8 +4,13 @@ top; whole-body and per-part AP on a held-out synthetic set with the COCO-WholeB
 Appends (or replaces) its section of benchmarks/RESULTS.md.
 
     python benchmarks/synth_tpd.py --quick            # minutes: a smoke-sized run + time estimate
-    python benchmarks/synth_tpd.py                    # --scale cpu: sized for about an hour on 2 cores
-    python benchmarks/synth_tpd.py --scale gpu --device cuda    # larger sets, 256x192 input
+    python benchmarks/synth_tpd.py                    # --scale cpu: easy preset, 3 seeds, < 90 min on 2 cores
+    python benchmarks/synth_tpd.py --scale gpu --device cuda    # hard preset, larger sets, 256x192 input
+
+--scale cpu uses the easy preset of `dwpose synth` (one large person, plain background), where a
+from-scratch model learns in minutes on a CPU (benchmarks/synth_learning_curve.py); every run is
+repeated over training seeds and the table gives mean and spread per part, and says whether TPD
+and the label-free student beat the baseline by more than that spread.
 
 Everything is seeded (data and training); data sets are cached under --work-dir and reused when
 their spec matches. The label-free run (student on teacher logits only, no ground truth) runs
@@ -21,6 +26,7 @@ import json
 import math
 import os
 import platform
+import statistics
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -40,6 +46,14 @@ from dwpose.training import Trainer  # noqa: E402
 from dwpose.training.config import DataConfig, DistillConfig, TrainConfig  # noqa: E402
 
 SECTION = "## Synthetic data: training and TPD (benchmarks/synth_tpd.py)"
+# --scale cpu, sized from the learning curve on the easy preset (benchmarks/synth_learning_curve.py):
+# a few hundred iterations lift a from-scratch student well off the mean pose there, with the
+# augmentation off as configs/rtmpose-t_synth-easy_128x96.toml has it; 3 seeds of the 5 runs fit
+# in 90 minutes on 2 cores (the estimate --quick prints).
+CPU_TEACHER_ITERS, CPU_STUDENT_ITERS, CPU_AUGMENT = 450, 340, False
+TEACHER, BASELINE, STAGE1 = "teacher (GT)", "student baseline (GT only)", "student, TPD stage 1"
+STAGE2, LABEL_FREE = "student, TPD stage 1 + 2", "student, teacher logits only (no GT)"
+PART_KEYS = ("wholebody", "body", "foot", "face", "hand")
 # The label-free setting (the paper's "teacher logits only": the student learns the teacher's
 # logits, no ground-truth loss), as configs/dwpose_labelfree_l-m_256x192.toml sets it. The run is
 # skipped with a note when DistillConfig lacks any of these fields (an older training config).
@@ -66,6 +80,9 @@ class Scale:
     batch_size: int
     warmup_iters: int = 100
     workers: int = 0
+    preset: str = "hard"               # `dwpose synth --preset`
+    seeds: int = 1                     # training seeds per run (data seeds stay fixed)
+    augment: bool = True
 
     @property
     def lr(self) -> float:
@@ -77,13 +94,18 @@ class Scale:
 
 SCALES = {
     # Seconds: only checks that the script runs (tests/test_synth.py).
-    "smoke": Scale("smoke", 12, 6, (128, 128), (1, 1), "128x96", "s", "t", 2, 2, 1, 4, warmup_iters=1),
-    # A smoke run of the whole chain (minutes); AP numbers at this size mean little.
-    "quick": Scale("quick", 240, 40, (160, 160), (1, 2), "128x96", "s", "t", 90, 60, 15, 16, warmup_iters=20),
-    # Under an hour on this 2-core CPU even when it is shared (see the estimate printed by
-    # --quick; measured in benchmarks/RESULTS.md).
-    "cpu": Scale("cpu", 2000, 200, (192, 192), (1, 2), "128x96", "s", "t", 600, 400, 80, 32),
-    # A GPU: more data, the real 256x192 input, longer runs.
+    "smoke": Scale("smoke", 12, 6, (128, 128), (1, 1), "128x96", "s", "t", 2, 2, 1, 4, warmup_iters=1, preset="easy",
+                   seeds=2),
+    # A smoke run of the whole chain (minutes) that projects the time of --scale cpu; AP numbers at
+    # this size mean little.
+    "quick": Scale("quick", 240, 40, (128, 128), (1, 1), "128x96", "s", "t", 90, 60, 15, 16, warmup_iters=20,
+                   preset="easy", augment=CPU_AUGMENT),
+    # The easy preset, where the reference recipe learns on a CPU (learning curve in
+    # benchmarks/RESULTS.md); three training seeds per run, under 90 min on 2 free cores (the
+    # estimate printed by --quick).
+    "cpu": Scale("cpu", 2000, 200, (128, 128), (1, 1), "128x96", "s", "t", CPU_TEACHER_ITERS, CPU_STUDENT_ITERS,
+                 CPU_STUDENT_ITERS // 5, 32, preset="easy", seeds=3, augment=CPU_AUGMENT),
+    # A GPU: the hard preset, more data, the real 256x192 input, longer runs.
     "gpu": Scale("gpu", 30000, 1000, (320, 320), (1, 3), "256x192", "m", "t", 30000, 20000, 4000, 64,
                  warmup_iters=1000, workers=8),
 }
@@ -94,8 +116,8 @@ def dataset(root: Path, spec: SynthSpec) -> Path:
     ann = root / ANNOTATION_FILE
     if ann.is_file():
         info = json.loads(ann.read_text()).get("info", {})
-        if (info.get("seed"), info.get("num_images"), info.get("size"), info.get("persons")) == \
-                (spec.seed, spec.num, [spec.width, spec.height], [spec.min_persons, spec.max_persons]):
+        if (info.get("seed"), info.get("num_images"), info.get("size"), info.get("persons"), info.get("preset")) == \
+                (spec.seed, spec.num, [spec.width, spec.height], [spec.min_persons, spec.max_persons], spec.preset):
             return root
     summary = generate_dataset(root, spec, overwrite=True)
     print(f"generated {root}: {summary['images']} images, {summary['people']} people, "
@@ -115,7 +137,7 @@ def train_config(scale: Scale, name: str, model: str, train: Path, iters: int, i
         distill=distill, epochs=epochs, max_iters=iters, batch_size=scale.batch_size, lr=scale.lr,
         warmup_iters=scale.warmup_iters, schedule_epochs=schedule_epochs,
         switch_epoch=max(1, round(schedule_epochs * 240 / 270)), clip_grad=1.0 if distill else None,
-        workers=scale.workers, seed=seed, log_every=25, checkpoint_every_iters=10**9,
+        workers=scale.workers, seed=seed, log_every=25, checkpoint_every_iters=10**9, augment=scale.augment,
         ema_gamma=max(50.0, min(2000.0, iters / 3)),  # the EMA warm-up scaled to short runs
     )
 
@@ -154,7 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", choices=sorted(SCALES), default="cpu")
     parser.add_argument("--quick", action="store_true", help="same as --scale quick")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--seed", type=int, default=0, help="data seeds seed / seed+1; training seed 21+seed")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="data seeds seed / seed+1; training seeds 21+seed, 22+seed, ... (one per --seeds)")
+    parser.add_argument("--seeds", type=int, default=None, help="training seeds per run (default: the scale's)")
     parser.add_argument("--work-dir", default=str(ROOT / "benchmarks" / ".cache" / "synth_tpd"))
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"))
     parser.add_argument("--no-results", action="store_true", help="print the table only")
@@ -163,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="torch CPU threads (default: all cores; 1 is faster on a machine busy with other work)")
     args = parser.parse_args(argv)
     scale = SCALES["quick" if args.quick else args.scale]
+    if args.seeds is not None:
+        scale = replace(scale, seeds=max(1, args.seeds))
     if args.iters is not None:
         scale = replace(scale, teacher_iters=args.iters, student_iters=args.iters, s2_iters=max(1, args.iters // 4),
                         warmup_iters=min(scale.warmup_iters, args.iters))
@@ -171,34 +197,19 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     work = Path(args.work_dir) / scale.name
     teacher_name, student_name = f"rtmpose-{scale.teacher}-{scale.input_hw}", f"rtmpose-{scale.student}-{scale.input_hw}"
-    train_seed = 21 + args.seed
+    train_seeds = [21 + args.seed + k for k in range(scale.seeds)]
     width, height = scale.image_size
     t0 = time.perf_counter()
-    train = dataset(work / "train", SynthSpec(scale.train_images, args.seed, width, height, *scale.persons))
-    val = dataset(work / "val", SynthSpec(scale.val_images, args.seed + 1, width, height, *scale.persons))
+    train = dataset(work / "train", SynthSpec(scale.train_images, args.seed, width, height, *scale.persons,
+                                              preset=scale.preset))
+    val = dataset(work / "val", SynthSpec(scale.val_images, args.seed + 1, width, height, *scale.persons,
+                                          preset=scale.preset))
     data_seconds = time.perf_counter() - t0
     train_json = json.loads((train / ANNOTATION_FILE).read_text())
     val_json = json.loads((val / ANNOTATION_FILE).read_text())
     instances = sum(1 for a in train_json["annotations"] if a["num_keypoints"] > 0)
 
-    rows = []  # (model, training, iterations, train seconds, seconds/iter, summary, eval seconds)
-
-    def train_and_score(label: str, arch: str, key: str, iters: int, distill=None, schedule_iters=None,
-                        evaluated_as: str | None = None) -> Path:
-        config = train_config(scale, key, arch, train, iters, instances, train_seed, distill, schedule_iters)
-        checkpoint, seconds, per_iter = run(config, work / key, args.device)
-        summary, eval_seconds = evaluate(evaluated_as or arch, checkpoint, val, args.device)
-        rows.append((evaluated_as or arch, label, iters, seconds, per_iter, summary, eval_seconds))
-        print(f"{label}: whole-body AP {summary['wholebody/AP']:.3f} ({seconds:.0f} s training)")
-        return checkpoint
-
-    teacher = train_and_score("teacher (GT)", teacher_name, "teacher", scale.teacher_iters)
-    train_and_score("student baseline (GT only)", student_name, "student_gt", scale.student_iters)
-    s1 = train_and_score("student, TPD stage 1", student_name, "student_s1", scale.student_iters,
-                         DistillConfig(stage=1, teacher_model=teacher_name, teacher_checkpoint=str(teacher)))
-    train_and_score("student, TPD stage 1 + 2", student_name, "student_s2", scale.s2_iters,
-                    DistillConfig(stage=2, teacher_model=student_name, teacher_checkpoint=str(s1)),
-                    schedule_iters=scale.student_iters)  # reference: stage 2 keeps the base schedule (flat LR)
+    rows = []  # (model, training, seed, iterations, train seconds, seconds/iter, summary, eval seconds)
     label_free = label_free_setting()
     if label_free is None:
         note = ("label-free run (student on teacher logits only) skipped: the training config has no label-free "
@@ -207,11 +218,34 @@ def main(argv: list[str] | None = None) -> int:
     else:
         note = ("label-free run: the student on the teacher's logits only (stage 1 with "
                 + ", ".join(f"{k} = {v}" for k, v in label_free.items()) + ")")
-        train_and_score("student, teacher logits only (no GT)", student_name, "student_label_free", scale.student_iters,
-                        DistillConfig(stage=1, teacher_model=teacher_name, teacher_checkpoint=str(teacher), **label_free))
+
+    for train_seed in train_seeds:
+        # One folder per seed (a single seed keeps the old layout, and its cached runs' paths).
+        runs = work if len(train_seeds) == 1 else work / f"seed{train_seed}"
+
+        def train_and_score(label: str, arch: str, key: str, iters: int, distill=None, schedule_iters=None) -> Path:
+            config = train_config(scale, key, arch, train, iters, instances, train_seed, distill, schedule_iters)
+            checkpoint, seconds, per_iter = run(config, runs / key, args.device)
+            summary, eval_seconds = evaluate(arch, checkpoint, val, args.device)
+            rows.append((arch, label, train_seed, iters, seconds, per_iter, summary, eval_seconds))
+            print(f"{label} (seed {train_seed}): whole-body AP {summary['wholebody/AP']:.3f}, body AP "
+                  f"{summary['body/AP']:.3f} ({seconds:.0f} s training)")
+            return checkpoint
+
+        teacher = train_and_score(TEACHER, teacher_name, "teacher", scale.teacher_iters)
+        train_and_score(BASELINE, student_name, "student_gt", scale.student_iters)
+        s1 = train_and_score(STAGE1, student_name, "student_s1", scale.student_iters,
+                             DistillConfig(stage=1, teacher_model=teacher_name, teacher_checkpoint=str(teacher)))
+        train_and_score(STAGE2, student_name, "student_s2", scale.s2_iters,
+                        DistillConfig(stage=2, teacher_model=student_name, teacher_checkpoint=str(s1)),
+                        schedule_iters=scale.student_iters)  # reference: stage 2 keeps the base schedule (flat LR)
+        if label_free is not None:
+            train_and_score(LABEL_FREE, student_name, "student_label_free", scale.student_iters,
+                            DistillConfig(stage=1, teacher_model=teacher_name, teacher_checkpoint=str(teacher),
+                                          **label_free))
     total = time.perf_counter() - started
     text = render(scale, args, rows, note, total, data_seconds, len(train_json["images"]), instances,
-                  len(val_json["images"]), len(val_json["annotations"]), train_seed)
+                  len(val_json["images"]), len(val_json["annotations"]), train_seeds)
     print(text)
     if scale.name == "quick":
         print(estimate(scale, rows, data_seconds))
@@ -223,42 +257,96 @@ def main(argv: list[str] | None = None) -> int:
 def estimate(quick: Scale, rows, data_seconds: float) -> str:
     """Projected wall time of --scale cpu from this run's per-iteration and per-image times."""
     full = SCALES["cpu"]
-    per_iter = {label: per for _, label, _, _, per, _, _ in rows}
+    per_iter = {row[1]: row[5] for row in rows}
     # Time per iteration grows with the batch; the input size is the same.
     factor = full.batch_size / quick.batch_size
-    iters = {"teacher (GT)": full.teacher_iters, "student baseline (GT only)": full.student_iters,
-             "student, TPD stage 1": full.student_iters, "student, TPD stage 1 + 2": full.s2_iters,
-             "student, teacher logits only (no GT)": full.student_iters}
-    training = sum(per_iter[k] * factor * n for k, n in iters.items() if k in per_iter)
+    iters = {TEACHER: full.teacher_iters, BASELINE: full.student_iters, STAGE1: full.student_iters,
+             STAGE2: full.s2_iters, LABEL_FREE: full.student_iters}
+    training = full.seeds * sum(per_iter[k] * factor * n for k, n in iters.items() if k in per_iter)
     images = quick.train_images + quick.val_images
     data = data_seconds / images * (full.train_images + full.val_images)
-    evaluation = sum(r[6] for r in rows) / quick.val_images * full.val_images
-    return (f"estimate for --scale cpu on this machine now: training {training / 60:.0f} min + data {data / 60:.1f} min "
-            f"+ evaluation {evaluation / 60:.1f} min = {(training + data + evaluation) / 60:.0f} min")
+    evaluation = full.seeds * sum(r[7] for r in rows) / quick.val_images * full.val_images
+    return (f"estimate for --scale cpu ({full.seeds} seeds) on this machine now: training {training / 60:.0f} min + "
+            f"data {data / 60:.1f} min + evaluation {evaluation / 60:.1f} min = {(training + data + evaluation) / 60:.0f} min")
+
+
+def aggregate(rows) -> dict[str, dict]:
+    """Per training label: model, iterations, seeds, and per part the mean and the sample standard
+    deviation of AP over the seeds (0 with one seed)."""
+    out: dict[str, dict] = {}
+    for model, label, seed, iters, seconds, per_iter, summary, _ in rows:
+        entry = out.setdefault(label, {"model": model, "iters": iters, "seeds": [], "seconds": [], "ap": {}})
+        entry["seeds"].append(seed)
+        entry["seconds"].append(seconds)
+        for part in PART_KEYS:
+            entry["ap"].setdefault(part, []).append(summary[f"{part}/AP"])
+    for entry in out.values():
+        entry["mean"] = {p: statistics.fmean(v) for p, v in entry["ap"].items()}
+        entry["sd"] = {p: statistics.stdev(v) if len(v) > 1 else 0.0 for p, v in entry["ap"].items()}
+    return out
+
+
+def verdict(stats: dict[str, dict]) -> list[str]:
+    """Plain sentences: does each distilled student beat the baseline, by how much, and is the
+    difference larger than the seed spread (the two standard deviations added)?"""
+    base = stats.get(BASELINE)
+    if base is None:
+        return []
+    lines = []
+    for label in (STAGE1, STAGE2, LABEL_FREE):
+        other = stats.get(label)
+        if other is None:
+            continue
+        parts = []
+        for part in ("body", "wholebody"):
+            diff = other["mean"][part] - base["mean"][part]
+            spread = other["sd"][part] + base["sd"][part]
+            if len(base["seeds"]) < 2 or len(other["seeds"]) < 2:
+                judged = "one seed: no spread to compare with"
+            elif abs(diff) > spread:
+                judged = f"larger than the seed spread ({spread:.3f})"
+            else:
+                judged = f"within the seed spread ({spread:.3f})"
+            parts.append(f"{part} AP {'+' if diff >= 0 else ''}{diff:.3f} ({judged})")
+        better = other["mean"]["body"] > base["mean"]["body"]
+        lines.append(f"- {label} {'beats' if better else 'does not beat'} the baseline: " + "; ".join(parts) + ".")
+    return lines
 
 
 def render(scale: Scale, args, rows, note: str, total: float, data_seconds: float, train_images: int,
-           instances: int, val_images: int, val_people: int, train_seed: int) -> str:
+           instances: int, val_images: int, val_people: int, train_seeds: list[int]) -> str:
+    seeds = ", ".join(str(s) for s in train_seeds)
     lines = [SECTION, "",
              f"{date.today().isoformat()}, scale `{scale.name}`"
              f"{' (a smoke run: the numbers say the chain runs, not what TPD gives)' if scale.name in ('quick', 'smoke') else ''}; "
              f"{machine(args.device)}.",
-             f"Data (`dwpose synth`): train seed {args.seed}, {train_images} images {scale.image_size[0]}x{scale.image_size[1]} "
-             f"with {scale.persons[0]}-{scale.persons[1]} people ({instances} training instances); held-out val seed "
-             f"{args.seed + 1}, {val_images} images ({val_people} people). Model input {scale.input_hw}, batch {scale.batch_size}, "
-             f"AdamW lr {scale.lr:.2g} (4e-3 * sqrt(batch / 512)), training seed {train_seed}, evaluation with ground-truth boxes, flip test, "
-             "the COCO-WholeBody evaluator (`dwpose eval`).",
+             f"Data (`dwpose synth --preset {scale.preset}`): train seed {args.seed}, {train_images} images "
+             f"{scale.image_size[0]}x{scale.image_size[1]} with {scale.persons[0]}-{scale.persons[1]} people ({instances} "
+             f"training instances); held-out val seed {args.seed + 1}, {val_images} images ({val_people} people). Model "
+             f"input {scale.input_hw}, batch {scale.batch_size}, AdamW lr {scale.lr:.2g} (4e-3 * sqrt(batch / 512)), "
+             f"augmentation {'on (the DWPose pipeline)' if scale.augment else 'off'}, training seeds {seeds}, evaluation "
+             "with ground-truth boxes, flip test, the COCO-WholeBody evaluator (`dwpose eval`).",
              f"Stage 1: feature loss alpha 7e-5 + logit KD 0.1, decayed by r = 1 - epoch/epochs, gradient clip 1; stage 2: "
              f"a fresh student head on the frozen stage-1 backbone, KD only, {scale.s2_iters} iterations at the base schedule's LR.",
-             f"Wall time: {total / 60:.1f} min in all (data {data_seconds:.0f} s).", "",
-             "| model | training | iterations | train s | s/iter | whole AP | body | foot | face | hand | whole AR | eval s |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for model, label, iters, seconds, per_iter, s, eval_seconds in rows:
-        lines.append(f"| {model} | {label} | {iters} | {seconds:.0f} | {per_iter:.2f} | {s['wholebody/AP']:.3f} | "
+             f"Wall time: {total / 60:.1f} min in all (data {data_seconds:.0f} s).", ""]
+    stats = aggregate(rows)
+    if len(train_seeds) > 1:
+        lines += [f"Mean +- standard deviation over the {len(train_seeds)} training seeds:", "",
+                  "| model | training | iterations | train s (mean) | whole AP | body | foot | face | hand |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for label, e in stats.items():
+            lines.append(f"| {e['model']} | {label} | {e['iters']} | {statistics.fmean(e['seconds']):.0f} | " +
+                         " | ".join(f"{e['mean'][p]:.3f} +- {e['sd'][p]:.3f}" for p in PART_KEYS) + " |")
+        lines += ["", "Each run:", ""]
+    lines += ["| model | training | seed | iterations | train s | s/iter | whole AP | body | foot | face | hand | whole AR "
+              "| eval s |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for model, label, seed, iters, seconds, per_iter, s, eval_seconds in rows:
+        lines.append(f"| {model} | {label} | {seed} | {iters} | {seconds:.0f} | {per_iter:.2f} | {s['wholebody/AP']:.3f} | "
                      f"{s['body/AP']:.3f} | {s['foot/AP']:.3f} | {s['face/AP']:.3f} | {s['hand/AP']:.3f} | "
                      f"{s['wholebody/AR']:.3f} | {eval_seconds:.0f} |")
-    lines += ["", note + "."]
-    return "\n".join(lines) + "\n"
+    lines += ["", note + ".", ""] + verdict(stats)
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import tomllib
 from pathlib import Path
 
 import cv2
@@ -220,7 +221,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
     out = str(tmp_path / "set")
     for args in (["--num", "0"], ["--num", "many"], ["--num", "2", "--seed", "-1"], ["--num", "2", "--size", "20x20"],
                  ["--num", "2", "--size", "wide"], ["--num", "2", "--persons", "0"], ["--num", "2", "--persons", "5..2"],
-                 ["--num", "2", "--persons", "40"]):
+                 ["--num", "2", "--persons", "40"], ["--num", "2", "--preset", "trivial"]):
         assert main(["synth", out, *args, "--no-progress"]) == 2, args
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith("dwpose synth: error: "), err
@@ -291,7 +292,8 @@ def old_annotation_bytes(spec: SynthSpec) -> bytes:
             annotations.append({"id": len(annotations) + 1, "image_id": index + 1, **record})
     dataset = {"info": {"description": "dwpose synthetic whole-body people", "generator": "dwpose synth",
                         "version": writer.GENERATOR_VERSION, "seed": spec.seed, "num_images": spec.num,
-                        "size": [spec.width, spec.height], "persons": [spec.min_persons, spec.max_persons]},
+                        "size": [spec.width, spec.height], "persons": [spec.min_persons, spec.max_persons],
+                        "preset": spec.preset},
                "licenses": [], "images": images, "annotations": annotations, "categories": writer._categories()}
     return json.dumps(dataset).encode()
 
@@ -385,6 +387,14 @@ def test_readme_first_model_commands_parse():
     parser = build_parser()
     for command in commands:
         parser.parse_args(command.split()[1:])
+    # The first model trains on the easy preset, and the recipe reads the sets the commands write.
+    synth = [parser.parse_args(c.split()[1:]) for c in commands if c.startswith("dwpose synth ")]
+    assert synth and all(args.preset == "easy" for args in synth)
+    recipe = next(parser.parse_args(c.split()[1:]).config for c in commands if c.startswith("dwpose train "))
+    written = {args.out for args in synth}
+    values = tomllib.loads((ROOT / recipe).read_text())   # (load_config would want the data to exist)
+    assert {str(Path(values["data"]["coco_ann"]).parent), str(Path(values["val"]["ann_file"]).parent)} == written
+    assert "synth_learning_curve.py" in section and "RESULTS.md" in section
 
 
 @pytest.fixture
@@ -416,15 +426,55 @@ def test_tpd_benchmark_script_runs_its_chain(tmp_path, monkeypatch, one_torch_th
     text = results.read_text()
     assert text.startswith("# CPU benchmark") and "## GPU\n\ngpu rows" in text
     section = text[text.index(bench.SECTION):]
-    rows = [line for line in section.splitlines() if line.startswith("| rtmpose-")]
-    assert [row.split(" | ")[1] for row in rows][:4] == ["teacher (GT)", "student baseline (GT only)",
-                                                        "student, TPD stage 1", "student, TPD stage 1 + 2"]
+    assert "--preset easy" in section
+    chain = ["teacher (GT)", "student baseline (GT only)", "student, TPD stage 1", "student, TPD stage 1 + 2"]
+    if bench.label_free_setting() is not None:               # the training config has the setting: it runs
+        chain.append("student, teacher logits only (no GT)")
     assert "label-free" in section
-    if bench.label_free_setting() is not None:               # the training config has the setting: it ran
-        assert [row.split(" | ")[1] for row in rows][4:] == ["student, teacher logits only (no GT)"]
+    # The smoke scale has two training seeds: a table of means and spreads, then every run.
+    summary, runs = section.split("Each run:")
+    means = [line.split(" | ") for line in summary.splitlines() if line.startswith("| rtmpose-")]
+    assert [row[1] for row in means] == chain and all("+-" in row[4] for row in means)
+    each = [line.split(" | ") for line in runs.splitlines() if line.startswith("| rtmpose-")]
+    assert [(row[1], row[2]) for row in each] == [(label, seed) for seed in ("21", "22") for label in chain]
+    assert (tmp_path / "work" / "smoke" / "seed22" / "student_s2" / "final_pose.pth").is_file()
+    # A plain verdict for each distilled student against the baseline, with the spread it is judged by.
+    verdicts = [line for line in section.splitlines() if line.startswith("- student")]
+    assert len(verdicts) == len(chain) - 2 and all("seed spread" in line for line in verdicts)
     assert bench.main(["--scale", "smoke", "--work-dir", str(tmp_path / "work"), "--out", str(results),
-                       "--device", "cpu", "--threads", "1"]) == 0                    # a rerun replaces its section
+                       "--device", "cpu", "--threads", "1", "--seeds", "1"]) == 0    # a rerun replaces its section
     assert results.read_text().count(bench.SECTION) == 1
+
+
+def test_tpd_benchmark_verdict_weighs_differences_against_the_seed_spread(monkeypatch):
+    """Mean and spread over seeds, and the plain sentence of the table, from known APs."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("synth_tpd", ROOT / "benchmarks" / "synth_tpd.py")
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, bench)
+    spec.loader.exec_module(bench)
+
+    def row(label, seed, body, whole):
+        summary = {f"{p}/AP": 0.0 for p in bench.PART_KEYS} | {"body/AP": body, "wholebody/AP": whole}
+        return ("rtmpose-t-128x96", label, seed, 100, 60.0, 0.6, summary, 5.0)
+
+    rows = [row(bench.BASELINE, 21, 0.30, 0.10), row(bench.BASELINE, 22, 0.34, 0.12),
+            row(bench.STAGE1, 21, 0.40, 0.11), row(bench.STAGE1, 22, 0.42, 0.11),
+            row(bench.LABEL_FREE, 21, 0.20, 0.05), row(bench.LABEL_FREE, 22, 0.40, 0.15)]
+    stats = bench.aggregate(rows)
+    assert stats[bench.BASELINE]["mean"]["body"] == pytest.approx(0.32)
+    assert stats[bench.BASELINE]["sd"]["body"] == pytest.approx(0.04 / 2 ** 0.5)
+    stage1, label_free = bench.verdict(stats)
+    # Stage 1: body +0.09, more than the spread (0.028 + 0.014); whole-body +0.0, within it.
+    assert stage1.startswith("- student, TPD stage 1 beats the baseline: body AP +0.090 (larger than the seed spread")
+    assert "wholebody AP +0.000 (within the seed spread" in stage1
+    # Label-free: body -0.02 on average, far within its own wide spread.
+    assert label_free.startswith("- student, teacher logits only (no GT) does not beat the baseline: body AP -0.020 "
+                                 "(within the seed spread")
+    one_seed = bench.verdict(bench.aggregate([rows[0], rows[2]]))
+    assert "one seed: no spread" in one_seed[0]
 
 
 def _mean_pose_records(samples, records_for) -> list[dict]:
@@ -474,3 +524,79 @@ def test_synth_training_raises_ap_above_zero(tmp_path, monkeypatch, one_torch_th
     trained = create_model("rtmpose-t-128x96", checkpoint=tmp_path / "work" / "final_pose.pth")
     stats, _ = evaluate_model(trained, ann, images, flip_test=False, progress=False)
     assert stats.parts["body"][0] > 0.05 and stats.parts["wholebody"][0] > 0.05, stats.table()
+
+
+# --------------------------------------------------------------------------- difficulty presets
+
+# Digests of the generator before presets existed (pictures and annotations of 8 images each),
+# computed with that code: `hard`, named or by default, must draw exactly the same.
+HARD_DIGESTS = {(128, 128, 1, 3, 0): "1e6bdc5a658599c182578cb781107f4a458c0989367856772676dfab57d3555d",
+                (192, 160, 1, 2, 7): "960eadb2c79c2dc739a3c8f19798c5cb4ad92d6427afbebb70ef9f8144e51ee9"}
+
+
+def _digest(spec: SynthSpec) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for index in range(spec.num):
+        scene, data = writer.render_image(spec, index)
+        digest.update(hashlib.sha256(data).digest())
+        digest.update(json.dumps(scene.annotations, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+@pytest.mark.parametrize("key", sorted(HARD_DIGESTS))
+def test_hard_preset_draws_what_the_generator_drew_before_presets(key):
+    width, height, low, high, seed = key
+    assert SynthSpec(8, seed, width, height, low, high).preset == "hard"
+    assert _digest(SynthSpec(8, seed, width, height, low, high, preset="hard")) == HARD_DIGESTS[key]
+
+
+def test_presets_are_deterministic_and_differ():
+    for preset in ("easy", "medium"):
+        spec = SynthSpec(3, 5, 128, 128, 1, 2, preset=preset)
+        assert _digest(spec) == _digest(spec)
+    assert len({_digest(SynthSpec(3, 5, 128, 128, 1, 2, preset=p)) for p in ("easy", "medium", "hard")}) == 3
+
+
+@pytest.fixture(scope="module")
+def easy_set(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("synth") / "easy"
+    assert main(["synth", str(out), "--num", "40", "--size", "128x160", "--seed", "3", "--preset", "easy",
+                 "--workers", "1", "--no-progress"]) == 0
+    return out
+
+
+def test_easy_preset_is_one_large_whole_frontal_person(easy_set):
+    data = json.loads((easy_set / ANNOTATION_FILE).read_text())
+    assert data["info"]["preset"] == "easy" and data["info"]["persons"] == [1, 1]
+    width, height = 128, 160
+    per_image = {}
+    for annotation in data["annotations"]:
+        per_image[annotation["image_id"]] = per_image.get(annotation["image_id"], 0) + 1
+        x, y, w, h = annotation["bbox"]
+        assert h >= 0.5 * height or w >= 0.5 * width, annotation["bbox"]      # most of the picture
+        assert x > 0 and y > 0 and x + w < width - 1 and y + h < height - 1, annotation["bbox"]  # not cut
+        points = triples(annotation)
+        body = points[:17]
+        assert (body[:, 2] > 0).sum() >= 14     # at most the nose and eyes of a face turned aside unlabelled
+        labelled = points[points[:, 2] > 0]
+        assert (labelled[:, :2] >= 0).all() and (labelled[:, 0] <= width - 1).all() and (labelled[:, 1] <= height - 1).all()
+        # Seen from the front to three-quarters: the person's left hip is on the picture's right.
+        assert body[11, 0] > body[12, 0]
+    assert sorted(per_image) == list(range(1, 41)) and set(per_image.values()) == {1}
+
+
+def test_easy_preset_has_no_occluders_nor_clutter_and_hard_has_both():
+    from dwpose.data.synth.parts import OCCLUDER_BASE
+
+    def scenes(preset):
+        return [render_scene(np.random.default_rng([11, i]), SceneConfig(128, 128, preset=preset)) for i in range(12)]
+
+    easy = scenes("easy")
+    assert all(int(scene.labels.max()) < OCCLUDER_BASE for scene in easy)
+    # A plain background: little texture (no clutter shapes, stripes or rooms).
+    assert max(float(cv2.Laplacian(s.backdrop, cv2.CV_32F).std()) for s in easy) < 3.0
+    hard = scenes("hard")
+    assert any(int(scene.labels.max()) >= OCCLUDER_BASE for scene in hard)
+    assert max(float(cv2.Laplacian(s.backdrop, cv2.CV_32F).std()) for s in hard) > 8.0

@@ -114,12 +114,14 @@ def _ubody_extract(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- synth (synthetic dataset)
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from dwpose.data.synth import SynthSpec, generate_dataset, parse_count, parse_persons, parse_seed, parse_size
+    from dwpose.data.synth import (PRESETS, SynthSpec, generate_dataset, parse_count, parse_persons, parse_preset,
+                                   parse_seed, parse_size)
 
     width, height = parse_size(args.size)
-    low, high = parse_persons(args.persons)
+    preset = parse_preset(args.preset)
+    low, high = parse_persons(args.persons) if args.persons is not None else PRESETS[preset].persons
     spec = SynthSpec(num=parse_count(args.num), seed=parse_seed(args.seed), width=width, height=height,
-                     min_persons=low, max_persons=high)
+                     min_persons=low, max_persons=high, preset=preset)
     workers = parse_count(args.workers, "--workers", 1, 256) if args.workers is not None else None
     try:
         summary = generate_dataset(args.out, spec, overwrite=args.overwrite, workers=workers,
@@ -142,7 +144,11 @@ def add_synth_parser(sub) -> None:
     p.add_argument("--num", required=True, help="number of images")
     p.add_argument("--seed", default="0", help="random seed; the same seed gives the same files (default 0)")
     p.add_argument("--size", default="256x256", help="image size WxH (default 256x256)")
-    p.add_argument("--persons", default="1..3", help="people per image: K (1..K) or A..B (default 1..3)")
+    p.add_argument("--persons", default=None,
+                   help="people per image: K (1..K) or A..B (default: the preset's, 1 / 1..2 / 1..3)")
+    p.add_argument("--preset", default=None,
+                   help="difficulty: easy (one large person, front to 3/4 view, plain background, no occluders), "
+                        "medium, hard (default: people of any size and view, cut by the border, occluders, clutter)")
     p.add_argument("--overwrite", action="store_true", help="replace a dataset dwpose synth wrote there (only its files are removed)")
     p.add_argument("--workers", default=None, help="processes (default: one per CPU core)")
     p.add_argument("--no-progress", action="store_true")

@@ -105,9 +105,9 @@ def sample_leg_angles(rng: np.random.Generator, style: str, first: bool) -> dict
     return angles
 
 
-def sample_arm_angles(rng: np.random.Generator) -> dict[str, float]:
+def sample_arm_angles(rng: np.random.Generator, styles: WeightedChoice = ARM_STYLES) -> dict[str, float]:
     u = lambda lo, hi, joint: _uniform(rng, lo, hi, joint)  # noqa: E731
-    style = ARM_STYLES(rng)
+    style = styles(rng)
     if style == "down":
         angles = dict(shoulder_flexion=u(-15, 25, "shoulder_flexion"), shoulder_abduction=u(0, 25, "shoulder_abduction"),
                       shoulder_rotation=u(-20, 40, "shoulder_rotation"), elbow_flexion=u(0, 45, "elbow_flexion"))
@@ -155,11 +155,13 @@ def _ring(centre: np.ndarray, rotation: np.ndarray, half_width: float, half_dept
     return centre + (_RING * [half_width, 0.0, half_depth]) @ rotation.T
 
 
-def sample_person(rng: np.random.Generator, appearance: dict, pixels_per_unit: float = float("inf")) -> Person3D:
+def sample_person(rng: np.random.Generator, appearance: dict, pixels_per_unit: float = float("inf"),
+                  leg_styles: WeightedChoice = LEG_STYLES, arm_styles: WeightedChoice = ARM_STYLES) -> Person3D:
     """A random person (proportions, pose) in its own frame; `appearance` (colours, clothing)
     comes from the renderer and decides e.g. whether hair is long. `pixels_per_unit` (the body
     height in pixels) sets the level of detail: face features and separate fingers are only
-    built when they are large enough to be labelled (drawing them smaller is wasted work)."""
+    built when they are large enough to be labelled (drawing them smaller is wasted work).
+    `leg_styles` and `arm_styles` choose the kinds of pose (a difficulty preset narrows them)."""
     shape = sample_shape(rng)
     g = shape["girth"]
     keypoints = np.zeros((NUM_KEYPOINTS, 3))
@@ -169,7 +171,7 @@ def sample_person(rng: np.random.Generator, appearance: dict, pixels_per_unit: f
     pose: dict = {}
 
     # Torso and pelvis.
-    leg_style = LEG_STYLES(rng)
+    leg_style = leg_styles(rng)
     seated = leg_style in ("sit", "crouch")
     pose["torso_lean"] = _uniform(rng, 0, 40, "torso_lean") if seated else _uniform(rng, -12, 25, "torso_lean")
     pose["torso_twist"] = _uniform(rng, -30, 30, "torso_twist")
@@ -245,7 +247,7 @@ def sample_person(rng: np.random.Generator, appearance: dict, pixels_per_unit: f
     # Arms and hands.
     for side_name, side, (s_k, e_k, w_k), hand0 in (("left", 1.0, (5, 7, 9), PARTS["left_hand"][0]),
                                                     ("right", -1.0, (6, 8, 10), PARTS["right_hand"][0])):
-        angles = sample_arm_angles(rng)
+        angles = sample_arm_angles(rng, arm_styles)
         pose.update({f"{side_name}_{k}": v for k, v in angles.items()})
         shoulder = neck_base + torso_rot @ np.array([side * shape["shoulder"], -0.025, -0.01])
         arm_rot = (torso_rot @ rot_z(side * angles["shoulder_abduction"] * DEG) @ rot_x(-angles["shoulder_flexion"] * DEG)

@@ -211,13 +211,15 @@ def _colour_map(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return cv2.merge([t * float(b[c] - a[c]) + float(a[c]) for c in range(3)])
 
 
-_BACKGROUNDS = WeightedChoice(range(4), (0.35, 0.25, 0.25, 0.15))
+BACKGROUNDS = WeightedChoice(range(4), (0.35, 0.25, 0.25, 0.15))
 
 
-def background(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
-    """A procedural background: smooth noise, stripes/checks, or a wall-and-floor room; often
-    with clutter (boxes, poles, discs) in front."""
-    kind = _BACKGROUNDS(rng)
+def background(rng: np.random.Generator, width: int, height: int, kinds: WeightedChoice = BACKGROUNDS,
+               clutter_prob: float = 0.6, plain_amplitude: tuple[float, float] = (10.0, 60.0)) -> np.ndarray:
+    """A procedural background: smooth noise (0), stripes/checks (1), a wall-and-floor room (2) or
+    one colour with faint noise (3, of `plain_amplitude`); with clutter (boxes, poles, discs) in
+    front at `clutter_prob`. A difficulty preset picks `kinds` and the two numbers."""
+    kind = kinds(rng)
     if kind == 0:
         image = _colour_map(value_noise(rng, (height, width), octaves=int(rng.integers(3, 6))), rng)
     elif kind == 1:
@@ -236,10 +238,10 @@ def background(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
         floor = _colour_map(value_noise(rng, (height, width), octaves=5, base=8), rng)
         image[horizon:] = floor[horizon:]
     else:
-        colour, amplitude = random_colour(rng), rng.uniform(10, 60)
+        colour, amplitude = random_colour(rng), rng.uniform(*plain_amplitude)
         t = value_noise(rng, (height, width)) - np.float32(0.5)
         image = cv2.merge([t * amplitude + float(c) for c in colour])
-    if rng.random() < 0.6:
+    if rng.random() < clutter_prob:
         clutter(image, rng, int(rng.integers(2, 12)))
     return np.clip(image, 0, 255).astype(np.uint8)
 
@@ -319,7 +321,18 @@ def compose(labels: np.ndarray, palette: np.ndarray, backdrop: np.ndarray) -> np
     return image
 
 
-def finish(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+@dataclass(frozen=True)
+class Effects:
+    """How strong `finish` is: Gaussian blur when a draw is below `gaussian_until` (sigma up to
+    `sigma_max`), motion blur below `motion_until`, sensor noise of `noise` amplitude."""
+
+    gaussian_until: float = 0.25
+    motion_until: float = 0.4
+    sigma_max: float = 1.6
+    noise: tuple[float, float] = (2.0, 10.0)
+
+
+def finish(image: np.ndarray, rng: np.random.Generator, effects: Effects = Effects()) -> np.ndarray:
     """Lighting gradient, blur (Gaussian or motion) and sensor noise."""
     h, w = image.shape[:2]
     out = image.astype(np.float32)
@@ -330,9 +343,9 @@ def finish(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         light = np.float32(rng.uniform(0.75, 1.2)) + xs + ys
         out = cv2.multiply(out, cv2.merge([light, light, light]))
     roll = rng.random()
-    if roll < 0.25:
-        out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.5, 1.6))
-    elif roll < 0.4:
+    if roll < effects.gaussian_until:
+        out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.5, effects.sigma_max))
+    elif roll < effects.motion_until:
         length = int(rng.integers(3, 10))
         kernel = np.zeros((length, length), np.float32)
         angle = rng.uniform(0, np.pi)
@@ -343,7 +356,7 @@ def finish(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if rng.random() < 0.6:
         dy, dx = (int(v) for v in rng.integers(0, _NOISE_MARGIN, 2))
         noise = _noise_bank(h, w)[dy:dy + h, dx:dx + w]
-        out = cv2.scaleAdd(noise, float(rng.uniform(2.0, 10.0)), out)
+        out = cv2.scaleAdd(noise, float(rng.uniform(*effects.noise)), out)
     return np.clip(out, 0, 255).astype(np.uint8)
 
 

@@ -6,7 +6,11 @@ Visibility follows COCO: v=2 the keypoint's own body part is what the pixel show
 labelled but hidden (by another person, an occluder, another part of the same person, or the head
 turned away); v=0 outside the image or not labelled (then x = y = 0). Face and hands are
 labelled when large enough (`MIN_FACE_PX`, `MIN_HAND_PX`) and at least one of their points is
-seen; a face turned away is not labelled at all, as in COCO-WholeBody."""
+seen; a face turned away is not labelled at all, as in COCO-WholeBody.
+
+A difficulty preset (`PRESETS`: easy, medium, hard) narrows what is drawn: the above is `hard`;
+`easy` is one large person seen from the front to three-quarters, whole in the picture, on a
+plain background, without occluders, with mild blur and noise."""
 
 from __future__ import annotations
 
@@ -15,13 +19,14 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from ...errors import InputError
 from ...skeleton import NUM_KEYPOINTS, PART_ANNOTATION_FIELDS, PARTS
-from .body import FACE_DETAIL_PX, FINGER_DETAIL_PX, Person3D, sample_person
+from .body import ARM_STYLES, FACE_DETAIL_PX, FINGER_DETAIL_PX, LEG_STYLES, Person3D, sample_person
 from .geometry3d import DEG, WeightedChoice, rot_x, rot_y, rot_z
 from .parts import (KEYPOINT_OWNERS, LABELS_PER_PERSON, MAX_OCCLUDER_LABELS, MAX_PERSONS, NUM_SUBPARTS,
                     OCCLUDER_BASE, decode_labels, label_owner)
-from .render import Camera, background, compose, draw_occluder, draw_person, empty_palette, finish, person_palette, \
-    random_colour, sample_appearance
+from .render import BACKGROUNDS, Camera, Effects, background, compose, draw_occluder, draw_person, empty_palette, \
+    finish, person_palette, random_colour, sample_appearance
 
 MIN_PERSON_PX = 40.0       # smallest body height (pixels, standing-equivalent)
 MIN_FACE_PX = FACE_DETAIL_PX     # face width below which the face is not labelled (nor drawn with features)
@@ -30,14 +35,71 @@ MIN_AREA_PX = 16           # a person is annotated when this many pixels and ...
 MIN_SEEN_BODY = 3          # ... this many body/foot keypoints are visible
 
 
+_VIEWS = WeightedChoice(((0.0, 20.0), (20.0, 65.0), (65.0, 115.0), (115.0, 180.0)), (0.4, 0.32, 0.12, 0.16))
+
+
+@dataclass(frozen=True)
+class Difficulty:
+    """How hard the pictures of a preset are. `hard` is the generator as it always was (its
+    pictures stay byte-identical); `easy` is a problem a small model learns from scratch on a CPU
+    in minutes; `medium` lies in between."""
+
+    name: str
+    persons: tuple[int, int]       # default people per image (--persons overrides)
+    views: WeightedChoice          # |yaw| ranges: front, three-quarter, side, back
+    upright: float                 # chance of a small camera roll rather than a person lying down
+    occluder_prob: float
+    # Body size as a fraction of the largest that fits, the whole person inside the image; None:
+    # hard's sizes (40 px to larger than the image, cut by the border).
+    fill: tuple[float, float] | None
+    leg_styles: WeightedChoice
+    arm_styles: WeightedChoice
+    backgrounds: WeightedChoice    # kinds of render.background
+    clutter_prob: float
+    plain_amplitude: tuple[float, float]
+    effects: Effects
+
+
+PRESETS: dict[str, Difficulty] = {
+    "easy": Difficulty(
+        "easy", (1, 1), WeightedChoice(((0.0, 20.0), (20.0, 65.0)), (0.6, 0.4)), 1.0, 0.0, (0.75, 0.95),
+        WeightedChoice(("stand", "walk"), (0.6, 0.4)), WeightedChoice(("down", "front", "raised", "akimbo"),
+                                                                      (0.35, 0.3, 0.2, 0.15)),
+        WeightedChoice((3,), (1.0,)), 0.0, (0.0, 25.0), Effects(0.25, 0.25, 0.9, (1.0, 4.0))),
+    "medium": Difficulty(
+        "medium", (1, 2), WeightedChoice(((0.0, 20.0), (20.0, 65.0), (65.0, 115.0)), (0.45, 0.4, 0.15)), 0.97, 0.2,
+        (0.35, 0.95), WeightedChoice(("stand", "walk", "sit", "crouch"), (0.4, 0.3, 0.15, 0.15)), ARM_STYLES,
+        WeightedChoice((0, 2, 3), (0.35, 0.25, 0.4)), 0.3, (5.0, 40.0), Effects(0.25, 0.32, 1.2, (1.5, 7.0))),
+    "hard": Difficulty("hard", (1, 3), _VIEWS, 0.9, 0.45, None, LEG_STYLES, ARM_STYLES, BACKGROUNDS, 0.6,
+                       (10.0, 60.0), Effects()),
+}
+PRESET_NAMES = tuple(PRESETS)
+DEFAULT_PRESET = "hard"
+
+
+def parse_preset(text: str | None) -> str:
+    """A preset name (None: the default, hard)."""
+    name = DEFAULT_PRESET if text is None else str(text).strip().lower()
+    if name not in PRESETS:
+        raise InputError(f"--preset must be one of {', '.join(PRESET_NAMES)}, got {text!r}")
+    return name
+
+
+FIT_MARGIN = 0.15  # body heights around the keypoints that the drawn body may reach (hair, limbs' girth)
+
+
 @dataclass(frozen=True)
 class SceneConfig:
     width: int = 256
     height: int = 256
     min_persons: int = 1
     max_persons: int = 3
-    occluder_prob: float = 0.45
     effects: bool = True    # lighting, blur, noise (off: the picture is exactly palette over background)
+    preset: str = DEFAULT_PRESET
+
+    @property
+    def difficulty(self) -> Difficulty:
+        return PRESETS[self.preset]
 
 
 @dataclass
@@ -52,16 +114,13 @@ class Scene:
     annotated: list[int] = field(default_factory=list)       # person index of each annotation
 
 
-_VIEWS = WeightedChoice(((0.0, 20.0), (20.0, 65.0), (65.0, 115.0), (115.0, 180.0)), (0.4, 0.32, 0.12, 0.16))
-
-
-def _view_rotation(rng: np.random.Generator) -> np.ndarray:
+def _view_rotation(rng: np.random.Generator, difficulty: Difficulty) -> np.ndarray:
     """Front, three-quarter, profile and back views, a little camera pitch and roll (rarely a
     person lying down)."""
-    low, high = _VIEWS(rng)                       # |yaw| range of front, 3/4, side, back views
+    low, high = difficulty.views(rng)             # |yaw| range of front, 3/4, side, back views
     side = 1.0 if rng.random() < 0.5 else -1.0
     yaw = side * rng.uniform(low, high)
-    roll = rng.uniform(-15, 15) if rng.random() < 0.9 else side * rng.uniform(30, 95)
+    roll = rng.uniform(-15, 15) if rng.random() < difficulty.upright else side * rng.uniform(30, 95)
     return rot_z(roll * DEG) @ rot_x(rng.uniform(-15, 20) * DEG) @ rot_y(yaw * DEG)
 
 
@@ -92,6 +151,18 @@ def _place(rng: np.random.Generator, person: Person3D, rotation: np.ndarray, hei
         target = np.array([rng.uniform(0.05, 0.95) * w, rng.uniform(0.05, 0.95) * h])
     camera.offset = target - anchor
     return camera
+
+
+def _fit(rng: np.random.Generator, person: Person3D, rotation: np.ndarray, fill: tuple[float, float],
+         config: SceneConfig) -> Camera:
+    """A camera that shows the whole person (keypoints and FIT_MARGIN around them) at a random
+    fraction `fill` of the largest size that fits, at a random place where it fits."""
+    unit = Camera(rotation, 1.0, np.zeros(2)).project(person.keypoints)
+    lo, hi = unit.min(axis=0) - FIT_MARGIN, unit.max(axis=0) + FIT_MARGIN
+    size = np.array([config.width - 1.0, config.height - 1.0])
+    scale = float(rng.uniform(*fill) * np.min(size / (hi - lo)))
+    corner = rng.uniform(0.0, 1.0, 2) * (size - (hi - lo) * scale)
+    return Camera(rotation, scale, corner - lo * scale)
 
 
 def _visibility(person: Person3D, camera: Camera, labels: np.ndarray, index: int, config: SceneConfig
@@ -171,13 +242,18 @@ def annotation_record(points: np.ndarray, visible: np.ndarray, mask: np.ndarray,
 def render_scene(rng: np.random.Generator, config: SceneConfig = SceneConfig()) -> Scene:
     """Draw one random scene and annotate it."""
     w, h = config.width, config.height
+    difficulty = config.difficulty
     count = int(rng.integers(config.min_persons, config.max_persons + 1))
     people, cameras, depths = [], [], []
     for _ in range(count):
         appearance = sample_appearance(rng)
-        height_px = _person_height(rng, config)
-        person = sample_person(rng, appearance, height_px)
-        camera = _place(rng, person, _view_rotation(rng), height_px, config, cameras)
+        if difficulty.fill is None:
+            height_px = _person_height(rng, config)
+            person = sample_person(rng, appearance, height_px, difficulty.leg_styles, difficulty.arm_styles)
+            camera = _place(rng, person, _view_rotation(rng, difficulty), height_px, config, cameras)
+        else:  # the size follows from the pose: build every detail, label what is large enough
+            person = sample_person(rng, appearance, float("inf"), difficulty.leg_styles, difficulty.arm_styles)
+            camera = _fit(rng, person, _view_rotation(rng, difficulty), difficulty.fill, config)
         people.append(person)
         cameras.append(camera)
         depths.append(-np.log(camera.scale) + rng.normal(0.0, 0.3))  # bigger people tend to be nearer
@@ -187,13 +263,13 @@ def render_scene(rng: np.random.Generator, config: SceneConfig = SceneConfig()) 
         palette[start:start + NUM_SUBPARTS] = person_palette(person.appearance, rng)
     # Occluders take a depth among the people; each has a colour (and maybe a stripe colour).
     entities = [(depths[p], "person", p) for p in range(count)]
-    n_occluders = int(rng.integers(1, 3)) if rng.random() < config.occluder_prob else 0
+    n_occluders = int(rng.integers(1, 3)) if rng.random() < difficulty.occluder_prob else 0
     for o in range(n_occluders):
         entities.append((float(rng.uniform(min(depths) - 0.5, max(depths) + 0.2)), "occluder", o))
         palette[OCCLUDER_BASE + 2 * o] = random_colour(rng)
         palette[OCCLUDER_BASE + 2 * o + 1] = random_colour(rng)
     assert 2 * n_occluders <= MAX_OCCLUDER_LABELS and count <= MAX_PERSONS
-    backdrop = background(rng, w, h)
+    backdrop = background(rng, w, h, difficulty.backgrounds, difficulty.clutter_prob, difficulty.plain_amplitude)
     labels = np.zeros((h, w), np.uint16)
     for _, kind, i in sorted(entities, key=lambda e: -e[0]):
         if kind == "person":
@@ -206,7 +282,7 @@ def render_scene(rng: np.random.Generator, config: SceneConfig = SceneConfig()) 
             draw_occluder(labels, rng, centre, size, OCCLUDER_BASE + 2 * i,
                           OCCLUDER_BASE + 2 * i + 1 if rng.random() < 0.4 else None)
     clean = compose(labels, palette, backdrop)
-    image = finish(clean, rng) if config.effects else clean.copy()
+    image = finish(clean, rng, difficulty.effects) if config.effects else clean.copy()
     scene = Scene(image=image, clean=clean, backdrop=backdrop, labels=labels, people=people, cameras=cameras)
     owner = label_owner(labels)
     for p, (person, camera) in enumerate(zip(people, cameras)):

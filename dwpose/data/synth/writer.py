@@ -59,10 +59,11 @@ class SynthSpec:
     height: int = 256
     min_persons: int = 1
     max_persons: int = 3
+    preset: str = "hard"           # scene.PRESETS: how hard the pictures are
 
     @property
     def scene(self) -> SceneConfig:
-        return SceneConfig(self.width, self.height, self.min_persons, self.max_persons)
+        return SceneConfig(self.width, self.height, self.min_persons, self.max_persons, preset=self.preset)
 
 
 # --------------------------------------------------------------------------- argument parsing
@@ -156,7 +157,7 @@ def _marker(spec: SynthSpec) -> dict:
     values resumes; --overwrite removes only what a run of this kind wrote)."""
     return {"tool": "dwpose", "kind": "synth", "version": GENERATOR_VERSION, "num": spec.num, "seed": spec.seed,
             "size": [spec.width, spec.height], "persons": [spec.min_persons, spec.max_persons],
-            "part_size": PART_SIZE}
+            "preset": spec.preset, "part_size": PART_SIZE}
 
 
 def _read_marker(out: Path) -> dict | None:
@@ -280,7 +281,8 @@ def _write_final(out: Path, spec: SynthSpec) -> int:
         handle.write("}")
     info = {"description": "dwpose synthetic whole-body people", "generator": "dwpose synth",
             "version": GENERATOR_VERSION, "seed": spec.seed, "num_images": spec.num,
-            "size": [spec.width, spec.height], "persons": [spec.min_persons, spec.max_persons]}
+            "size": [spec.width, spec.height], "persons": [spec.min_persons, spec.max_persons],
+            "preset": spec.preset}
     people = 0
     with atomic_open(out / ANNOTATION_FILE, "w", encoding="utf-8") as handle:  # last: the set is complete
         handle.write(f'{{"info": {json.dumps(info)}, "licenses": [], "images": [')

@@ -26,7 +26,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.results import load_average, write_section  # noqa: E402
+from benchmarks.results import cpu_name, load_average, write_section  # noqa: E402
 from dwpose.detection import YOLOXDetector  # noqa: E402
 from dwpose.inference.pipeline import WholebodyPipeline  # noqa: E402
 from dwpose.inference.pose import PoseEstimator, crop_persons  # noqa: E402
@@ -90,15 +90,7 @@ def person_boxes(n: int, image: np.ndarray) -> np.ndarray:
 
 
 def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, torch {torch.__version__}, "
+    return (f"{cpu_name()}, {os.cpu_count()} cores; Python {platform.python_version()}, torch {torch.__version__}, "
             f"onnxruntime {ort.__version__}, OpenCV {cv2.__version__}")
 
 

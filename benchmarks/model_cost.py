@@ -107,16 +107,10 @@ def measure(info: dict, repeats: int) -> dict:
 def machine() -> str:
     import onnxruntime as ort
 
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from benchmarks.results import cpu_name
     import platform
-    return f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, onnxruntime {ort.__version__}"
+
+    return f"{cpu_name()}, {os.cpu_count()} cores; Python {platform.python_version()}, onnxruntime {ort.__version__}"
 
 
 def table(rows: list[dict]) -> list[str]:

@@ -11,6 +11,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dwpose.fileio import write_text_atomic  # noqa: E402
 
 
+def cpu_name() -> str:
+    """The processor's model name (Linux), else what platform knows, else "unknown CPU"."""
+    import platform
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
 def load_average() -> str:
     """The machine's 1/5/15-minute load average: every CPU section records it (a shared machine)."""
     return "/".join(f"{v:.1f}" for v in os.getloadavg())

@@ -28,26 +28,15 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.results import write_section  # noqa: E402
+from benchmarks.synth_tpd import dataset  # noqa: E402  (generated once, reused while the spec matches)
 
 from dwpose.cli.train import _overrides  # noqa: E402
-from dwpose.data.synth import ANNOTATION_FILE, IMAGE_DIR, SynthSpec, generate_dataset  # noqa: E402
+from dwpose.data.synth import ANNOTATION_FILE, IMAGE_DIR, SynthSpec  # noqa: E402
 from dwpose.training import Trainer, load_config  # noqa: E402
 
 SECTION = "## Synthetic data, easy preset: learning curve (benchmarks/synth_learning_curve.py)"
 CONFIG = ROOT / "configs" / "rtmpose-t_synth-easy_128x96.toml"
 PARTS = ("wholebody", "body", "foot", "face", "hand")
-
-
-def dataset(root: Path, spec: SynthSpec) -> Path:
-    """Generate (or reuse, when the cached set has the same spec) a synthetic set."""
-    ann = root / ANNOTATION_FILE
-    if ann.is_file():
-        info = json.loads(ann.read_text()).get("info", {})
-        if (info.get("seed"), info.get("num_images"), info.get("size"), info.get("persons"), info.get("preset")) == \
-                (spec.seed, spec.num, [spec.width, spec.height], [spec.min_persons, spec.max_persons], spec.preset):
-            return root
-    generate_dataset(root, spec, overwrite=True, progress=False)
-    return root
 
 
 class CurveTrainer(Trainer):

@@ -339,9 +339,9 @@ def generate_dataset(out: str | os.PathLike, spec: SynthSpec, overwrite: bool = 
             pool = context.Pool(workers, initializer=_worker_init)
             chunk = max(1, min(8, (spec.num - done) // (4 * workers)))
             results = pool.imap_unordered(_write_one, jobs, chunksize=chunk)
-        for index, annotations in results:
+        for index, records in results:
             part = index // PART_SIZE
-            pending.setdefault(part, {})[index] = annotations
+            pending.setdefault(part, {})[index] = records
             if len(pending[part]) == len(_part_range(spec, part)):
                 records = pending.pop(part)
                 write_text_atomic(_part_path(out, part), json.dumps([records[i] for i in _part_range(spec, part)]))

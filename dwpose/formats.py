@@ -7,7 +7,10 @@ importing each other."""
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -306,6 +309,26 @@ LABEL_IMAGE_FOLDER = "images"        # the inputs placed in the run folder (--co
 # Marks a folder as written by a dwpose command (`label`, `synth`): {"tool": "dwpose", "kind": ...}.
 # Without it a non-empty folder is not theirs: they neither write into it nor delete from it.
 RUN_MARKER = ".dwpose-run.json"
+_RUN_KINDS = {"label": "label run", "synth": "synth dataset"}
+
+
+def read_run_marker(folder: os.PathLike | str, kind: str) -> dict | None:
+    """The run marker of `folder` when a dwpose `kind` run wrote it; None when there is none.
+    A marker that is not dwpose's, or of another kind, is an InputError (one rule for every tool)."""
+    path = Path(folder) / RUN_MARKER
+    if not path.is_file():
+        return None
+    try:
+        marker = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        marker = None
+    if not isinstance(marker, dict) or marker.get("tool") != "dwpose":
+        raise InputError(f"{path} is not a dwpose run marker; delete the folder {folder} or choose another output")
+    found = marker.get("kind")
+    if found != kind:
+        raise InputError(f"{folder} holds a dwpose {_RUN_KINDS.get(found, found)}, not a {_RUN_KINDS[kind]}; "
+                         "choose another output folder")
+    return marker
 
 
 # --------------------------------------------------------------------------- Parquet rows

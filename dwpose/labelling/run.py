@@ -14,7 +14,7 @@ from typing import Callable
 from ..codec.topk import KD_BETA
 from ..errors import InputError
 from ..fileio import is_temporary, write_text_atomic
-from ..formats import RUN_MARKER
+from ..formats import RUN_MARKER, read_run_marker
 from ..inference.outputs import Interruption, StemNames, remove_stale_temporaries
 from .engine import LabellerConfig, ShardLabeller, ShardTask, label_in_process
 from .plan import (FORMAT, Source, check_resumable, file_sha256, file_stat, inputs_digest, plan_sources, plan_units,
@@ -147,17 +147,7 @@ def folder_state(out: Path) -> str:
     """Whose folder `out` is: "ours" (its run marker says dwpose label), "legacy" (no marker,
     but a valid run file of dwpose label: a run from before markers were written, accepted to
     resume and to start over), "empty", or "foreign" (anything else: never written into)."""
-    marker = out / RUN_MARKER
-    if marker.is_file():
-        try:
-            value = json.loads(marker.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            value = None
-        if not isinstance(value, dict) or value.get("tool") != "dwpose":
-            raise InputError(f"{marker}: not a dwpose run marker; choose another --out (or delete the folder)")
-        if value.get("kind") != "label":
-            raise InputError(f"{out} holds a dwpose {value.get('kind')} dataset, not a labelling run; "
-                             "choose another --out")
+    if read_run_marker(out, "label") is not None:
         return "ours"
     if not any(not is_temporary(p) for p in out.iterdir()):
         return "empty"

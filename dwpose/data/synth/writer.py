@@ -32,7 +32,7 @@ import numpy as np
 
 from ...errors import InputError
 from ...fileio import atomic_open, atomic_path, is_temporary, write_text_atomic
-from ...formats import RUN_MARKER
+from ...formats import RUN_MARKER, read_run_marker
 from ...skeleton import KEYPOINT_NAMES, SKELETON_LINKS
 from .parts import MAX_PERSONS
 from .scene import SceneConfig, render_scene
@@ -165,16 +165,8 @@ def _read_marker(out: Path) -> dict | None:
     that holds a dataset `dwpose synth` wrote (its annotation file says so) counts as a finished
     synth run of `num_images` images, so --overwrite may replace it."""
     path = out / RUN_MARKER
-    if path.is_file():
-        try:
-            marker = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            marker = None
-        if not isinstance(marker, dict) or marker.get("tool") != "dwpose":
-            raise InputError(f"{path} is not a dwpose run file; delete the folder {out} or choose another output")
-        if marker.get("kind") != "synth":
-            raise InputError(f"{out} holds a dwpose {marker.get('kind')} run, not a synth dataset; "
-                             "choose another output folder")
+    marker = read_run_marker(out, "synth")
+    if marker is not None:
         if not isinstance(marker.get("num"), int):
             raise InputError(f"{path} is not a synth run file; delete the folder {out} or choose another output")
         return marker

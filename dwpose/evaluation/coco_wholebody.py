@@ -35,7 +35,8 @@ class EvaluationError(DWPoseError, ValueError):
     """Unusable ground truth or results."""
 
 
-def _cocoeval():
+def _xtcocotools():
+    """xtcocotools' COCO and COCOeval classes (imported on first use: an optional dependency)."""
     try:
         from xtcocotools.coco import COCO
         from xtcocotools.cocoeval import COCOeval
@@ -75,7 +76,7 @@ class WholebodyStats:
 
 def load_coco(ground_truth: str | os.PathLike | dict):
     """An xtcocotools COCO object from a path or an already loaded dict."""
-    COCO, _ = _cocoeval()
+    COCO, _ = _xtcocotools()
     coco = COCO()
     if isinstance(ground_truth, dict):
         data = copy.deepcopy(ground_truth)
@@ -162,7 +163,7 @@ def evaluate_coco_wholebody(
 ) -> WholebodyStats:
     """Evaluate COCO-WholeBody results records (see `PoseResult.to_coco_wholebody`); the records
     are validated first (see `validate_results`)."""
-    _, COCOeval = _cocoeval()
+    _, COCOeval = _xtcocotools()
     coco = load_coco(ground_truth)
     validate_results(results, coco.getImgIds(), coco.getCatIds())
     if not results:

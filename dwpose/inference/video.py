@@ -68,7 +68,6 @@ def iter_frame_batches(path: str | os.PathLike, batch_size: int, prefetch: int =
     """Batches of decoded frames. Decoding runs in a background thread, `prefetch` batches
     ahead, so it overlaps with inference (OpenCV releases the GIL while decoding)."""
     import queue
-    import threading
 
     capture = open_video(path)
     batches: queue.Queue = queue.Queue(maxsize=max(prefetch, 1))

@@ -56,7 +56,9 @@ class Person3D:
 _FIXED: dict[str, float] = {}
 
 
-def _uniform(rng: np.random.Generator, low: float, high: float, joint: str) -> float:
+def _joint_angle(rng: np.random.Generator, low: float, high: float, joint: str) -> float:
+    """An angle of `joint` drawn uniformly from [low, high), replaced by its `fixed_joints`
+    value if any, clamped to the joint's limits (the draw happens either way)."""
     lo, hi = JOINT_LIMITS_DEG[joint]
     value = float(rng.uniform(low, high))
     return min(max(_FIXED.get(joint, value), lo), hi)
@@ -83,7 +85,7 @@ class fixed_joints:
 
 
 def sample_leg_angles(rng: np.random.Generator, style: str, first: bool) -> dict[str, float]:
-    u = lambda lo, hi, joint: _uniform(rng, lo, hi, joint)  # noqa: E731
+    u = lambda lo, hi, joint: _joint_angle(rng, lo, hi, joint)  # noqa: E731
     if style == "stand":
         angles = dict(hip_flexion=u(-8, 20, "hip_flexion"), hip_abduction=u(-5, 15, "hip_abduction"),
                       knee_flexion=u(0, 25, "knee_flexion"))
@@ -105,7 +107,7 @@ def sample_leg_angles(rng: np.random.Generator, style: str, first: bool) -> dict
 
 
 def sample_arm_angles(rng: np.random.Generator, styles: WeightedChoice = ARM_STYLES) -> dict[str, float]:
-    u = lambda lo, hi, joint: _uniform(rng, lo, hi, joint)  # noqa: E731
+    u = lambda lo, hi, joint: _joint_angle(rng, lo, hi, joint)  # noqa: E731
     style = styles(rng)
     if style == "down":
         angles = dict(shoulder_flexion=u(-15, 25, "shoulder_flexion"), shoulder_abduction=u(0, 25, "shoulder_abduction"),
@@ -193,9 +195,9 @@ def sample_person(rng: np.random.Generator, appearance: dict, pixels_per_unit: f
 def _build_torso(rng: np.random.Generator, b: _Build, seated: bool) -> tuple[np.ndarray, np.ndarray]:
     """Torso and pelvis; returns the torso rotation and the neck base."""
     shape, pose, g = b.shape, b.pose, b.shape["girth"]
-    pose["torso_lean"] = _uniform(rng, 0, 40, "torso_lean") if seated else _uniform(rng, -12, 25, "torso_lean")
-    pose["torso_twist"] = _uniform(rng, -30, 30, "torso_twist")
-    pose["torso_side_bend"] = _uniform(rng, -15, 15, "torso_side_bend")
+    pose["torso_lean"] = _joint_angle(rng, 0, 40, "torso_lean") if seated else _joint_angle(rng, -12, 25, "torso_lean")
+    pose["torso_twist"] = _joint_angle(rng, -30, 30, "torso_twist")
+    pose["torso_side_bend"] = _joint_angle(rng, -15, 15, "torso_side_bend")
     torso_rot = rot_y(pose["torso_twist"] * DEG) @ rot_x(pose["torso_lean"] * DEG) @ rot_z(pose["torso_side_bend"] * DEG)
     neck_base = torso_rot @ np.array([0.0, shape["torso"], 0.0])
     depth = 0.07 * g
@@ -213,9 +215,9 @@ def _build_head(rng: np.random.Generator, b: _Build, torso_rot: np.ndarray, neck
                 appearance: dict) -> tuple[np.ndarray, np.ndarray]:
     """Neck, head and hair; returns the head rotation and centre."""
     shape, pose, g, primitives = b.shape, b.pose, b.shape["girth"], b.primitives
-    pose["head_yaw"] = _uniform(rng, -60, 60, "head_yaw")
-    pose["head_pitch"] = _uniform(rng, -25, 25, "head_pitch")
-    pose["head_roll"] = _uniform(rng, -18, 18, "head_roll")
+    pose["head_yaw"] = _joint_angle(rng, -60, 60, "head_yaw")
+    pose["head_pitch"] = _joint_angle(rng, -25, 25, "head_pitch")
+    pose["head_roll"] = _joint_angle(rng, -18, 18, "head_roll")
     head_rot = torso_rot @ rot_y(pose["head_yaw"] * DEG) @ rot_x(-pose["head_pitch"] * DEG) @ rot_z(pose["head_roll"] * DEG)
     r = shape["head"]
     neck_top = neck_base + torso_rot @ np.array([0.0, shape["neck"], 0.0])

@@ -31,7 +31,8 @@ _IOU_TYPES = {"body": "body", "foot": "foot", "face": "face", "left_hand": "left
 OKS_NMS_THRESHOLD = 0.9
 
 
-def _cocoeval():
+def _xtcocotools():
+    """xtcocotools' COCO and COCOeval classes (imported on first use: an optional dependency)."""
     try:
         from xtcocotools.coco import COCO
         from xtcocotools.cocoeval import COCOeval
@@ -71,7 +72,7 @@ class WholebodyStats:
 
 def load_coco(ground_truth: str | os.PathLike | dict):
     """An xtcocotools COCO object from a path or an already loaded dict."""
-    COCO, _ = _cocoeval()
+    COCO, _ = _xtcocotools()
     coco = COCO()
     if isinstance(ground_truth, dict):
         data = copy.deepcopy(ground_truth)
@@ -158,7 +159,7 @@ def evaluate_coco_wholebody(
 ) -> WholebodyStats:
     """Evaluate COCO-WholeBody results records (see `PoseResult.to_coco_wholebody`); the records
     are validated first (see `validate_results`)."""
-    _, COCOeval = _cocoeval()
+    _, COCOeval = _xtcocotools()
     coco = load_coco(ground_truth)
     validate_results(results, coco.getImgIds(), coco.getCatIds())
     if not results:

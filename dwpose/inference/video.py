@@ -38,6 +38,12 @@ class VideoSummary:
     most_people: int = 0  # in one frame
     frames_without_people: int = 0
 
+    def add_frame(self, people: int) -> None:
+        self.frames += 1
+        self.people += people
+        self.most_people = max(self.most_people, people)
+        self.frames_without_people += people == 0
+
     @property
     def complete(self) -> bool:
         """False when decoding stopped before the announced number of frames."""
@@ -58,7 +64,6 @@ def iter_frame_batches(path: str | os.PathLike, batch_size: int, prefetch: int =
     """Batches of decoded frames. Decoding runs in a background thread, `prefetch` batches
     ahead, so it overlaps with inference (OpenCV releases the GIL while decoding)."""
     import queue
-    import threading
 
     capture = open_video(path)
     batches: queue.Queue = queue.Queue(maxsize=max(prefetch, 1))
@@ -138,66 +143,96 @@ def process_video(
     from ..progress import progress as progress_bar
 
     path = Path(path)
-    capture = open_video(path)
-    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
-    announced = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-    total = announced if announced > 0 else None
-    capture.release()
-
+    fps, total = _frame_rate_and_count(path)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = stem or path.stem
     fourcc, suffix = video_codec()
     video_path, jsonl_path = out_dir / f"{stem}_pose{suffix}", out_dir / f"{stem}.jsonl"
-    tracker = IoUTracker()
-    smoother = OneEuroFilter() if smooth else None
-    previous: PoseResult | None = None
-    index = 0
     summary = VideoSummary(0, fps, video_path, jsonl_path, total)
-    fixed_boxes: np.ndarray | None = None
+    poser = _FramePoser(pipeline, detect_every, user_boxes, smooth, fps)
     bar = progress_bar(total=total, unit="frame", desc=path.name, disable=not progress, leave=False)
     with staged_outputs([video_path, jsonl_path], interruption) as (video_tmp, jsonl_tmp):
         with bar, open(jsonl_tmp, "w", encoding="utf-8") as jsonl, contextlib.ExitStack() as video:
-            writer: cv2.VideoWriter | None = None
+            frame_writer = _FrameWriter(video, video_tmp, video_path, fourcc, fps, jsonl, render, openpose_json)
             for frames in iter_frame_batches(path, batch_size if detect_every == 1 or user_boxes is not None else 1):
                 if interruption is not None:
                     interruption.check()
                 if check_frame is not None:
                     for frame in frames:
                         check_frame(frame)
-                if user_boxes is not None:
-                    if fixed_boxes is None:  # clipped to the frame (all frames share its size)
-                        fixed_boxes = user_boxes(frames[0])
-                    results = pipeline.predict_batch(frames, [fixed_boxes] * len(frames), clip=False)
-                elif detect_every == 1 or previous is None or index % detect_every == 0:
-                    results = pipeline.predict_batch(frames)
-                else:  # follow last frame's people without running the detector
-                    results = pipeline.predict_batch(frames, [_boxes_from_keypoints(previous)], clip=False)
-                for result in results:
-                    result.track_ids = tracker.update(result.boxes)
-                    if smoother is not None:
-                        for i, track in enumerate(result.track_ids):
-                            result.keypoints[i] = smoother(int(track), result.keypoints[i], index / fps)
-                    skeleton = np.ascontiguousarray(render(result)[..., ::-1])
-                    if writer is None:  # sized by the first rendered frame (--resolution may differ)
-                        writer = _open_writer(video, video_tmp, fourcc, fps, skeleton.shape[1::-1], video_path)
-                    writer.write(skeleton)
-                    record = {"frame": index, "time": round(index / fps, 4),
-                              "track_ids": result.track_ids.tolist(), **openpose_json(result)}
-                    jsonl.write(json.dumps(record) + "\n")
-                    previous = result
-                    summary.people += len(result)
-                    summary.most_people = max(summary.most_people, len(result))
-                    summary.frames_without_people += len(result) == 0
-                    index += 1
+                for result in poser(frames, summary.frames):
+                    frame_writer.write(result, summary.frames)
+                    summary.add_frame(len(result))
                     bar.update(1)
             jsonl.flush()
             os.fsync(jsonl.fileno())
-        if index == 0:
+        if summary.frames == 0:
             raise VideoReadError(f"{path}: no decodable frames")
         fsync_path(video_tmp)
-    summary.frames = index
     return summary
+
+
+def _frame_rate_and_count(path: Path) -> tuple[float, int | None]:
+    """The container's frame rate (30 when it gives none) and frame count (None: unknown)."""
+    capture = open_video(path)
+    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+    announced = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    capture.release()
+    return fps, announced if announced > 0 else None
+
+
+class _FramePoser:
+    """The people of each frame, in order: detected every `detect_every` frames and followed
+    from the previous frame's keypoints in between (or the `user_boxes` of the first frame on
+    every frame), with track ids and optional One-Euro smoothing of the keypoints."""
+
+    def __init__(self, pipeline: WholebodyPipeline, detect_every: int,
+                 user_boxes: Callable[[np.ndarray], np.ndarray] | None, smooth: bool, fps: float) -> None:
+        self.pipeline, self.detect_every, self.user_boxes, self.fps = pipeline, detect_every, user_boxes, fps
+        self.tracker = IoUTracker()
+        self.smoother = OneEuroFilter() if smooth else None
+        self.previous: PoseResult | None = None
+        self.fixed_boxes: np.ndarray | None = None
+
+    def __call__(self, frames: list[np.ndarray], index: int) -> list[PoseResult]:
+        """The results of `frames`, the first of which is frame `index` of the video."""
+        if self.user_boxes is not None:
+            if self.fixed_boxes is None:  # clipped to the frame (all frames share its size)
+                self.fixed_boxes = self.user_boxes(frames[0])
+            results = self.pipeline.predict_batch(frames, [self.fixed_boxes] * len(frames), clip=False)
+        elif self.detect_every == 1 or self.previous is None or index % self.detect_every == 0:
+            results = self.pipeline.predict_batch(frames)
+        else:  # follow last frame's people without running the detector
+            results = self.pipeline.predict_batch(frames, [_boxes_from_keypoints(self.previous)], clip=False)
+        for offset, result in enumerate(results):
+            result.track_ids = self.tracker.update(result.boxes)
+            if self.smoother is not None:
+                for i, track in enumerate(result.track_ids):
+                    result.keypoints[i] = self.smoother(int(track), result.keypoints[i], (index + offset) / self.fps)
+            self.previous = result
+        return results
+
+
+class _FrameWriter:
+    """Writes each frame's skeleton image to the video (opened at the first frame, sized by
+    it: --resolution may differ from the video's) and its JSON line."""
+
+    def __init__(self, stack: contextlib.ExitStack, video_tmp: Path, video_path: Path, fourcc: str, fps: float,
+                 jsonl, render: Callable[[PoseResult], np.ndarray], openpose_json: Callable[[PoseResult], dict]) -> None:
+        self.stack, self.video_tmp, self.video_path, self.fourcc, self.fps = stack, video_tmp, video_path, fourcc, fps
+        self.jsonl, self.render, self.openpose_json = jsonl, render, openpose_json
+        self.writer: cv2.VideoWriter | None = None
+
+    def write(self, result: PoseResult, index: int) -> None:
+        skeleton = np.ascontiguousarray(self.render(result)[..., ::-1])
+        if self.writer is None:
+            self.writer = _open_writer(self.stack, self.video_tmp, self.fourcc, self.fps, skeleton.shape[1::-1],
+                                       self.video_path)
+        self.writer.write(skeleton)
+        record = {"frame": index, "time": round(index / self.fps, 4),
+                  "track_ids": result.track_ids.tolist(), **self.openpose_json(result)}
+        self.jsonl.write(json.dumps(record) + "\n")
 
 
 def _open_writer(

@@ -38,8 +38,10 @@ from .config import TrainConfig, ValConfig
 from .optim import ExpMomentumEMA, lr_factor, param_groups
 
 
-class PoseTrainer(nn.Module):
-    """Plain pose training (GT SimCC loss only: the model family's reference loss). Holds the model's children (backbone, neck
+class SupervisedPoseLoss(nn.Module):
+    """The loss of plain (supervised) pose training: a pose model with its ground-truth SimCC
+    loss (the model family's reference loss); `forward` returns the loss terms, as the
+    distillation counterpart `PoseDistiller` does. Holds the model's children (backbone, neck
     where there is one, head) under their own names, so its state dict is a plain pose state
     dict; the model's forward runs on those same modules."""
 
@@ -165,7 +167,7 @@ class Trainer:
             model = create_model(c.model, eval_mode=False)
             if c.pretrained_backbone:
                 self._load_backbone(model, c.pretrained_backbone)
-            return PoseTrainer(model)
+            return SupervisedPoseLoss(model)
         d = c.distill
         offline = d.teacher_logits == "offline"  # no teacher model: its logits come with the batches
         distiller = PoseDistiller.build(d.stage, c.model, None if offline else d.teacher_model, d.teacher_checkpoint,

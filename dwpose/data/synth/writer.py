@@ -311,8 +311,6 @@ def generate_dataset(out: str | os.PathLike, spec: SynthSpec, overwrite: bool = 
     done = spec.num - sum(len(_part_range(spec, part)) for part in todo)
     workers = max(1, min(workers or os.cpu_count() or 1, spec.num - done or 1))
     jobs = ((spec, i, str(image_dir)) for part in todo for i in _part_range(spec, part))
-    # Only the parts still arriving are held (results come nearly in order).
-    pending: dict[int, dict[int, list[dict]]] = {}
     start = time.perf_counter()
     bar = progress_bar(total=spec.num, initial=done, unit="img", desc="synth", disable=not progress)
     pool = None
@@ -320,35 +318,15 @@ def generate_dataset(out: str | os.PathLike, spec: SynthSpec, overwrite: bool = 
         if workers == 1:
             results = map(_write_one, jobs)
         else:
-            # Not a plain fork of this process: a fork of a process with other threads (e.g. after
-            # ray.init in the same interpreter) can deadlock its children (seen in the full test
-            # suite). A forkserver forks clean workers from a server that imported this module once.
-            if "forkserver" in multiprocessing.get_all_start_methods():
-                context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload([__name__])
-            else:
-                context = multiprocessing.get_context("spawn")
-            pool = context.Pool(workers, initializer=_worker_init)
+            pool = _start_pool(workers)
             chunk = max(1, min(8, (spec.num - done) // (4 * workers)))
             results = pool.imap_unordered(_write_one, jobs, chunksize=chunk)
-        for index, records in results:
-            part = index // PART_SIZE
-            pending.setdefault(part, {})[index] = records
-            if len(pending[part]) == len(_part_range(spec, part)):
-                records = pending.pop(part)
-                write_text_atomic(_part_path(out, part), json.dumps([records[i] for i in _part_range(spec, part)]))
-            bar.update(1)
+        _write_parts(out, spec, results, bar)
         if pool is not None:
             pool.close()
             pool.join()
     except BaseException:
-        if pool is not None:
-            pool.terminate()
-            pool.join()
-        for folder in (image_dir, out / PART_DIR):  # a write stopped midway leaves only a temporary name
-            for path in folder.iterdir():
-                if is_temporary(path):
-                    path.unlink(missing_ok=True)
+        _abandon(pool, [image_dir, out / PART_DIR])
         raise
     finally:
         bar.close()
@@ -358,3 +336,41 @@ def generate_dataset(out: str | os.PathLike, spec: SynthSpec, overwrite: bool = 
     return {"images": spec.num, "people": people, "seconds": seconds, "resumed": done,
             "images_per_second": (spec.num - done) / max(seconds, 1e-9), "workers": workers,
             "annotation_file": str(out / ANNOTATION_FILE), "image_dir": str(image_dir)}
+
+
+def _start_pool(workers: int) -> multiprocessing.pool.Pool:
+    # Not a plain fork of this process: a fork of a process with other threads (e.g. after
+    # ray.init in the same interpreter) can deadlock its children (seen in the full test
+    # suite). A forkserver forks clean workers from a server that imported this module once.
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+    else:
+        context = multiprocessing.get_context("spawn")
+    return context.Pool(workers, initializer=_worker_init)
+
+
+def _write_parts(out: Path, spec: SynthSpec, results: Iterator[tuple[int, list[dict]]], bar) -> None:
+    """Collect the images' records as they arrive and write each part file once all of its
+    images are done."""
+    # Only the parts still arriving are held (results come nearly in order).
+    pending: dict[int, dict[int, list[dict]]] = {}
+    for index, records in results:
+        part = index // PART_SIZE
+        pending.setdefault(part, {})[index] = records
+        if len(pending[part]) == len(_part_range(spec, part)):
+            records = pending.pop(part)
+            write_text_atomic(_part_path(out, part), json.dumps([records[i] for i in _part_range(spec, part)]))
+        bar.update(1)
+
+
+def _abandon(pool: multiprocessing.pool.Pool | None, folders: list[Path]) -> None:
+    """A failed or stopped run: stop the workers and remove the temporary files of the writes
+    they were in the middle of (finished images and parts stay, for a resume)."""
+    if pool is not None:
+        pool.terminate()
+        pool.join()
+    for folder in folders:  # a write stopped midway leaves only a temporary name
+        for path in folder.iterdir():
+            if is_temporary(path):
+                path.unlink(missing_ok=True)

@@ -128,7 +128,8 @@ def render(args, config, curve: list[dict], per_epoch: int, total: float) -> str
              f"person each); held-out val seed {args.seed + 1}, {args.val_images} images. Recipe "
              f"`{Path(args.config).relative_to(ROOT) if Path(args.config).is_relative_to(ROOT) else args.config}` "
              f"(model {config.model}, batch {config.batch_size}, AdamW lr {config.lr:g}, warm-up {config.warmup_iters}, "
-             f"{config.epochs} epochs of {per_epoch} iterations, augmentation "
+             f"{config.epochs} epochs of {per_epoch} iterations"
+             + (f" stopped at iteration {config.max_iters} (--iters)" if config.max_iters else "") + ", augmentation "
              + (f"on (scale {config.scale_factor[0]:g}-{config.scale_factor[1]:g}, rotation {config.rotate_factor:g})"
                 if config.augment else "off") +
              f", EMA, flip test); changed with --set: {changed}. Evaluation: ground-truth boxes, the COCO-WholeBody evaluator.",

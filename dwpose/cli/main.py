@@ -22,7 +22,7 @@ def _sample_image() -> Path:
 
 def cmd_models(args: argparse.Namespace) -> int:
     from dwpose.models.registry import canonical_name, get_config, get_family, list_models
-    from dwpose.weights import REGISTRY, zoo_markdown
+    from dwpose.models.zoo import REGISTRY, zoo_markdown
 
     if args.markdown:
         print(zoo_markdown(args.kind), end="")

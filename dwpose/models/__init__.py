@@ -8,11 +8,11 @@ from .registry import (
 )
 from .rtmpose import RTMPose, RTMPoseConfig
 from .rtmw import RTMW, RTMWConfig
-from .topdown import RGB_MEAN, RGB_STD, PoseModelConfig, TopdownPoseModel
+from .topdown import PoseModelConfig, TopdownPoseModel
 from .yolox import YOLOX, YOLOXConfig
 
 __all__ = [
-    "Architecture", "CheckpointError", "ModelFamily", "PoseModelConfig", "RGB_MEAN", "RGB_STD", "RTMPose",
+    "Architecture", "CheckpointError", "ModelFamily", "PoseModelConfig", "RTMPose",
     "RTMPoseConfig", "RTMW", "RTMWConfig", "TopdownPoseModel", "YOLOX", "YOLOXConfig", "create_model",
     "detect_architecture", "detect_model_name", "families", "get_config", "get_family", "list_models",
     "load_weights", "register_family",

@@ -34,6 +34,7 @@ from .checkpoint import (
     read_checkpoint_file,
 )
 from .onnx_probe import OnnxSummary, probe_onnx
+from .release import Normalisation, OnnxSignature, Preset, WeightFile
 
 Kind = Literal["pose", "detector"]
 
@@ -61,6 +62,11 @@ class ModelFamily:
     onnx_io_names: ClassVar[tuple[str, tuple[str, ...]]]  # official (input, outputs) of its ONNX files
     configs: Mapping[str, Any]                 # registered name -> config (the family's table)
     aliases: Mapping[str, str] = {}            # other name -> registered name
+    # Release facts (timm's `default_cfgs`), beside the configs in each family's module:
+    normalisation: Normalisation               # what its network wants of an image
+    onnx_signatures: Mapping[str, OnnxSignature]  # what its ONNX files look like, by file kind
+    released: tuple[WeightFile, ...] = ()      # its published weight files (`zoo.py` gathers them)
+    presets: Mapping[str, Preset] = {}         # pose + detector pairs that name its files
 
     def build(self, config: Any) -> nn.Module:
         return self.model_class(config)
@@ -127,6 +133,11 @@ def register_family(family: ModelFamily) -> ModelFamily:
 def families(kind: Kind | None = None) -> list[ModelFamily]:
     """Registered families (in registration order), optionally of one kind."""
     return [f for f in _FAMILIES.values() if kind is None or f.kind == kind]
+
+
+def onnx_signatures(kind: Kind | None = None) -> dict[str, OnnxSignature]:
+    """What the ONNX files of every family (of one model kind) look like, by file kind."""
+    return {name: sig for f in families(kind) for name, sig in f.onnx_signatures.items()}
 
 
 def list_models(family: str | None = None, kind: Kind | None = None, aliases: bool = True) -> list[str]:

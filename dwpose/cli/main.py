@@ -51,7 +51,8 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def cmd_convert(args: argparse.Namespace) -> int:
     from dwpose.fileio import check_output_file
-    from dwpose.models.checkpoint import check_pose_state_dict, pose_state_dict_from_file, save_state_dict
+    from dwpose.models.checkpoint import pose_state_dict_from_file, save_state_dict
+    from dwpose.models.registry import check_pose_state_dict
 
     check_output_file(args.dst)  # before reading anything
     state = pose_state_dict_from_file(args.src, weights=args.weights, distill_stage=args.stage)

@@ -1,10 +1,10 @@
 """Networks of every model family (RTMPose / DWPose, RTMW, YOLOX), one registry, and their
 weights. Importing this package registers the families (see `registry.py`)."""
 
-from .checkpoint import CheckpointError, load_weights
+from .checkpoint import CheckpointError
 from .registry import (
     Architecture, ModelFamily, create_model, detect_architecture, detect_model_name, families, get_config,
-    get_family, list_models, register_family,
+    get_family, list_models, load_weights, register_family,
 )
 from .rtmpose import RTMPose, RTMPoseConfig
 from .rtmw import RTMW, RTMWConfig

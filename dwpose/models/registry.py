@@ -30,8 +30,7 @@ from torch import nn
 
 from ..errors import InputError
 from .checkpoint import (
-    CheckpointError, WeightsSlot, describe_state_dict, extract_state_dict, load_state_dict_strict,
-    read_checkpoint_file,
+    CheckpointError, WeightsSlot, extract_state_dict, fit_problems, is_distiller_state_dict, read_checkpoint_file,
 )
 from .onnx_probe import OnnxSummary, probe_onnx
 from .release import Normalisation, OnnxSignature, Preset, WeightFile
@@ -253,3 +252,53 @@ def detect_model_name(checkpoint: str | os.PathLike) -> str:
     if architecture.name is None:
         raise CheckpointError(f"cannot tell the architecture of {checkpoint}: {architecture.description}")
     return architecture.name
+
+
+# --------------------------------------------------------------------------- matching
+# (here, not in checkpoint.py: they ask every registered family)
+
+def describe_state_dict(state_dict: Mapping[str, torch.Tensor]) -> str:
+    """Best guess of the architecture behind some weights, e.g. 'rtmpose-l-384x288, 133
+    keypoints': every registered family is asked (`detect_state_dict`)."""
+    architecture = detect_state_dict(state_dict)
+    if architecture is not None:
+        return architecture.description
+    if is_distiller_state_dict(state_dict):
+        return "a distiller (teacher/student) checkpoint"
+    return f"no model this package knows ({', '.join(f.name for f in families())})"
+
+
+def load_state_dict_strict(model: nn.Module, state_dict: Mapping[str, torch.Tensor], source: str = "") -> None:
+    """`load_state_dict(strict=True)` with one readable error instead of PyTorch's dump."""
+    problems = fit_problems(model.state_dict(), state_dict)
+    if problems:
+        name = getattr(getattr(model, "config", None), "name", type(model).__name__)
+        lines = [f"checkpoint {source or ''} does not fit {name}: it looks like {describe_state_dict(state_dict)}."]
+        raise CheckpointError("\n".join(lines + problems).replace("checkpoint  does", "checkpoint does"))
+    model.load_state_dict(state_dict, strict=True)
+
+
+def check_pose_state_dict(state_dict: Mapping[str, torch.Tensor], source: str = "") -> str:
+    """The registry name of the complete pose model `state_dict` holds (every key, every
+    shape); else one CheckpointError saying what it looks like instead (a YOLOX detector, a
+    backbone without its head, ...)."""
+    architecture = detect_state_dict(state_dict)
+    what = source or "the checkpoint"
+    if architecture is None or architecture.name is None or get_family(architecture.name).kind != "pose":
+        raise CheckpointError(f"{what} is not a complete pose model of a known architecture: "
+                              f"it looks like {describe_state_dict(state_dict)}")
+    problems = fit_problems(create_model(architecture.name).state_dict(), state_dict)
+    if problems:
+        raise CheckpointError(f"{what} is not a complete {architecture.name}: " + "; ".join(problems))
+    return architecture.name
+
+
+def load_weights(
+    model: nn.Module,
+    checkpoint: str | os.PathLike,
+    weights: WeightsSlot = "default",
+    distill_stage: int | None = None,
+) -> None:
+    """Load a `.pth` checkpoint or import an official-signature ONNX file into `model`, with the
+    checkpoint reader of the model's family (any registered family, registered config or not)."""
+    family_of_model(model).load_checkpoint(model, checkpoint, weights, distill_stage)

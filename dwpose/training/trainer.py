@@ -34,8 +34,8 @@ from ..distillation.losses import KLDiscretLoss
 from ..errors import InputError
 from ..fileio import save_torch_atomic
 from ..models import TopdownPoseModel, create_model
-from ..models.checkpoint import (CheckpointError, describe_state_dict, extract_state_dict, load_state_dict_strict,
-                                 read_checkpoint_file)
+from ..models.checkpoint import CheckpointError, extract_state_dict, read_checkpoint_file
+from ..models.registry import describe_state_dict, load_state_dict_strict
 from .config import TrainConfig, ValConfig
 from .optim import ExpMomentumEMA, lr_factor, param_groups
 

@@ -85,8 +85,12 @@ def _file_normalisation(kind: Kind, path: str | os.PathLike) -> Normalisation:
 
 
 def _module_normalisation(model: nn.Module, kind: Kind) -> Normalisation:
-    """A module's own family's normalisation; for a module of no registered family (a detector
-    stand-in returning the export output), its kind's."""
+    """A module's own normalisation (`TopdownPoseModel.normalisation`, also of a subclass that
+    changes it), else its family's; for a module of no registered family (a detector stand-in
+    returning the export output), its kind's."""
+    own = getattr(model, "normalisation", None)
+    if isinstance(own, Normalisation):
+        return own
     try:
         return family_of_model(model).normalisation
     except InputError:

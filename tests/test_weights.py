@@ -666,3 +666,20 @@ def test_readme_model_zoo_is_the_registry_output(capsys):
     default = next(r for r in rows if "`dw-ll_ucoco_384.onnx`" in r)
     assert zoo.REGISTRY["dw-ll_ucoco_384.onnx"].sha256 in default and "| 0.665 |" in default
     assert "| unknown | unknown | 0.701 |" in next(r for r in rows if "rtmw-dw-x-l_simcc-cocktail14_270e-384x288-" in r)
+
+
+def test_the_hub_module_knows_no_model():
+    """dwpose.weights is the cache and the download only: importing it loads no model code (the
+    release facts live with the families, `dwpose.models.zoo` maps names to files)."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    script = ("import sys, types\npackage = types.ModuleType('dwpose')\npackage.__path__ = [sys.argv[1]]\n"
+              "sys.modules['dwpose'] = package\nfrom dwpose import weights\n"
+              "print(sorted(m for m in sys.modules if m.startswith(('dwpose.models', 'torch'))))")
+    done = subprocess.run([sys.executable, "-c", script, str(root / "dwpose")], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "PYTHONPATH": str(root)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    assert not hasattr(weights, "REGISTRY") and not hasattr(weights, "resolve_weights")

@@ -16,7 +16,7 @@ from dwpose.cli import main
 from dwpose.models import rtmpose, zoo
 from dwpose.models.release import WeightFile
 from dwpose.models.zoo import resolve_weights
-from dwpose.weights import WeightsError
+from dwpose.errors import WeightsError
 
 PAYLOAD = bytes(range(256)) * 64  # 16 KiB
 # What a hub, proxy or captive portal sends with status 200 instead of the file.

@@ -1,7 +1,6 @@
 """Networks of every model family (RTMPose / DWPose, RTMW, YOLOX), one registry, and their
 weights. Importing this package registers the families (see `registry.py`)."""
 
-from .checkpoint import CheckpointError
 from .registry import (
     Architecture, ModelFamily, create_model, detect_architecture, detect_model_name, families, get_config,
     get_family, list_models, load_weights, register_family,
@@ -12,7 +11,7 @@ from .topdown import PoseModelConfig, TopdownPoseModel
 from .yolox import YOLOX, YOLOXConfig
 
 __all__ = [
-    "Architecture", "CheckpointError", "ModelFamily", "PoseModelConfig", "RTMPose",
+    "Architecture", "ModelFamily", "PoseModelConfig", "RTMPose",
     "RTMPoseConfig", "RTMW", "RTMWConfig", "TopdownPoseModel", "YOLOX", "YOLOXConfig", "create_model",
     "detect_architecture", "detect_model_name", "families", "get_config", "get_family", "list_models",
     "load_weights", "register_family",

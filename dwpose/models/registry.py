@@ -28,10 +28,8 @@ from typing import Any, ClassVar, Literal
 import torch
 from torch import nn
 
-from ..errors import InputError
-from .checkpoint import (
-    CheckpointError, WeightsSlot, extract_state_dict, fit_problems, is_distiller_state_dict, read_checkpoint_file,
-)
+from ..errors import CheckpointError, InputError
+from .checkpoint import WeightsSlot, extract_state_dict, fit_problems, is_distiller_state_dict, read_checkpoint_file
 from .onnx_probe import OnnxSummary, probe_onnx
 from .release import Normalisation, OnnxSignature, Preset, WeightFile
 

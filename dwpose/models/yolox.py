@@ -18,7 +18,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from .checkpoint import CheckpointError, WeightsSlot, extract_state_dict
+from ..errors import CheckpointError
+from .checkpoint import WeightsSlot, extract_state_dict
 from .onnx_io import YOLOX_IO_NAMES
 from .onnx_probe import OnnxSummary
 from .registry import Architecture, ModelFamily, register_family

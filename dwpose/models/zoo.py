@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import DWPoseError
+from ..errors import InputError
 from ..weights import DEFAULT_ENDPOINT, WeightsError, fetch
 from .cspnext import CSPNEXT_BACKBONES
 from .registry import canonical_name, families, get_config, get_family
@@ -45,7 +45,7 @@ def released_weights(model: str, backend: str = "onnxruntime") -> str:
     build for onnxruntime (preferred for torch too), else its PyTorch checkpoint for torch."""
     try:
         arch = canonical_name(model)
-    except DWPoseError:
+    except InputError:
         raise WeightsError(f"weight file not found: {model} (neither an existing path nor a known file: "
                            f"{', '.join(sorted(REGISTRY))}; nor a model name with released weights)") from None
     files = [w.filename for w in REGISTRY.values() if w.arch == arch]

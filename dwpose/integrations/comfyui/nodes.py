@@ -24,12 +24,11 @@ import numpy as np
 from ...adapters.comfyui import DWPOSE_MODEL_NAME, UPSCALE_METHODS, DwposeDetector, resize_short_side
 from ...backends import BACKENDS
 from ...drawing import get_style, list_styles, render
-from ...errors import InputError
+from ...errors import InputError, WeightsError
 from ...formats import PoseResult
 from ...inference.io import MAX_RESOLUTION
 from ...models.rtmpose import DEFAULT_DETECTOR, DEFAULT_POSE
 from ...models.zoo import REGISTRY, resolve_weights
-from ...weights import WeightsError
 
 CATEGORY = "dwpose"
 NO_DETECTOR = "none"  # the whole frame is one person, as comfyui without a bbox detector

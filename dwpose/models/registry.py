@@ -4,8 +4,11 @@ dispatches by name to the family that registered it.
 A family (`ModelFamily`) lives in its own module (`rtmpose.py`, `rtmw.py`, `yolox.py`) with
 its config table, the network it builds, its checkpoint filter (which tensors of a file are
 its weights) and its architecture detection (which registered config a state dict or an ONNX
-graph holds, derived from the family's own config table). Families register themselves when
-`dwpose.models` is imported.
+graph holds, derived from the family's own config table), and its release facts beside the
+configs, as timm's `default_cfgs` (`release.py` records: weight files, presets, ONNX signature,
+normalisation; `zoo.py` gathers the files). Families register themselves when `dwpose.models`
+is imported. The helpers that ask every family about some weights (`describe_state_dict`,
+`load_state_dict_strict`, `check_pose_state_dict`, `load_weights`) live here too.
 
     >>> import dwpose
     >>> dwpose.list_models(family="rtmw")

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from .errors import BackendError, InputError, ModelFileNotFound
+from .models.registry import onnx_signatures
 
 
 # The one precision vocabulary of every torch path (pose stage, detector, CLI, benchmarks).
@@ -27,6 +28,8 @@ TORCH_DTYPES: dict[str, torch.dtype] = {
     "float16": torch.float16, "fp16": torch.float16,
     "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
 }
+# The full names (what the CLI offers): "float32", "float16", "bfloat16".
+DTYPE_NAMES = tuple(dict.fromkeys(str(d).removeprefix("torch.") for d in TORCH_DTYPES.values()))
 # OpenVINO's inference precision hints, by the dtype names used everywhere here.
 _OPENVINO_PRECISIONS = {"float32": "f32", "fp32": "f32", "bfloat16": "bf16", "bf16": "bf16",
                         "float16": "f16", "fp16": "f16"}
@@ -51,18 +54,6 @@ def bucket_size(n: int, limit: int | None = None) -> int:
 # Backends that run an ONNX file (official signature) as it is; "torch" builds the PyTorch model.
 FILE_BACKENDS = ("onnxruntime", "openvino")
 BACKENDS = FILE_BACKENDS + ("torch",)
-
-# What the ONNX file of each model kind looks like: one image input N x 3 x H x W (H and W
-# fixed, except for a detector with NMS, whose size the caller gives) and outputs of these ranks.
-# Checked at load, so a detector given as the pose model (or the reverse) fails there with one
-# line instead of on every image.
-ONNX_SIGNATURES = {  # kind: (output ranks, what it is, its official inputs -> outputs)
-    "pose": ((3, 3), "a pose model", "input Nx3xHxW -> simcc_x, simcc_y"),
-    "detector": ((3,), "a YOLOX detector", "images Nx3xHxW -> output"),
-    # mmdeploy's end2end export (the SDK zips of rtmlib's modes): boxes after NMS.
-    "detector-nms": ((3, 2), "a YOLOX detector with NMS", "input Nx3xHxW -> dets (N, k, 5), labels (N, k)"),
-}
-_ACCEPTED = {"pose": ("pose",), "detector": ("detector", "detector-nms")}
 _TORCH_SUFFIXES = {".pth", ".pt", ".ckpt", ".tar"}
 
 
@@ -97,7 +88,7 @@ class FileRunner:
     input_shape: list
     fixed_batch: int | None
     output_names: list[str]
-    signature: str | None = None  # which ONNX_SIGNATURES kind the file is (when checked)
+    signature: str | None = None  # which file kind of the families' `onnx_signatures` it is (when checked)
 
     def _io(self) -> tuple[list[tuple[str, list]], list[tuple[str, list]]]:
         raise NotImplementedError
@@ -114,19 +105,21 @@ class FileRunner:
             return False
         fixed_size = all(isinstance(d, int) and d > 0 for d in (height, width))
         ranks = tuple(len(shape) for _, shape in outputs)
-        return (fixed_size or kind == "detector-nms") and ranks == ONNX_SIGNATURES[kind][0]
+        signature = onnx_signatures()[kind]
+        return (fixed_size or signature.free_size) and ranks == signature.output_ranks
 
     def _check_signature(self, path: Path, expect: str) -> None:
-        accepted = _ACCEPTED.get(expect, (expect,))
+        """`expect`: a model kind ("pose", "detector"); any file kind of its families fits."""
+        known = onnx_signatures()
+        accepted = tuple(onnx_signatures(expect)) or (expect,)
         self.signature = next((kind for kind in accepted if self._fits(kind)), None)
         if self.signature is not None:
             return
         inputs, outputs = self._io()
         seen = f"{_describe(inputs)} -> {_describe(outputs)}"
-        guess = next((f", which looks like {ONNX_SIGNATURES[kind][1]}" for kind in ONNX_SIGNATURES
+        guess = next((f", which looks like {known[kind].what}" for kind in known
                       if kind not in accepted and self._fits(kind)), "")
-        _, what, official = ONNX_SIGNATURES[expect]
-        raise BackendError(f"{path} is not {what} ({official}): it has {seen}{guess}")
+        raise BackendError(f"{path} is not {known[expect].what} ({known[expect].official}): it has {seen}{guess}")
 
     @property
     def input_hw(self) -> tuple[int, int] | None:
@@ -144,7 +137,7 @@ class FileRunner:
 
 class OnnxRuntimeRunner(FileRunner):
     """An onnxruntime session. `device` is "cpu", "cuda" or "cuda:N"; `expect` ("pose" or
-    "detector") checks the file's inputs and outputs at load (see ONNX_SIGNATURES)."""
+    "detector") checks the file's inputs and outputs at load (the families' `onnx_signatures`)."""
 
     def __init__(self, path: str | os.PathLike, device: str = "cpu", threads: int | None = None,
                  expect: str | None = None) -> None:

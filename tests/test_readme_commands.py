@@ -150,7 +150,7 @@ def test_predict_in_3_lines_runs_as_written(tmp_path, monkeypatch, pose_onnx, yo
     # The README's three Python lines, executed verbatim; only the official files are swapped for
     # random-weight files of the same signatures (no download here).
     import dwpose.adapters._common as common
-    from dwpose.weights import DEFAULT_DETECTOR, DEFAULT_POSE
+    from dwpose.models.rtmpose import DEFAULT_DETECTOR, DEFAULT_POSE
 
     section = _section((ROOT / "README.md").read_text(), "Predict in 3 lines")
     code = section.split("```python\n", 1)[1].split("```", 1)[0]

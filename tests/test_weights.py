@@ -13,7 +13,9 @@ import pytest
 
 from dwpose import weights
 from dwpose.cli import main
-from dwpose.weights import WeightFile, resolve_weights
+from dwpose.models import rtmpose, zoo
+from dwpose.models.release import WeightFile
+from dwpose.models.zoo import resolve_weights
 from dwpose.errors import WeightsError
 
 PAYLOAD = bytes(range(256)) * 64  # 16 KiB
@@ -131,14 +133,14 @@ def hub(monkeypatch, tmp_path):
     monkeypatch.setenv("DWPOSE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("DWPOSE_DOWNLOAD_DEADLINE", raising=False)
     sha = hashlib.sha256(PAYLOAD).hexdigest()
-    monkeypatch.setitem(weights.REGISTRY, "good.bin", WeightFile("good.bin", "test/repo", "x", "pose", len(PAYLOAD), sha))
-    monkeypatch.setitem(weights.REGISTRY, "tampered.bin", WeightFile("good.bin", "test/repo", "x", "pose", len(PAYLOAD), "0" * 64))
-    monkeypatch.setitem(weights.REGISTRY, "missing.bin", WeightFile("missing.bin", "test/repo", "x", "pose"))
+    monkeypatch.setitem(zoo.REGISTRY, "good.bin", WeightFile("good.bin", "test/repo", "x", "pose", len(PAYLOAD), sha))
+    monkeypatch.setitem(zoo.REGISTRY, "tampered.bin", WeightFile("good.bin", "test/repo", "x", "pose", len(PAYLOAD), "0" * 64))
+    monkeypatch.setitem(zoo.REGISTRY, "missing.bin", WeightFile("missing.bin", "test/repo", "x", "pose"))
     # Served the error page: one with the real file's size and hash in the registry, one unknown.
-    monkeypatch.setitem(weights.REGISTRY, "page.bin", WeightFile("page.bin", "test/repo", "x", "pose", len(PAYLOAD), sha))
-    monkeypatch.setitem(weights.REGISTRY, "page-unknown.bin", WeightFile("page.bin", "test/repo", "x", "pose"))
-    monkeypatch.setitem(weights.REGISTRY, "unknown.bin", WeightFile("good.bin", "test/repo", "x", "pose"))
-    monkeypatch.setitem(weights.REGISTRY, "bundle.zip", WeightFile("bundle.zip", "test/repo", "x", "pose"))
+    monkeypatch.setitem(zoo.REGISTRY, "page.bin", WeightFile("page.bin", "test/repo", "x", "pose", len(PAYLOAD), sha))
+    monkeypatch.setitem(zoo.REGISTRY, "page-unknown.bin", WeightFile("page.bin", "test/repo", "x", "pose"))
+    monkeypatch.setitem(zoo.REGISTRY, "unknown.bin", WeightFile("good.bin", "test/repo", "x", "pose"))
+    monkeypatch.setitem(zoo.REGISTRY, "bundle.zip", WeightFile("bundle.zip", "test/repo", "x", "pose"))
     yield tmp_path / "cache"
     RangeHandler.release.set()
     server.shutdown()
@@ -217,11 +219,11 @@ def test_default_cache_location(monkeypatch, tmp_path):
 
 
 def test_default_files_have_size_and_sha256():
-    names = (weights.DEFAULT_POSE, weights.DEFAULT_DETECTOR, "dw-ll_ucoco_384.pth")
+    names = (rtmpose.DEFAULT_POSE, rtmpose.DEFAULT_DETECTOR, "dw-ll_ucoco_384.pth")
     for name in names:
-        entry = weights.REGISTRY[name]
+        entry = zoo.REGISTRY[name]
         assert entry.size > 1_000_000 and re.fullmatch("[0-9a-f]{64}", entry.sha256), name
-    assert len({weights.REGISTRY[name].sha256 for name in names}) == 3  # no hash copied onto another file
+    assert len({zoo.REGISTRY[name].sha256 for name in names}) == 3  # no hash copied onto another file
 
 
 @pytest.mark.parametrize("name", ["page.bin", "page-unknown.bin"])
@@ -340,7 +342,7 @@ def zip_hub(monkeypatch, tmp_path):
     zipped = (folder / "model-a.zip").read_bytes()
     for stem, size, sha in (("model-a", len(zipped), hashlib.sha256(zipped).hexdigest()), ("empty", None, None),
                             ("broken", None, None)):
-        monkeypatch.setitem(weights.REGISTRY, f"{stem}.onnx",
+        monkeypatch.setitem(zoo.REGISTRY, f"{stem}.onnx",
                             WeightFile(f"{stem}.onnx", "test/repo", "x", "pose", size, sha, archive=f"{stem}.zip"))
     yield tmp_path / "cache", onnx_bytes
     server.shutdown()
@@ -368,7 +370,7 @@ def test_zip_without_one_onnx_is_refused_and_nothing_is_extracted(zip_hub, stem,
 def test_rtmw_and_rtmlib_entries():
     from dwpose.models.registry import get_family
 
-    for entry in weights.REGISTRY.values():
+    for entry in zoo.REGISTRY.values():
         if entry.kind != "backbone":
             assert get_family(entry.arch).kind == entry.kind, entry.filename
     # rtmlib's Wholebody modes download these exact URLs (rtmlib/tools/solution/wholebody.py).
@@ -377,13 +379,13 @@ def test_rtmw_and_rtmlib_entries():
                           ("rtmw", "rtmw-dw-l-m_simcc-cocktail14_270e-256x192_20231122"),
                           ("rtmposev1", "yolox_m_8xb8-300e_humanart-c2c7a14a"),
                           ("rtmposev1", "yolox_tiny_8xb8-300e_humanart-6f3252f9")):
-        assert weights.REGISTRY[f"{stem}.onnx"].url() == sdk.format(project, stem)
-    pth = weights.REGISTRY["rtmw-x_simcc-cocktail14_pt-ucoco_270e-384x288-f840f204_20231122.pth"]
+        assert zoo.REGISTRY[f"{stem}.onnx"].url() == sdk.format(project, stem)
+    pth = zoo.REGISTRY["rtmw-x_simcc-cocktail14_pt-ucoco_270e-384x288-f840f204_20231122.pth"]
     assert pth.url() == f"https://download.openmmlab.com/mmpose/v1/projects/rtmw/{pth.filename}" and pth.archive is None
 
 
 def test_model_names_resolve_to_their_released_files():
-    released = weights.released_weights
+    released = zoo.released_weights
     assert released("rtmw-l-384x288") == "rtmw-dw-x-l_simcc-cocktail14_270e-384x288_20231122.onnx"
     assert released("rtmw-m-256x192", "torch") == "rtmw-dw-l-m_simcc-cocktail14_270e-256x192_20231122.onnx"
     assert released("dwpose-l-384x288") == "dw-ll_ucoco_384.onnx"
@@ -514,15 +516,20 @@ def test_waiting_for_another_download_has_a_deadline(hub, monkeypatch):
 
 CONCURRENT_CLIENT = """
 import sys, types
-# dwpose.weights without the package's __init__ (which loads torch: seconds per client)
+# dwpose.weights without the package's __init__ (which loads torch: seconds per client); the hub
+# module knows no model, so the client describes the file itself
 package = types.ModuleType("dwpose")
 package.__path__ = [sys.argv[1]]
 sys.modules["dwpose"] = package
 from dwpose import weights
-weights.REGISTRY["unknown.bin"] = weights.WeightFile("good.bin", "test/repo", "x", "pose")
+class Unknown:  # good.bin of unknown size and hash
+    filename = download_name = "good.bin"
+    size = sha256 = archive = None
+    def url(self):
+        return weights.hub_url("test/repo", "good.bin")
 print("ready", flush=True)
 sys.stdin.readline()  # imports done (seconds): start together with the other client
-print(weights.resolve_weights("unknown.bin", progress=False))
+print(weights.fetch(Unknown(), progress=False))
 """
 
 
@@ -594,7 +601,7 @@ def test_recipe_backbone_name_downloads_verifies_and_loads(hub, monkeypatch):
     data = buffer.getvalue()
     RangeHandler.files["cspnext-test.pth"] = data
     url = f"{os.environ['DWPOSE_HUB_ENDPOINT']}/cspnext-test.pth"
-    monkeypatch.setitem(weights.REGISTRY, "cspnext-test.pth", WeightFile(
+    monkeypatch.setitem(zoo.REGISTRY, "cspnext-test.pth", WeightFile(
         "cspnext-test.pth", url, "cspnext-t", "backbone", len(data), hashlib.sha256(data).hexdigest(), alias="cspnext-test"))
     model = create_model("rtmpose-t-128x96")
     Trainer._load_backbone(model, "cspnext-test")
@@ -602,14 +609,14 @@ def test_recipe_backbone_name_downloads_verifies_and_loads(hub, monkeypatch):
         assert torch.equal(model.backbone.state_dict()[key], value), key
     assert (hub / "cspnext-test.pth").read_bytes() == data
     assert RangeHandler.requests == [("/cspnext-test.pth", None)]
-    assert weights.resolve_backbone("cspnext-test.pth") == hub / "cspnext-test.pth"  # the file name too; cached
+    assert zoo.resolve_backbone("cspnext-test.pth") == hub / "cspnext-test.pth"  # the file name too; cached
     assert resolve_weights("cspnext-test", progress=False) == hub / "cspnext-test.pth"  # short names anywhere
     assert len(RangeHandler.requests) == 1
-    weights.REGISTRY["cspnext-test.pth"] = WeightFile("cspnext-test.pth", url, "cspnext-t", "backbone", len(data),
+    zoo.REGISTRY["cspnext-test.pth"] = WeightFile("cspnext-test.pth", url, "cspnext-t", "backbone", len(data),
                                                      "0" * 64, alias="cspnext-test")
     (hub / "cspnext-test.pth").unlink()
     with pytest.raises(WeightsError, match="failed verification: sha256"):
-        weights.resolve_backbone("cspnext-test")
+        zoo.resolve_backbone("cspnext-test")
     assert not (hub / "cspnext-test.pth").exists()
 
 
@@ -617,18 +624,18 @@ def test_missing_backbone_names_its_source_and_training_from_scratch(tmp_path, m
     monkeypatch.chdir(tmp_path)
     official = "cspnext-l_udp-aic-coco_210e-256x192-273b7631_20230130.pth"
     with pytest.raises(WeightsError) as caught:
-        weights.resolve_backbone(f"checkpoints/{official}")  # the recipes' old form: a path not there
+        zoo.resolve_backbone(f"checkpoints/{official}")  # the recipes' old form: a path not there
     message = str(caught.value)
     assert f"pretrained backbone not found: checkpoints/{official}" in message
     assert f"https://download.openmmlab.com/mmpose/v1/projects/rtmpose/{official}" in message
     assert 'pretrained_backbone = "cspnext-l-udp"' in message and "train from scratch" in message
     with pytest.raises(WeightsError, match=r"not found: mine\.pth \(neither a file nor a registry name: "
                                            r"cspnext-t-udp, .*train from scratch"):
-        weights.resolve_backbone("mine.pth")
+        zoo.resolve_backbone("mine.pth")
     assert not (tmp_path / "checkpoints").exists()  # nothing created, nothing downloaded
     local = tmp_path / "local.pth"
     local.write_bytes(b"\x80weights")
-    assert weights.resolve_backbone(str(local)) == local  # a path that exists is used as it is
+    assert zoo.resolve_backbone(str(local)) == local  # a path that exists is used as it is
 
 
 def test_every_recipe_backbone_is_a_registry_backbone():
@@ -641,10 +648,10 @@ def test_every_recipe_backbone_is_a_registry_backbone():
         backbone = load_config(config).pretrained_backbone
         if backbone is not None:
             named[config.name] = backbone
-            entry = weights.REGISTRY[weights.registry_name(backbone)]
+            entry = zoo.REGISTRY[zoo.registry_name(backbone)]
             assert entry.kind == "backbone" and entry.alias == backbone, config.name
             assert "delete this line" in config.read_text(), config.name  # says how to train from scratch
-    assert len(named) >= 20 and set(named.values()) <= set(weights.backbone_names())
+    assert len(named) >= 20 and set(named.values()) <= set(zoo.backbone_names())
 
 
 def test_readme_model_zoo_is_the_registry_output(capsys):
@@ -655,7 +662,24 @@ def test_readme_model_zoo_is_the_registry_output(capsys):
     assert main(["models", "--markdown"]) == 0
     assert capsys.readouterr().out == table
     rows = [line for line in table.splitlines()[2:]]
-    assert len(rows) == len(weights.REGISTRY)
+    assert len(rows) == len(zoo.REGISTRY)
     default = next(r for r in rows if "`dw-ll_ucoco_384.onnx`" in r)
-    assert weights.REGISTRY["dw-ll_ucoco_384.onnx"].sha256 in default and "| 0.665 |" in default
+    assert zoo.REGISTRY["dw-ll_ucoco_384.onnx"].sha256 in default and "| 0.665 |" in default
     assert "| unknown | unknown | 0.701 |" in next(r for r in rows if "rtmw-dw-x-l_simcc-cocktail14_270e-384x288-" in r)
+
+
+def test_the_hub_module_knows_no_model():
+    """dwpose.weights is the cache and the download only: importing it loads no model code (the
+    release facts live with the families, `dwpose.models.zoo` maps names to files)."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    script = ("import sys, types\npackage = types.ModuleType('dwpose')\npackage.__path__ = [sys.argv[1]]\n"
+              "sys.modules['dwpose'] = package\nfrom dwpose import weights\n"
+              "print(sorted(m for m in sys.modules if m.startswith(('dwpose.models', 'torch'))))")
+    done = subprocess.run([sys.executable, "-c", script, str(root / "dwpose")], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "PYTHONPATH": str(root)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    assert not hasattr(weights, "REGISTRY") and not hasattr(weights, "resolve_weights")

@@ -16,7 +16,7 @@ from ..errors import InputError
 from ..formats import PoseResult
 from ..inference.io import MAX_RESOLUTION, to_bgr
 from ..inference.pipeline import WholebodyPipeline
-from ..weights import REGISTRY, registry_name, resolve_weights
+from ..models.zoo import REGISTRY, registry_name, resolve_weights
 
 OUTPUT_TYPES = ("pil", "np")
 

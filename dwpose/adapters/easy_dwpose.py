@@ -24,7 +24,7 @@ from ..drawing import controlnet_resize, get_style, render
 from ..drawing.mimicmotion import mimicmotion_pose
 from ..errors import InputError
 from ..formats import PoseResult, from_openpose134
-from ..weights import DEFAULT_DETECTOR, DEFAULT_POSE
+from ..models.rtmpose import DEFAULT_DETECTOR, DEFAULT_POSE
 from ._common import (
     PipelineHolder, as_output, check_flags, check_resolution, image_to_bgr, output_type_of, resize_map,
 )

@@ -6,7 +6,7 @@ Switch with one line: `from dwpose.adapters.rtmlib import Wholebody, PoseTracker
   `to_openpose=True` rtmlib's 134-point layout, whose neck score is the weaker shoulder's
   (`neck_score="flag"`: DWPose's 0/1). `mode` "performance", "balanced" or "lightweight" runs
   rtmlib's presets: the same RTMW and Human-Art YOLOX files and detector sizes
-  (`dwpose.weights.RTMLIB_MODES`); without a mode (our default; rtmlib's is "balanced") the
+  (`dwpose.models.rtmw.RTMLIB_MODES`); without a mode (our default; rtmlib's is "balanced") the
   DWPose files, as before RTMW. `det` / `pose` given (local paths, registry file names or
   rtmlib's URLs) replace the preset's; `backend=None` (the default) picks torch when one of
   them is a PyTorch checkpoint, else onnxruntime (rtmlib's default). The pose input size is
@@ -37,7 +37,8 @@ from ..drawing import render
 from ..errors import InputError
 from ..formats import NECK_SCORES, PoseResult, from_openpose134
 from ..inference.tracking import IoUTracker
-from ..weights import DWPOSE_PRESET, RTMLIB_MODES
+from ..models.rtmpose import DWPOSE_PRESET
+from ..models.rtmw import RTMLIB_MODES
 from ._common import PipelineHolder, check_flags, image_to_bgr
 
 __all__ = ["PoseTracker", "Wholebody", "draw_bbox", "draw_skeleton", "pose_to_bbox", "xyxy_boxes"]

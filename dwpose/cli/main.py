@@ -22,7 +22,7 @@ def _sample_image() -> Path:
 
 def cmd_models(args: argparse.Namespace) -> int:
     from dwpose.models.registry import canonical_name, get_config, get_family, list_models
-    from dwpose.weights import REGISTRY, zoo_markdown
+    from dwpose.models.zoo import REGISTRY, zoo_markdown
 
     if args.markdown:
         print(zoo_markdown(args.kind), end="")
@@ -51,7 +51,8 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def cmd_convert(args: argparse.Namespace) -> int:
     from dwpose.fileio import check_output_file
-    from dwpose.models.checkpoint import check_pose_state_dict, pose_state_dict_from_file, save_state_dict
+    from dwpose.models.checkpoint import pose_state_dict_from_file, save_state_dict
+    from dwpose.models.registry import check_pose_state_dict
 
     check_output_file(args.dst)  # before reading anything
     state = pose_state_dict_from_file(args.src, weights=args.weights, distill_stage=args.stage)

@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..backends import BACKENDS, backend_for_files
+from ..backends import BACKENDS, DTYPE_NAMES, backend_for_files
 from ..drawing import DEFAULT_STYLE, list_styles, output_size_for, overlay, render as draw_style
 from ..errors import (DWPoseError, ImageReadError, IncompleteVideo, InputError, MissingBoxesEntry, VideoReadError,
                       WeightsError)
@@ -29,7 +29,10 @@ from ..inference.pipeline import WholebodyPipeline
 from ..inference.user_boxes import boxes_for, entry_name, read_boxes
 from ..inference.video import VideoSummary, process_video
 from ..progress import note as _note, progress as progress_bar
-from ..weights import DEFAULT_DETECTOR, DEFAULT_POSE, DWPOSE_PRESET, RTMLIB_MODES, Preset, resolve_weights
+from ..models.release import Preset
+from ..models.rtmpose import DEFAULT_DETECTOR, DEFAULT_POSE, DWPOSE_PRESET
+from ..models.rtmw import RTMLIB_MODES
+from ..models.zoo import resolve_weights
 
 
 
@@ -118,7 +121,7 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
                    help="onnxruntime, openvino (pip install 'dwpose-toolkit[openvino]') or torch (default: torch when a "
                         "model file is a PyTorch checkpoint, .pth/.pt/.ckpt/.tar, else onnxruntime)")
     p.add_argument("--device", type=device_name, default="cpu", help="cpu, cuda or cuda:N (openvino: also gpu[.N], npu)")
-    p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32",
+    p.add_argument("--dtype", choices=DTYPE_NAMES, default="float32",
                    help="precision: torch backend; openvino takes bfloat16 as its inference precision hint")
     p.add_argument("--compile", action="store_true", help="torch backend: torch.compile (CUDA graphs on GPUs)")
     p.add_argument("--score-threshold", type=fraction(allow_zero=True), default=0.3,

@@ -11,7 +11,7 @@ import sys
 
 from ..backends import BACKENDS, backend_for_files
 from ..errors import DWPoseError
-from ..weights import DEFAULT_DETECTOR, DEFAULT_POSE
+from ..models.rtmpose import DEFAULT_DETECTOR, DEFAULT_POSE
 from .predict import device_name, int_in_range
 
 
@@ -57,7 +57,7 @@ def run_serve(args: argparse.Namespace) -> int:
     except ImportError:
         raise DWPoseError("dwpose serve needs gradio: pip install 'dwpose-toolkit[serve]'") from None
     from ..inference.pipeline import WholebodyPipeline
-    from ..weights import resolve_weights
+    from ..models.zoo import resolve_weights
     from ..web import Limits, PoseDemo, build_app, temporary_root
 
     pose = resolve_weights(args.pose_model)

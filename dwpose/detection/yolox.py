@@ -11,8 +11,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..backends import BACKENDS, FILE_BACKENDS, TorchRunner, file_runner
-from ..errors import InputError
+from ..backends import TorchRunner
+from ..runtime import load
 from .nms import nms
 
 PERSON_CLASS = 0
@@ -79,26 +79,13 @@ class YOLOXDetector:
         self.score_threshold = score_threshold
         self.nms_threshold = nms_threshold
         self.candidate_threshold = candidate_threshold
-        self.with_nms = False
-        if backend in FILE_BACKENDS:
-            self.runner = file_runner(backend, model, device, dtype, expect="detector",  # type: ignore[arg-type]
-                                      threads=threads)
-            self.with_nms = self.runner.signature == "detector-nms"
-            file_hw = self.runner.input_hw
-            input_size = (file_hw[1], file_hw[0]) if file_hw is not None else (input_size or (640, 640))
-        elif backend == "torch":
-            if isinstance(model, (str, os.PathLike)):
-                from ..models import create_model, detect_model_name, get_family
-
-                name = arch or detect_model_name(model)
-                if get_family(name).kind != "detector":
-                    raise InputError(f"{name} is not a detector; the person detector is a YOLOX model "
-                                     "(see `dwpose models --kind detector`)")
-                model = create_model(name, checkpoint=model)
-            self.runner = TorchRunner(model, device, dtype)  # type: ignore[arg-type]
-            input_size = input_size or tuple(getattr(model, "input_size", (640, 640)))
-        else:
-            raise InputError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+        loaded = load(model, "detector", backend, device, dtype, arch=arch, threads=threads)  # type: ignore[arg-type]
+        self.runner = loaded.runner
+        self.with_nms = loaded.signature == "detector-nms"
+        if loaded.backend == "torch":  # the argument overrides the module's size
+            input_size = input_size or loaded.input_size or (640, 640)
+        else:  # a file's fixed size wins over the argument
+            input_size = loaded.input_size or input_size or (640, 640)
         self.input_size = tuple(input_size)
         self._grid, self._stride = _grids(input_size)
 

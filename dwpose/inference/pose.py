@@ -16,11 +16,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..backends import BACKENDS, FILE_BACKENDS, FileRunner, TorchRunner, file_runner, torch_dtype
+from ..backends import FILE_BACKENDS, torch_dtype
 from ..codec import SimCCCodec, flip_simcc_back
 from ..errors import InputError
 from ..geometry import bbox_xyxy_to_center_scale, crop_to_image, fix_aspect_ratio, get_warp_matrix
-from ..models import RGB_MEAN, RGB_STD
+from ..models.release import Normalisation
+from ..runtime import load
 from ..skeleton import FLIP_INDICES
 from . import device_stage
 
@@ -65,12 +66,15 @@ def crop_persons(
 
 
 class Normalizer:
-    """BGR uint8 crops (N, H, W, 3) -> normalised RGB float32 NCHW. NumPy in: a contiguous
-    array; tensor in: a tensor on the same device (an NCHW view of channels_last memory)."""
+    """BGR uint8 crops (N, H, W, 3) -> the network's input, float32 NCHW, with the model's own
+    normalisation (`TopdownPoseModel.normalisation`, RGB). NumPy in: a contiguous array; tensor
+    in: a tensor on the same device (an NCHW view of channels_last memory)."""
 
-    def __init__(self, mean: tuple[float, ...] = RGB_MEAN, std: tuple[float, ...] = RGB_STD) -> None:
-        self.mean = np.asarray(mean, np.float32)
-        self.std = np.asarray(std, np.float32)
+    def __init__(self, normalisation: Normalisation) -> None:
+        if normalisation.channels != "RGB" or normalisation.mean is None or normalisation.std is None:
+            raise InputError(f"the pose stage feeds RGB crops with mean/std; the model wants {normalisation}")
+        self.mean = np.asarray(normalisation.mean, np.float32)
+        self.std = np.asarray(normalisation.std, np.float32)
         self._on_device: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def __call__(self, crops_bgr: Batch) -> Batch:
@@ -132,9 +136,7 @@ class PoseEstimator:
             raise InputError(f"max_batch_size must be a positive integer, got {max_batch_size!r}")
         if placement not in (None, *PLACEMENTS):
             raise InputError(f"unknown placement {placement!r}; use 'host' or 'device'")
-        if backend in FILE_BACKENDS:
-            if isinstance(model, nn.Module):
-                raise InputError(f"backend {backend!r} needs an ONNX file, not a PyTorch module")
+        if backend in FILE_BACKENDS and not isinstance(model, nn.Module):
             if placement == "device":
                 raise InputError("placement='device' runs the steps as torch tensors: it needs backend='torch'")
             if compile:
@@ -142,32 +144,21 @@ class PoseEstimator:
             if backend == "onnxruntime" and not is_float32:
                 raise InputError(f"dtype {dtype!r} needs backend='torch' or 'openvino' (onnxruntime runs the "
                                  "file's float32 graph)")
-            self.runner: FileRunner | TorchRunner = file_runner(backend, model, device, dtype, expect="pose",
-                                                                 threads=threads)
-            height, width = self.runner.input_hw
-            self.input_size = (width, height)
+        loaded = load(model, "pose", backend, device, dtype, arch=arch, compile=compile, max_batch=max_batch_size,
+                      threads=threads)
+        self.runner = loaded.runner
+        self.input_size = loaded.input_size
+        if backend in FILE_BACKENDS:
             placement = "host"
-        elif backend == "torch":
-            if not isinstance(model, nn.Module):
-                from ..models import create_model, detect_model_name, get_family
-
-                name = arch or detect_model_name(model)
-                if get_family(name).kind != "pose":
-                    raise InputError(f"{name} is not a pose model (see `dwpose models --kind pose`)")
-                model = create_model(name, checkpoint=model)
-            self.runner = TorchRunner(model, device, dtype, compile=compile, max_batch=max_batch_size)
-            self.input_size = tuple(model.input_size)
-            if placement is None:
-                placement = "device" if self.runner.device.type == "cuda" else "host"
-        else:
-            raise InputError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+        elif placement is None:
+            placement = "device" if self.runner.device.type == "cuda" else "host"
         self.placement = placement
         # Compiled, the device crops fuse into a kernel or two instead of some forty elementwise
         # passes (dynamic shapes: window sizes and person counts vary).
         self.warp_crops = torch.compile(device_stage.warp_crops, dynamic=True) \
             if compile and placement == "device" else device_stage.warp_crops
         self.codec = SimCCCodec.for_input_size(self.input_size, for_training=False)
-        self.normalize = Normalizer()
+        self.normalize = Normalizer(loaded.normalisation)
         self.flip_test = flip_test
         self.padding = padding
         self.max_batch_size = max_batch_size

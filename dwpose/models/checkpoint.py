@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from torch import nn
 
 from ..errors import CheckpointError, ModelFileNotFound
 from ..fileio import save_torch_atomic
@@ -224,25 +223,12 @@ def pose_state_dict_from_file(
 
 # --------------------------------------------------------------------------- matching
 
-def describe_state_dict(state_dict: Mapping[str, torch.Tensor]) -> str:
-    """Best guess of the architecture behind some weights, e.g. 'rtmpose-l-384x288, 133
-    keypoints': every registered family is asked (`registry.detect_state_dict`)."""
-    from .registry import detect_state_dict, families  # the registry imports this module
-
-    architecture = detect_state_dict(state_dict)
-    if architecture is not None:
-        return architecture.description
-    if is_distiller_state_dict(state_dict):
-        return "a distiller (teacher/student) checkpoint"
-    return f"no model this package knows ({', '.join(f.name for f in families())})"
-
-
 def _first(items: list[str], n: int = 5) -> str:
     shown = ", ".join(items[:n])
     return shown + (f", ... ({len(items)} in all)" if len(items) > n else "")
 
 
-def _fit_problems(expected: Mapping[str, torch.Tensor], state_dict: Mapping[str, torch.Tensor]) -> list[str]:
+def fit_problems(expected: Mapping[str, torch.Tensor], state_dict: Mapping[str, torch.Tensor]) -> list[str]:
     """Missing, unexpected and wrongly shaped keys of `state_dict` against `expected`."""
     missing = [k for k in expected if k not in state_dict]
     unexpected = [k for k in state_dict if k not in expected]
@@ -259,46 +245,6 @@ def _fit_problems(expected: Mapping[str, torch.Tensor], state_dict: Mapping[str,
     if wrong_shape:
         lines.append(f"shape mismatch (checkpoint vs model): {_first(wrong_shape, 3)}")
     return lines
-
-
-def load_state_dict_strict(model: nn.Module, state_dict: Mapping[str, torch.Tensor], source: str = "") -> None:
-    """`load_state_dict(strict=True)` with one readable error instead of PyTorch's dump."""
-    problems = _fit_problems(model.state_dict(), state_dict)
-    if problems:
-        name = getattr(getattr(model, "config", None), "name", type(model).__name__)
-        lines = [f"checkpoint {source or ''} does not fit {name}: it looks like {describe_state_dict(state_dict)}."]
-        raise CheckpointError("\n".join(lines + problems).replace("checkpoint  does", "checkpoint does"))
-    model.load_state_dict(state_dict, strict=True)
-
-
-def check_pose_state_dict(state_dict: Mapping[str, torch.Tensor], source: str = "") -> str:
-    """The registry name of the complete pose model `state_dict` holds (every key, every
-    shape); else one CheckpointError saying what it looks like instead (a YOLOX detector, a
-    backbone without its head, ...)."""
-    from .registry import create_model, detect_state_dict, get_family  # the registry imports this module
-
-    architecture = detect_state_dict(state_dict)
-    what = source or "the checkpoint"
-    if architecture is None or architecture.name is None or get_family(architecture.name).kind != "pose":
-        raise CheckpointError(f"{what} is not a complete pose model of a known architecture: "
-                              f"it looks like {describe_state_dict(state_dict)}")
-    problems = _fit_problems(create_model(architecture.name).state_dict(), state_dict)
-    if problems:
-        raise CheckpointError(f"{what} is not a complete {architecture.name}: " + "; ".join(problems))
-    return architecture.name
-
-
-def load_weights(
-    model: nn.Module,
-    checkpoint: str | os.PathLike,
-    weights: WeightsSlot = "default",
-    distill_stage: int | None = None,
-) -> None:
-    """Load a `.pth` checkpoint or import an official-signature ONNX file into `model`, with the
-    checkpoint reader of the model's family (any registered family, registered config or not)."""
-    from .registry import family_of_model  # the registry imports this module
-
-    family_of_model(model).load_checkpoint(model, checkpoint, weights, distill_stage)
 
 
 def save_state_dict(state_dict: Mapping[str, torch.Tensor], path: str | os.PathLike, meta: dict | None = None) -> None:

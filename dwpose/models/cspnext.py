@@ -7,6 +7,7 @@ from torch import nn
 
 from ..errors import InputError
 from .layers import ConvModule, CSPLayer, SPPBottleneck
+from .release import MMPOSE_LICENCE, MMPOSE_URL, WeightFile
 
 # (in, out, num_blocks, add_identity, use_spp) per stage before width/depth scaling.
 _ARCH_P5 = (
@@ -24,6 +25,50 @@ CSPNEXT_SIZES: dict[str, tuple[float, float]] = {
     "l": (1.0, 1.0),
     "x": (1.33, 1.25),
 }
+
+
+_MMDET_RSB = "https://download.openmmlab.com/mmdetection/v3.0/rtmdet/cspnext_rsb_pretrain"
+_UBODY = "https://download.openmmlab.com/mmpose/v1/wholebody_2d_keypoint/rtmpose/ubody"
+
+
+def _backbone(alias: str, url: str, arch: str) -> WeightFile:
+    """A CSPNeXt checkpoint whose `backbone.*` tensors start a recipe's training (mmpose's
+    `init_cfg=dict(type='Pretrained', prefix='backbone.')`); sizes/hashes not known here."""
+    return WeightFile(url.rsplit("/", 1)[1], url, arch, "backbone", licence=MMPOSE_LICENCE, alias=alias)
+
+
+# Backbones of the training recipes (`pretrained_backbone = "<alias>"`), as mmpose's configs
+# use them (architecture.md §1, architecture_rtmw.md §2; URLs from mmpose's
+# projects/rtmpose/README.md and the RTMW configs): CSPNeXt pose models pretrained with UDP
+# heatmaps on AIC+COCO (t/s/m/l) or Body7 (x) for the RTMPose recipes ...
+CSPNEXT_BACKBONES = (
+    _backbone("cspnext-t-udp", f"{MMPOSE_URL}/rtmpose/cspnext-tiny_udp-aic-coco_210e-256x192-cbed682d_20230130.pth",
+              "cspnext-t"),
+    _backbone("cspnext-s-udp", f"{MMPOSE_URL}/rtmpose/cspnext-s_udp-aic-coco_210e-256x192-92f5a029_20230130.pth",
+              "cspnext-s"),
+    _backbone("cspnext-m-udp", f"{MMPOSE_URL}/rtmpose/cspnext-m_udp-aic-coco_210e-256x192-f2f7d6f6_20230130.pth",
+              "cspnext-m"),
+    _backbone("cspnext-l-udp", f"{MMPOSE_URL}/rtmpose/cspnext-l_udp-aic-coco_210e-256x192-273b7631_20230130.pth",
+              "cspnext-l"),
+    _backbone("cspnext-x-udp", f"{MMPOSE_URL}/rtmposev1/cspnext-x_udp-body7_210e-384x288-d28b58e6_20230529.pth",
+              "cspnext-x"),
+    # ... the whole-body RTMPose/DWPose checkpoints the RTMW recipes start from ...
+    _backbone("rtmw-m-init", f"{MMPOSE_URL}/rtmposev1/rtmpose-m_simcc-ucoco_dw-ucoco_270e-256x192-c8b76419_20230728.pth",
+              "cspnext-m"),
+    _backbone("rtmw-l-init", f"{MMPOSE_URL}/rtmposev1/rtmpose-l_simcc-ucoco_dw-ucoco_270e-256x192-4d6dfc62_20230728.pth",
+              "cspnext-l"),
+    _backbone("rtmw-x-256-init", f"{_UBODY}/rtmpose-x_simcc-ucoco_pt-aic-coco_270e-256x192-05f5bcb7_20230822.pth",
+              "cspnext-x"),
+    _backbone("rtmw-x-384-init", f"{_UBODY}/rtmpose-x_simcc-ucoco_pt-aic-coco_270e-384x288-f5b50679_20230822.pth",
+              "cspnext-x"),
+    # ... and the ImageNet classification CSPNeXt (mmdet's RSB pretraining), from which mmpose's
+    # UDP pretraining starts: an alternative start for a recipe of your own.
+    _backbone("cspnext-t-imagenet", f"{_MMDET_RSB}/cspnext-tiny_imagenet_600e-3a2dd350.pth", "cspnext-t"),
+    _backbone("cspnext-s-imagenet", f"{_MMDET_RSB}/cspnext-s_imagenet_600e-ea671761.pth", "cspnext-s"),
+    _backbone("cspnext-m-imagenet", f"{_MMDET_RSB}/cspnext-m_8xb256-rsb-a1-600e_in1k-ecb3bbd9.pth", "cspnext-m"),
+    _backbone("cspnext-l-imagenet", f"{_MMDET_RSB}/cspnext-l_8xb256-rsb-a1-600e_in1k-6a760974.pth", "cspnext-l"),
+    _backbone("cspnext-x-imagenet", f"{_MMDET_RSB}/cspnext-x_8xb256-rsb-a1-600e_in1k-b3f78edd.pth", "cspnext-x"),
+)
 
 
 def stem_width(widen_factor: float) -> int:

@@ -4,8 +4,11 @@ dispatches by name to the family that registered it.
 A family (`ModelFamily`) lives in its own module (`rtmpose.py`, `rtmw.py`, `yolox.py`) with
 its config table, the network it builds, its checkpoint filter (which tensors of a file are
 its weights) and its architecture detection (which registered config a state dict or an ONNX
-graph holds, derived from the family's own config table). Families register themselves when
-`dwpose.models` is imported.
+graph holds, derived from the family's own config table), and its release facts beside the
+configs, as timm's `default_cfgs` (`release.py` records: weight files, presets, ONNX signature,
+normalisation; `zoo.py` gathers the files). Families register themselves when `dwpose.models`
+is imported. The helpers that ask every family about some weights (`describe_state_dict`,
+`load_state_dict_strict`, `check_pose_state_dict`, `load_weights`) live here too.
 
     >>> import dwpose
     >>> dwpose.list_models(family="rtmw")
@@ -29,9 +32,9 @@ import torch
 from torch import nn
 
 from ..errors import CheckpointError, InputError
-from .checkpoint import (WeightsSlot, describe_state_dict, extract_state_dict, load_state_dict_strict,
-    read_checkpoint_file)
+from .checkpoint import WeightsSlot, extract_state_dict, fit_problems, is_distiller_state_dict, read_checkpoint_file
 from .onnx_probe import OnnxSummary, probe_onnx
+from .release import Normalisation, OnnxSignature, Preset, WeightFile
 
 Kind = Literal["pose", "detector"]
 
@@ -59,6 +62,11 @@ class ModelFamily:
     onnx_io_names: ClassVar[tuple[str, tuple[str, ...]]]  # official (input, outputs) of its ONNX files
     configs: Mapping[str, Any]                 # registered name -> config (the family's table)
     aliases: Mapping[str, str] = {}            # other name -> registered name
+    # Release facts (timm's `default_cfgs`), beside the configs in each family's module:
+    normalisation: Normalisation               # what its network wants of an image
+    onnx_signatures: Mapping[str, OnnxSignature]  # what its ONNX files look like, by file kind
+    released: tuple[WeightFile, ...] = ()      # its published weight files (`zoo.py` gathers them)
+    presets: Mapping[str, Preset] = {}         # pose + detector pairs that name its files
 
     def build(self, config: Any) -> nn.Module:
         return self.model_class(config)
@@ -125,6 +133,11 @@ def register_family(family: ModelFamily) -> ModelFamily:
 def families(kind: Kind | None = None) -> list[ModelFamily]:
     """Registered families (in registration order), optionally of one kind."""
     return [f for f in _FAMILIES.values() if kind is None or f.kind == kind]
+
+
+def onnx_signatures(kind: Kind | None = None) -> dict[str, OnnxSignature]:
+    """What the ONNX files of every family (of one model kind) look like, by file kind."""
+    return {name: sig for f in families(kind) for name, sig in f.onnx_signatures.items()}
 
 
 def list_models(family: str | None = None, kind: Kind | None = None, aliases: bool = True) -> list[str]:
@@ -240,3 +253,53 @@ def detect_model_name(checkpoint: str | os.PathLike) -> str:
     if architecture.name is None:
         raise CheckpointError(f"cannot tell the architecture of {checkpoint}: {architecture.description}")
     return architecture.name
+
+
+# --------------------------------------------------------------------------- matching
+# (here, not in checkpoint.py: they ask every registered family)
+
+def describe_state_dict(state_dict: Mapping[str, torch.Tensor]) -> str:
+    """Best guess of the architecture behind some weights, e.g. 'rtmpose-l-384x288, 133
+    keypoints': every registered family is asked (`detect_state_dict`)."""
+    architecture = detect_state_dict(state_dict)
+    if architecture is not None:
+        return architecture.description
+    if is_distiller_state_dict(state_dict):
+        return "a distiller (teacher/student) checkpoint"
+    return f"no model this package knows ({', '.join(f.name for f in families())})"
+
+
+def load_state_dict_strict(model: nn.Module, state_dict: Mapping[str, torch.Tensor], source: str = "") -> None:
+    """`load_state_dict(strict=True)` with one readable error instead of PyTorch's dump."""
+    problems = fit_problems(model.state_dict(), state_dict)
+    if problems:
+        name = getattr(getattr(model, "config", None), "name", type(model).__name__)
+        lines = [f"checkpoint {source or ''} does not fit {name}: it looks like {describe_state_dict(state_dict)}."]
+        raise CheckpointError("\n".join(lines + problems).replace("checkpoint  does", "checkpoint does"))
+    model.load_state_dict(state_dict, strict=True)
+
+
+def check_pose_state_dict(state_dict: Mapping[str, torch.Tensor], source: str = "") -> str:
+    """The registry name of the complete pose model `state_dict` holds (every key, every
+    shape); else one CheckpointError saying what it looks like instead (a YOLOX detector, a
+    backbone without its head, ...)."""
+    architecture = detect_state_dict(state_dict)
+    what = source or "the checkpoint"
+    if architecture is None or architecture.name is None or get_family(architecture.name).kind != "pose":
+        raise CheckpointError(f"{what} is not a complete pose model of a known architecture: "
+                              f"it looks like {describe_state_dict(state_dict)}")
+    problems = fit_problems(create_model(architecture.name).state_dict(), state_dict)
+    if problems:
+        raise CheckpointError(f"{what} is not a complete {architecture.name}: " + "; ".join(problems))
+    return architecture.name
+
+
+def load_weights(
+    model: nn.Module,
+    checkpoint: str | os.PathLike,
+    weights: WeightsSlot = "default",
+    distill_stage: int | None = None,
+) -> None:
+    """Load a `.pth` checkpoint or import an official-signature ONNX file into `model`, with the
+    checkpoint reader of the model's family (any registered family, registered config or not)."""
+    family_of_model(model).load_checkpoint(model, checkpoint, weights, distill_stage)

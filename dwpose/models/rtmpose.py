@@ -12,13 +12,40 @@ import torch
 
 from .cspnext import CSPNeXt
 from .registry import register_family
+from .release import DWPOSE_LICENCE, Preset, WeightFile
 from .rtmcc_head import RTMCCHead
-from .topdown import RGB_MEAN, RGB_STD, PoseModelConfig, TopdownFamily, TopdownPoseModel
+from .topdown import PoseModelConfig, TopdownFamily, TopdownPoseModel
 
-__all__ = ["RGB_MEAN", "RGB_STD", "RTMPOSE_INPUTS", "RTMPOSE_SIZES", "RTMPose", "RTMPoseConfig", "RTMPoseFamily"]
+__all__ = ["DEFAULT_DETECTOR", "DEFAULT_POSE", "DWPOSE_PRESET", "DWPOSE_RELEASES", "RTMPOSE_INPUTS", "RTMPOSE_SIZES",
+           "RTMPose", "RTMPoseConfig", "RTMPoseFamily"]
 
 RTMPOSE_SIZES = ("t", "s", "m", "l", "x")
 RTMPOSE_INPUTS = ("256x192", "384x288")
+
+
+def _dwpose(filename: str, arch: str, whole_ap: float, size: int | None = None, sha256: str | None = None) -> WeightFile:
+    return WeightFile(filename, "yzd-v/DWPose", arch, "pose", size, sha256, whole_ap=whole_ap, licence=DWPOSE_LICENCE)
+
+
+# The DWPose releases (yzd-v/DWPose on the hub). Sizes and sha256 from the hub's LFS pointers;
+# where unknown, the sha256 is printed after the first download. `whole_ap`: the authors'
+# COCO-WholeBody v1.0 val whole-body AP (AP_H 56 person boxes, flip test) of the weights in the
+# file, from the DWPose README / mmpose model zoo (an ONNX build carries the AP of the checkpoint
+# it was exported from). The README's model zoo table is `dwpose models --markdown`.
+DWPOSE_RELEASES = (
+    _dwpose("dw-ll_ucoco_384.onnx", "rtmpose-l-384x288", 0.665, 134_399_116,
+            "724f4ff2439ed61afb86fb8a1951ec39c6220682803b4a8bd4f598cd913b1843"),
+    _dwpose("dw-ll_ucoco_384.pth", "rtmpose-l-384x288", 0.665, 406_878_486,
+            "0d9408b13cd863c4e95a149dd31232f88f2a12aa6cf8964ed74d7d97748c7a07"),
+    _dwpose("dw-ll_ucoco.pth", "rtmpose-l-256x192", 0.631),
+    _dwpose("dw-mm_ucoco.pth", "rtmpose-m-256x192", 0.606),
+    _dwpose("dw-ss_ucoco.pth", "rtmpose-s-256x192", 0.538),
+    _dwpose("dw-tt_ucoco.pth", "rtmpose-t-256x192", 0.485),
+)
+# DWPose's pipeline: its largest ONNX model with the YOLOX-l detector it ships (a yolox file).
+DWPOSE_PRESET = Preset("dw-ll_ucoco_384.onnx", "yolox_l.onnx", None)
+DEFAULT_POSE = DWPOSE_PRESET.pose
+DEFAULT_DETECTOR = DWPOSE_PRESET.det
 
 
 @dataclass(frozen=True)
@@ -57,6 +84,8 @@ class RTMPoseFamily(TopdownFamily):
     config_class = RTMPoseConfig
     has_neck = False
     keypoints_key = "head.final_layer.weight"  # RTMCC head: a plain biased conv
+    released = DWPOSE_RELEASES
+    presets = {"dwpose": DWPOSE_PRESET}
 
     def __init__(self) -> None:
         self.configs = self.make_configs(RTMPOSE_SIZES, RTMPOSE_INPUTS)

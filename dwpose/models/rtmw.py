@@ -17,13 +17,46 @@ from ..skeleton import PARTS
 from .cspnext import CSPNeXt
 from .cspnext_pafpn import CSPNeXtPAFPN
 from .registry import register_family
+from .release import MMPOSE_LICENCE, MMPOSE_URL, Preset, WeightFile, sdk_zip
 from .rtmw_head import RTMWHead
 from .topdown import PoseModelConfig, TopdownFamily, TopdownPoseModel
 
-__all__ = ["RTMW", "RTMWConfig", "RTMWFamily", "RTMW_INPUTS", "RTMW_SIZES"]
+__all__ = ["RTMLIB_MODES", "RTMW", "RTMWConfig", "RTMWFamily", "RTMW_INPUTS", "RTMW_RELEASES", "RTMW_SIZES"]
 
 RTMW_SIZES = ("m", "l", "x")
 RTMW_INPUTS = ("256x192", "384x288")
+
+
+def _mmpose_pth(filename: str, arch: str, whole_ap: float | None = None) -> WeightFile:
+    """A released mmpose RTMW checkpoint (architecture_rtmw.md §9); sizes/hashes not known here."""
+    return WeightFile(filename, f"{MMPOSE_URL}/rtmw/{filename}", arch, "pose", whole_ap=whole_ap,
+                      licence=MMPOSE_LICENCE)
+
+
+# mmpose's cocktail14 releases; "dw" = distilled with TPD from the next size up. `whole_ap`: the
+# authors' COCO-WholeBody v1.0 val whole-body AP from mmpose `rtmw_cocktail14.yml` (an ONNX build
+# carries the AP of the checkpoint it was exported from).
+RTMW_RELEASES = (
+    _mmpose_pth("rtmw-dw-l-m_simcc-cocktail14_270e-256x192-20231122.pth", "rtmw-m-256x192", 0.582),
+    _mmpose_pth("rtmw-dw-x-l_simcc-cocktail14_270e-256x192-20231122.pth", "rtmw-l-256x192", 0.660),
+    _mmpose_pth("rtmw-x_simcc-cocktail14_pt-ucoco_270e-256x192-13a2546d_20231208.pth", "rtmw-x-256x192", 0.672),
+    _mmpose_pth("rtmw-dw-x-l_simcc-cocktail14_270e-384x288-20231122.pth", "rtmw-l-384x288", 0.701),
+    _mmpose_pth("rtmw-x_simcc-cocktail14_pt-ucoco_270e-384x288-f840f204_20231122.pth", "rtmw-x-384x288", 0.702),
+    # The ONNX builds of rtmlib's Wholebody modes (their detectors are yolox files).
+    sdk_zip("rtmw", "rtmw-dw-x-l_simcc-cocktail14_270e-384x288_20231122", "rtmw-l-384x288", "pose", 0.701),
+    sdk_zip("rtmw", "rtmw-dw-x-l_simcc-cocktail14_270e-256x192_20231122", "rtmw-l-256x192", "pose", 0.660),
+    sdk_zip("rtmw", "rtmw-dw-l-m_simcc-cocktail14_270e-256x192_20231122", "rtmw-m-256x192", "pose", 0.582),
+)
+# rtmlib's `Wholebody.MODE` (rtmlib/tools/solution/wholebody.py): the same ONNX SDK builds and
+# detector input sizes (the pose input size is the file's own: 384x288 or 256x192).
+RTMLIB_MODES: dict[str, Preset] = {
+    "performance": Preset("rtmw-dw-x-l_simcc-cocktail14_270e-384x288_20231122.onnx",
+                          "yolox_m_8xb8-300e_humanart-c2c7a14a.onnx", (640, 640)),
+    "lightweight": Preset("rtmw-dw-l-m_simcc-cocktail14_270e-256x192_20231122.onnx",
+                          "yolox_tiny_8xb8-300e_humanart-6f3252f9.onnx", (416, 416)),
+    "balanced": Preset("rtmw-dw-x-l_simcc-cocktail14_270e-256x192_20231122.onnx",
+                       "yolox_m_8xb8-300e_humanart-c2c7a14a.onnx", (640, 640)),
+}
 
 
 @dataclass(frozen=True)
@@ -70,6 +103,8 @@ class RTMWFamily(TopdownFamily):
     config_class = RTMWConfig
     has_neck = True
     keypoints_key = "head.final_layer.conv.weight"  # RTMW head: a ConvModule (conv + BN + ReLU)
+    released = RTMW_RELEASES
+    presets = RTMLIB_MODES
 
     def __init__(self) -> None:
         self.configs = self.make_configs(RTMW_SIZES, RTMW_INPUTS)

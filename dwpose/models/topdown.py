@@ -19,11 +19,14 @@ from .cspnext import CSPNEXT_SIZES, stem_width
 from .onnx_io import INPUT_NAME, OUTPUT_NAMES
 from .onnx_probe import OnnxSummary
 from .registry import Architecture, ModelFamily
+from .release import Normalisation, OnnxSignature
 
 from ..errors import CheckpointError
 # ImageNet statistics in RGB order, on the 0..255 scale (mmpose PoseDataPreprocessor).
 RGB_MEAN = (123.675, 116.28, 103.53)
 RGB_STD = (58.395, 57.12, 57.375)
+# The official pose files: one input of a fixed size, outputs simcc_x (N, K, W*2), simcc_y (N, K, H*2).
+POSE_SIGNATURES = {"pose": OnnxSignature((3, 3), "a pose model", f"{INPUT_NAME} Nx3xHxW -> {', '.join(OUTPUT_NAMES)}")}
 
 # Name suffix -> input (width, height); mmpose writes sizes as (W, H), names as HxW.
 INPUT_SIZES: dict[str, tuple[int, int]] = {"256x192": (192, 256), "384x288": (288, 384)}
@@ -46,12 +49,6 @@ class PoseModelConfig:
     num_keypoints: int = 133
     simcc_split_ratio: float = 2.0
 
-    @property
-    def simcc_bins(self) -> tuple[int, int]:
-        """Number of SimCC bins (x, y): the widths of `head.cls_x` / `head.cls_y`."""
-        width, height = self.input_size
-        return int(width * self.simcc_split_ratio), int(height * self.simcc_split_ratio)
-
 
 class TopdownPoseModel(nn.Module):
     """`forward(x)` takes a normalised NCHW RGB batch of size `input_size` and returns the raw
@@ -70,13 +67,15 @@ class TopdownPoseModel(nn.Module):
 
     # RTMPose: predictions and labels both scaled by 10 before their softmaxes.
     loss_config: ClassVar[Mapping[str, Any]] = {"beta": 10.0, "label_beta": 10.0}
+    # The one normalisation of these networks: inference (`Normalizer`) and training use it.
+    normalisation: ClassVar[Normalisation] = Normalisation("RGB", RGB_MEAN, RGB_STD)
 
     def __init__(self, config: PoseModelConfig) -> None:
         super().__init__()
         self.config = config
         # Non-persistent: official checkpoints carry no normalisation buffers.
-        self.register_buffer("mean", torch.tensor(RGB_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(RGB_STD).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("mean", torch.tensor(self.normalisation.mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(self.normalisation.std).view(1, 3, 1, 1), persistent=False)
 
     @property
     def input_size(self) -> tuple[int, int]:
@@ -121,9 +120,14 @@ class TopdownFamily(ModelFamily):
 
     kind = "pose"
     onnx_io_names = (INPUT_NAME, OUTPUT_NAMES)
+    onnx_signatures = POSE_SIGNATURES
     config_class: ClassVar[type[PoseModelConfig]]
     has_neck: ClassVar[bool]
     keypoints_key: ClassVar[str]
+
+    @property
+    def normalisation(self) -> Normalisation:  # type: ignore[override]
+        return self.model_class.normalisation
 
     def make_configs(self, sizes: tuple[str, ...], inputs: tuple[str, ...]) -> dict[str, PoseModelConfig]:
         """The config table `{family}-{size}-{HxW}` for CSPNeXt sizes x input sizes."""

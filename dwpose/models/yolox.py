@@ -18,11 +18,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..errors import CheckpointError
 from .checkpoint import WeightsSlot, extract_state_dict
 from .onnx_io import YOLOX_IO_NAMES
 from .onnx_probe import OnnxSummary
 from .registry import Architecture, ModelFamily, register_family
-from ..errors import CheckpointError
+from .release import DWPOSE_LICENCE, Normalisation, OnnxSignature, WeightFile, sdk_zip
 
 
 class BaseConv(nn.Module):
@@ -164,7 +165,6 @@ class YOLOXHead(nn.Module):
         super().__init__()
         hidden = int(256 * width)
         in_channels = [int(c * width) for c in (256, 512, 1024)]
-        self.strides = (8, 16, 32)
 
         def branch() -> nn.Sequential:
             return nn.Sequential(conv3x3(hidden, hidden, 1, depthwise), conv3x3(hidden, hidden, 1, depthwise))
@@ -202,6 +202,24 @@ YOLOX_CONFIGS: dict[str, YOLOXConfig] = {
     "yolox-m": YOLOXConfig("yolox-m", 0.67, 0.75),
     "yolox-l": YOLOXConfig("yolox-l", 1.0, 1.0),
     "yolox-x": YOLOXConfig("yolox-x", 1.33, 1.25),
+}
+
+
+# The released detectors: DWPose's YOLOX-l (Megvii export) and the YOLOX trained on Human-Art
+# that rtmlib's modes use (mmdeploy SDK zips with NMS inside). Sizes/sha256 as in rtmpose.py.
+YOLOX_RELEASES = (
+    WeightFile("yolox_l.onnx", "yzd-v/DWPose", "yolox-l", "detector", 216_746_733,
+               "7860ae79de6c89a3c1eb72ae9a2756c0ccfbe04b7791bb5880afabd97855a411",
+               licence=DWPOSE_LICENCE),
+    sdk_zip("rtmposev1", "yolox_m_8xb8-300e_humanart-c2c7a14a", "yolox-m", "detector"),
+    sdk_zip("rtmposev1", "yolox_tiny_8xb8-300e_humanart-6f3252f9", "yolox-tiny", "detector"),
+)
+# Megvii's export (`images` -> `output` (B, anchors, 5 + classes)); mmdeploy's end2end export
+# (the SDK zips) with boxes after NMS, whose input size the caller gives.
+YOLOX_SIGNATURES = {
+    "detector": OnnxSignature((3,), "a YOLOX detector", "images Nx3xHxW -> output"),
+    "detector-nms": OnnxSignature((3, 2), "a YOLOX detector with NMS", "input Nx3xHxW -> dets (N, k, 5), labels (N, k)",
+                                  free_size=True),
 }
 
 
@@ -299,6 +317,9 @@ class YOLOXFamily(ModelFamily):
     kind = "detector"
     model_class = YOLOX
     onnx_io_names = YOLOX_IO_NAMES
+    onnx_signatures = YOLOX_SIGNATURES
+    normalisation = Normalisation("BGR")  # letterboxed 0..255 values as they are
+    released = YOLOX_RELEASES
 
     def __init__(self) -> None:
         self.configs = YOLOX_CONFIGS

@@ -120,7 +120,7 @@ class TrainConfig:
     ema_momentum: float = 0.0002
     ema_gamma: float = 2000.0
     clip_grad: float | None = None
-    amp: Literal["none", "bf16", "fp16"] = "none"
+    amp: Literal["none", "bf16", "fp16"] = "none"  # names of backends.TORCH_DTYPES (the trainer maps them there)
     workers: int = 4
     seed: int = 21
     val_interval: int = 10

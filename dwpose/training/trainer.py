@@ -28,12 +28,14 @@ from ..data.transforms import pipeline_stages
 from ..data.coco_wholebody import UBODY_SCENES, load_detections, read_json
 from ..data.dataset import epoch_indices
 from ..data.teacher_logits import StoredLogits
+from ..backends import torch_dtype
 from ..distillation import PoseDistiller
 from ..distillation.losses import KLDiscretLoss
 from ..errors import CheckpointError, DatasetError, InputError
 from ..fileio import save_torch_atomic
-from ..models import RGB_MEAN, RGB_STD, TopdownPoseModel, create_model
-from ..models.checkpoint import describe_state_dict, extract_state_dict, load_state_dict_strict, read_checkpoint_file
+from ..models import TopdownPoseModel, create_model
+from ..models.checkpoint import extract_state_dict, read_checkpoint_file
+from ..models.registry import describe_state_dict, load_state_dict_strict
 from .config import TrainConfig, ValConfig
 from .optim import ExpMomentumEMA, lr_factor, param_groups
 
@@ -157,14 +159,15 @@ class Trainer:
         self.epoch, self.iter_in_epoch, self.global_iter = 0, 0, 0
         self.best_ap = -1.0
         self.val_pending = False  # saved just before a validation that has not finished yet
-        self.mean = torch.tensor(RGB_MEAN, device=self.device).view(1, 3, 1, 1)
-        self.std = torch.tensor(RGB_STD, device=self.device).view(1, 3, 1, 1)
+        # The trained model's own normalisation (its non-persistent buffers; PoseTrainer does not
+        # register the model itself, so they are moved here).
+        self.mean, self.std = self.pose_model.mean.to(self.device), self.pose_model.std.to(self.device)
 
     # ------------------------------------------------------------------ building
     def _build_module(self) -> nn.Module:
         c = self.config
         if c.distill is None:
-            model = create_model(c.model, eval_mode=False)
+            model = self.pose_model = create_model(c.model, eval_mode=False)
             if c.pretrained_backbone:
                 self._load_backbone(model, c.pretrained_backbone)
             return SupervisedPoseLoss(model)
@@ -173,13 +176,14 @@ class Trainer:
         distiller = PoseDistiller.build(d.stage, c.model, None if offline else d.teacher_model, d.teacher_checkpoint,
                                         alpha_fea=d.alpha_fea, kd_weight=d.kd_weight, teacher_bn_mode=d.teacher_bn_mode,
                                         gt_loss=d.gt_loss, feature_loss=d.feature_loss, decay=d.decay)
+        self.pose_model = distiller.student
         if c.pretrained_backbone and d.stage == 1:
             self._load_backbone(distiller.student, c.pretrained_backbone)
         return distiller
 
     @staticmethod
     def _load_backbone(model: TopdownPoseModel, name_or_path: str) -> None:
-        from ..weights import resolve_backbone
+        from ..models.zoo import resolve_backbone
 
         path = str(resolve_backbone(name_or_path))  # a path, or a registry name (download, cache)
         content = read_checkpoint_file(path)
@@ -268,7 +272,7 @@ class Trainer:
         labels = (batch["labels_x"].to(self.device), batch["labels_y"].to(self.device))
         weights = batch["weights"].to(self.device)
         lr = self._set_lr()
-        amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(c.amp)
+        amp_dtype = torch_dtype(c.amp) if c.amp != "none" else None
         extra = {}
         if "teacher_x" in batch:  # offline distillation: the teacher's stored logits
             extra["teacher_logits"] = (batch["teacher_x"].to(self.device), batch["teacher_y"].to(self.device))

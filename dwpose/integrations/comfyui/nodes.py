@@ -27,7 +27,8 @@ from ...drawing import get_style, list_styles, render
 from ...errors import InputError, WeightsError
 from ...formats import PoseResult
 from ...inference.io import MAX_RESOLUTION
-from ...weights import DEFAULT_DETECTOR, DEFAULT_POSE, REGISTRY, resolve_weights
+from ...models.rtmpose import DEFAULT_DETECTOR, DEFAULT_POSE
+from ...models.zoo import REGISTRY, resolve_weights
 
 CATEGORY = "dwpose"
 NO_DETECTOR = "none"  # the whole frame is one person, as comfyui without a bbox detector

@@ -99,3 +99,29 @@ def test_model_cost_quick_writes_its_row_and_keeps_other_sections(tmp_path):
     assert 0.5 < gflops < 5 and 5 < file_mib < 100 and median_ms > 0
     # The child's own growth (session + run of a ~20 MiB model), not a peak inherited from the parent.
     assert 10 < growth_mib < 2000
+
+
+def test_train_speed_quick_writes_its_section_from_the_trainers_log(tmp_path):
+    import re
+
+    results = tmp_path / "RESULTS.md"
+    earlier = "\n## Training speed on the CPU (benchmarks/train_speed.py)\n\nan earlier run: replaced.\n"
+    results.write_text(CPU_SECTION + earlier + LATER_SECTION)
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "train_speed.py"), "--quick", "--out", str(results),
+                           "--cache", str(tmp_path / "cache")], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    text = results.read_text()
+    assert text.startswith(CPU_SECTION) and text.endswith(LATER_SECTION) and "an earlier run" not in text
+    assert text.count("## Training speed on the CPU (benchmarks/train_speed.py)") == 1
+    assert "`benchmarks/train_speed.py --quick` (a smoke run" in text and "load average (1/5/15 min) before " in text
+    rows = re.findall(r"^\| (\d) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+)% \| ([\d.]+) \| ([\d.]+) \|$", text, re.M)
+    assert [row[0] for row in rows] == ["0", "1", "2"], text
+    for workers, per_iter, data, step, share, rate, first in rows:
+        per_iter, data, step = float(per_iter), float(data), float(step)
+        # One repeat: the row is that run's means, and data + step fit in the whole iteration
+        # (the table rounds to 1 ms). In-process loading (0 workers) takes time; so does starting workers.
+        assert step > 0 and data + step <= per_iter + 0.002 and (data > 0 if workers == "0" else data >= 0)
+        assert float(first) > 0
+        # Images/s is the batch (4 with --quick) over s/iter; data share is data over s/iter.
+        assert abs(float(rate) - 4 / per_iter) <= 0.05 + 0.002 / per_iter ** 2
+        assert abs(float(share) - 100 * data / per_iter) <= 0.05 + 0.1 / per_iter

@@ -2,6 +2,7 @@
 both keep working between the sessions that are lent a GPU."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -72,11 +73,17 @@ def test_device_check_quick_run_on_cpu(tmp_path):
     for needle in ("persons/s", "latency(9) / latency(1)", "frames/s", "it/s", "matmul ceiling"):
         assert needle in text, needle
     assert (out / "device_check.md").read_text().strip() in text and (out / "gpu_eager.log").exists()
+    # Then synth_tpd.py (--quick: its smoke scale): the expected duration measured on the device,
+    # from each run's s/iter, and the run itself left out with a line saying so.
+    assert "  3. synth_tpd.py --scale smoke: its expected duration measured here" in done.stdout
+    tpd = text[text.index("### synth_tpd.py --scale smoke"):]
+    assert re.search(r"^expected duration of --scale smoke on .*: \d+ s \(", tpd, re.M), tpd
+    for run in ("teacher (GT)", "student baseline (GT only)", "student, TPD stage 1", "student, TPD stage 1 + 2"):
+        assert re.search(rf"^- {re.escape(run)}: [\d.]+ s/iter x \d+ iterations x 2 seed\(s\)", tpd, re.M), run
+    assert "The run itself skipped: it is expected to take" in tpd and "--quick measures only" in tpd
 
 
 def test_model_cost_quick_writes_its_row_and_keeps_other_sections(tmp_path):
-    import re
-
     from dwpose import create_model
 
     results = tmp_path / "RESULTS.md"
@@ -102,8 +109,6 @@ def test_model_cost_quick_writes_its_row_and_keeps_other_sections(tmp_path):
 
 
 def test_train_speed_quick_writes_its_section_from_the_trainers_log(tmp_path):
-    import re
-
     results = tmp_path / "RESULTS.md"
     earlier = "\n## Training speed on the CPU (benchmarks/train_speed.py)\n\nan earlier run: replaced.\n"
     results.write_text(CPU_SECTION + earlier + LATER_SECTION)

@@ -22,8 +22,14 @@ machine's start and the file transfers; run it as one call with a timeout of abo
    reported: the device crops against the machine's cv2.warpAffine, the network logits'
    relative error, flip test, TF32, bfloat16/float16 against float32, onnxruntime on the CPU.
 4. `benchmarks/gpu.py` without and with `--compile`, each in its own process, time-limited so
-   that the whole script stays inside `--budget` seconds.
-5. A section "## GPU: <card>" is written into benchmarks/RESULTS.md through
+   that the whole script stays inside `--budget` seconds less `--tpd-reserve` (100 s).
+5. `benchmarks/synth_tpd.py --scale gpu` (the paper-like run: hard preset, 256x192) with what is
+   left: its expected duration first, measured here (`--estimate`: a few iterations of each of
+   its runs on this device times their planned iterations, plus data and evaluation), then the
+   run itself only if it fits the time left. The full run takes hours on one GPU, so in a
+   15-minute slot the report carries the estimate and one line saying the run was skipped
+   (--quick: `--scale smoke`, estimate only).
+6. A section "## GPU: <card>" is written into benchmarks/RESULTS.md through
    benchmarks/results.write_section after every phase (a rerun on the same card replaces its own
    section, every other section stays; `--results`), and every report and log is written to
    `--out-dir` (default $OUT, where the device machine collects files).
@@ -368,6 +374,66 @@ def run_benchmark(extra: list[str], log: Path, timeout: float, report: "Report",
     section_file.unlink(missing_ok=True)
     command = [sys.executable, "-c", _CHILD, str(BENCHMARKS), str(BENCHMARKS / "gpu.py"), *extra,
                "--report", str(section_file)]
+    code, output, seconds = run_child(command, log, timeout)
+    report.add(f"### {title}", "")
+    if code == 0 and section_file.exists():
+        body = section_file.read_text().splitlines()
+        report.add(*body[2:] if body and body[0].startswith("## ") else body)  # our heading replaces its own
+        report.add(f"({seconds:.0f} s)", "")
+        return
+    why = f"stopped after its {timeout:.0f} s share of the budget" if code is None else f"failed with exit code {code}"
+    output = output.strip().splitlines()  # gpu.py prints its rows as it measures them
+    report.add(f"`gpu.py {' '.join(extra)}` {why} ({seconds:.0f} s); its output{' (end)' if len(output) > 150 else ''}:",
+               "", "```", *output[-150:], "```", "")
+
+
+def tpd_phase(args: argparse.Namespace, report: "Report", started: float) -> None:
+    """benchmarks/synth_tpd.py at `args.tpd_scale`: its expected duration measured on this device
+    first (--estimate: a few iterations of each run), then the run itself only when that fits the
+    time left of the budget; otherwise one line saying so. Child processes without the import
+    block: training and `dwpose synth` import tqdm (dwpose.progress); the run's evaluation needs
+    xtcocotools too."""
+    scale = args.tpd_scale
+    report.add(f"### synth_tpd.py --scale {scale}", "")
+    left = args.budget - (time.monotonic() - started)
+    if left < 30:
+        report.add(f"Skipped: {max(left, 0):.0f} s of the {args.budget:.0f} s budget left, too little to measure its "
+                   "expected duration.", "")
+        return
+    base = [sys.executable, str(BENCHMARKS / "synth_tpd.py"), "--scale", scale, "--device", args.device]
+    if args.device == "cpu":  # the CPU smoke run: one thread (two on a busy machine spin for minutes per step)
+        base += ["--threads", "1"]
+    code, output, seconds = run_child(base + ["--estimate"], args.out_dir / "synth_tpd_estimate.log", left - 5)
+    found = re.search(r"^expected duration of .*: (\d+) s \(", output, re.M)
+    if code != 0 or found is None:
+        why = f"stopped after {seconds:.0f} s, the time left" if code is None else f"failed with exit code {code}"
+        report.add(f"Its expected duration could not be measured: `synth_tpd.py --estimate` {why}; its output (end):",
+                   "", "```", *output.strip().splitlines()[-40:], "```", "")
+        return
+    expected = int(found.group(1))
+    report.add(*output[found.start():].strip().splitlines(), "")
+    print(f"synth_tpd.py --scale {scale}: expected {expected} s ({expected / 60:.1f} min)", flush=True)
+    left = args.budget - (time.monotonic() - started)
+    if args.quick or expected > left - 10:
+        why = "--quick measures only" if args.quick else f"{max(left, 0):.0f} s of the {args.budget:.0f} s budget are left"
+        line = (f"The run itself skipped: it is expected to take {expected / 60:.1f} min and {why}; on a longer lease: "
+                f"`python benchmarks/synth_tpd.py --scale {scale} --device {args.device}`.")
+        print(line, flush=True)
+        report.add(line, "")
+        return
+    section = args.out_dir / f"synth_tpd_{scale}.md"
+    code, output, seconds = run_child(base + ["--out", str(section)], args.out_dir / f"synth_tpd_{scale}.log", left - 5)
+    if code == 0 and section.exists():
+        report.add(*section.read_text().splitlines()[2:], f"({seconds:.0f} s)", "")
+    else:
+        why = f"stopped after {seconds:.0f} s" if code is None else f"failed with exit code {code}"
+        report.add(f"`synth_tpd.py --scale {scale}` {why}; its output (end):", "", "```",
+                   *output.strip().splitlines()[-40:], "```", "")
+
+
+def run_child(command: list[str], log: Path, timeout: float) -> tuple[int | None, str, float]:
+    """Run a command (output to `log`) for at most `timeout` seconds: (exit code or None when
+    stopped, its output, seconds)."""
     start = time.monotonic()
     with open(log, "w") as out:
         child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
@@ -378,17 +444,7 @@ def run_benchmark(extra: list[str], log: Path, timeout: float, report: "Report",
             child.kill()
             child.wait()
             code = None
-    seconds = time.monotonic() - start
-    report.add(f"### {title}", "")
-    if code == 0 and section_file.exists():
-        body = section_file.read_text().splitlines()
-        report.add(*body[2:] if body and body[0].startswith("## ") else body)  # our heading replaces its own
-        report.add(f"({seconds:.0f} s)", "")
-        return
-    why = f"stopped after its {timeout:.0f} s share of the budget" if code is None else f"failed with exit code {code}"
-    output = log.read_text().strip().splitlines()  # gpu.py prints its rows as it measures them
-    report.add(f"`gpu.py {' '.join(extra)}` {why} ({seconds:.0f} s); its output{' (end)' if len(output) > 150 else ''}:",
-               "", "```", *output[-150:], "```", "")
+    return code, log.read_text(), time.monotonic() - start
 
 
 # --------------------------------------------------------------------------- main
@@ -409,6 +465,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="RESULTS.md to update (default benchmarks/RESULTS.md; none with --quick)")
     parser.add_argument("--out-dir", type=Path, default=None, help="reports and logs (default $OUT, else benchmarks/.device_check)")
     parser.add_argument("--skip-benchmark", action="store_true", help="correctness only")
+    parser.add_argument("--tpd-reserve", type=float, default=None,
+                        help="seconds kept for the synth_tpd.py phase (default 100; 0 with --skip-benchmark: none)")
+    parser.add_argument("--tpd-scale", default=None, help="synth_tpd.py scale (default gpu; smoke with --quick)")
     parser.add_argument("--allow-optional", action="store_true",
                         help="do not block the packages the device machine lacks (tqdm, PIL, albumentations, ...)")
     args = parser.parse_args(argv)
@@ -420,6 +479,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.dtype = "float32" if args.quick else "bfloat16"
     if args.results is None and not args.quick:
         args.results = BENCHMARKS / "RESULTS.md"
+    if args.tpd_scale is None:
+        args.tpd_scale = "smoke" if args.quick else "gpu"
+    if args.tpd_reserve is None:
+        args.tpd_reserve = 0.0 if args.skip_benchmark else 100.0
     if args.out_dir is None:
         args.out_dir = Path(os.environ["OUT"]) if os.environ.get("OUT") else BENCHMARKS / ".device_check"
     return args
@@ -453,6 +516,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.device}: random-weight model files, up to {args.images} image(s) from "
           f"{args.data if args.data is not None else 'the bundled photo (no COCO-WholeBody sample found)'}",
           *(f"  {n}. {phase}" for n, phase in enumerate(benchmark_phases, 2)),
+          *([f"  {len(benchmark_phases) + 2}. synth_tpd.py --scale {args.tpd_scale}: its expected duration measured here "
+             f"(a few iterations of each run; {args.tpd_reserve:.0f} s kept for this), then the run only if it fits "
+             "the time left (--scale gpu takes hours: a 15-minute slot gets the estimate)"] if args.tpd_reserve else []),
           f"  RESULTS.md section '## GPU: {card_name(device)}' saved after every phase "
           f"({args.results if args.results is not None else 'no RESULTS.md with --quick'}) and reports in {args.out_dir}.",
           sep="\n", flush=True)
@@ -488,7 +554,7 @@ def main(argv: list[str] | None = None) -> int:
     report.add(f"(correctness and set-up: {time.monotonic() - started:.0f} s)", "")
     save()
 
-    left = args.budget - (time.monotonic() - started)
+    left = args.budget - (time.monotonic() - started) - args.tpd_reserve
     if not args.skip_benchmark and left < 30:
         report.add(f"Benchmarks skipped: {max(left, 0):.0f} s of the {args.budget:.0f} s budget left after correctness.", "")
         save()
@@ -500,10 +566,13 @@ def main(argv: list[str] | None = None) -> int:
                       f"gpu.py{' --quick' if args.quick else ''} (eager)")
         save()
         if not args.quick:  # torch.compile on the CPU needs minutes and a C++ compiler: GPU runs only
-            left = args.budget - (time.monotonic() - started)
+            left = args.budget - (time.monotonic() - started) - args.tpd_reserve
             run_benchmark(["--compile"] + common, args.out_dir / "gpu_compile.log", left - 5, report,
                           "gpu.py --compile (torch.compile, CUDA graphs)")
             save()
+    if args.tpd_reserve:
+        tpd_phase(args, report, started)
+        save()
     print(f"device_check: {'PASS' if passed else 'FAIL'} in {time.monotonic() - started:.0f} s; "
           f"reports in {args.out_dir}", flush=True)
     return 0 if passed else 1

@@ -6,6 +6,7 @@ Appends (or replaces) its section of benchmarks/RESULTS.md.
     python benchmarks/synth_tpd.py --quick            # minutes: a smoke-sized run + time estimate
     python benchmarks/synth_tpd.py                    # --scale cpu: easy preset, 3 seeds, < 90 min on 2 cores
     python benchmarks/synth_tpd.py --scale gpu --device cuda    # hard preset, larger sets, 256x192 input
+    python benchmarks/synth_tpd.py --scale gpu --estimate       # its expected duration here (a few iterations)
 
 --scale cpu uses the easy preset of `dwpose synth` (one large person, plain background), where a
 from-scratch model learns in minutes on a CPU (benchmarks/synth_learning_curve.py); every run is
@@ -83,6 +84,7 @@ class Scale:
     preset: str = "hard"               # `dwpose synth --preset`
     seeds: int = 1                     # training seeds per run (data seeds stay fixed)
     augment: bool = True
+    probe: tuple[int, int] = (3, 5)    # --estimate: warm-up and timed iterations per run
 
     @property
     def lr(self) -> float:
@@ -95,7 +97,7 @@ class Scale:
 SCALES = {
     # Seconds: only checks that the script runs (tests/test_synth.py).
     "smoke": Scale("smoke", 12, 6, (128, 128), (1, 1), "128x96", "s", "t", 2, 2, 1, 4, warmup_iters=1, preset="easy",
-                   seeds=2),
+                   seeds=2, probe=(1, 2)),
     # A smoke run of the whole chain (minutes) that projects the time of --scale cpu; AP numbers at
     # this size mean little.
     "quick": Scale("quick", 240, 40, (128, 128), (1, 1), "128x96", "s", "t", 90, 60, 15, 16, warmup_iters=20,
@@ -190,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="how the --teacher checkpoint was trained (one sentence, printed in RESULTS.md)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                         help="torch CPU threads (default: all cores; 1 is faster on a machine busy with other work)")
+    parser.add_argument("--estimate", action="store_true",
+                        help="only measure a few iterations of each run here and print the scale's expected duration")
     args = parser.parse_args(argv)
     scale = SCALES["quick" if args.quick else args.scale]
     if args.seeds is not None:
@@ -201,6 +205,11 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     started = time.perf_counter()
     work = Path(args.work_dir) / scale.name
+    if args.estimate:
+        seconds, lines = measure(scale, args.device, work / "estimate")
+        print(f"expected duration of --scale {scale.name} on {machine(args.device)}: {seconds['total']:.0f} s "
+              f"({seconds['total'] / 60:.1f} min; measured in {time.perf_counter() - started:.0f} s)", *lines, sep="\n")
+        return 0
     teacher_name, student_name = f"rtmpose-{scale.teacher}-{scale.input_hw}", f"rtmpose-{scale.student}-{scale.input_hw}"
     train_seeds = [21 + args.seed + k for k in range(scale.seeds)]
     width, height = scale.image_size
@@ -280,6 +289,85 @@ def estimate(quick: Scale, rows, data_seconds: float) -> str:
     evaluation = full.seeds * sum(r[7] for r in rows) / quick.val_images * full.val_images
     return (f"estimate for --scale cpu ({full.seeds} seeds) on this machine now: training {training / 60:.0f} min + "
             f"data {data / 60:.1f} min + evaluation {evaluation / 60:.1f} min = {(training + data + evaluation) / 60:.0f} min")
+
+
+def measure(scale: Scale, device: str, work: Path) -> tuple[dict[str, float], list[str]]:
+    """Expected wall time of `scale` on this device, from measured rates: each run of the chain
+    trained `scale.probe` (warm-up, timed) iterations on a small set of the scale's kind (s/iter =
+    the mean iteration time after the warm-up, from the Trainer's log), data generation images/s
+    with every core, and prediction seconds per held-out image (flip test). Returns (seconds per
+    part, report lines). Left out: COCOeval's scoring (CPU, seconds per run) and start-ups."""
+    warmup, iters = scale.probe
+    width, height = scale.image_size
+    images, val_images = scale.batch_size * (warmup + iters), min(32, scale.val_images)
+    start = time.perf_counter()
+    train = dataset(work / "train", SynthSpec(images, 100, width, height, *scale.persons, preset=scale.preset))
+    val = dataset(work / "val", SynthSpec(val_images, 101, width, height, *scale.persons, preset=scale.preset))
+    rate = (images + val_images) / (time.perf_counter() - start)
+    try:
+        import albumentations  # noqa: F401
+        augment = scale.augment
+    except ImportError:  # not on the device machine: the loader's share is then lower than the real run's
+        augment = False
+    per_iter, checkpoint = probe_runs(replace(scale, augment=augment, warmup_iters=1), train, device, work)
+    per_image = prediction_seconds(f"rtmpose-{scale.student}-{scale.input_hw}", checkpoint, val, device)
+    iterations = {TEACHER: scale.teacher_iters, BASELINE: scale.student_iters, STAGE1: scale.student_iters,
+                  STAGE2: scale.s2_iters, LABEL_FREE: scale.student_iters}
+    seconds = {"data": (scale.train_images + scale.val_images) / rate,
+               "training": scale.seeds * sum(per_iter[k] * iterations[k] for k in per_iter),
+               "evaluation": scale.seeds * len(per_iter) * scale.val_images * per_image}
+    seconds["total"] = sum(seconds.values())
+    lines = [f"- {label}: {per_iter[label]:.3f} s/iter x {iterations[label]} iterations x {scale.seeds} seed(s) = "
+             f"{per_iter[label] * iterations[label] * scale.seeds / 60:.1f} min" for label in per_iter]
+    lines += [f"- data: `dwpose synth --preset {scale.preset}` at {rate:.0f} images/s x "
+              f"{scale.train_images + scale.val_images} images = {seconds['data'] / 60:.1f} min",
+              f"- evaluation: {per_image:.3f} s per held-out image (prediction, flip test) x {scale.val_images} images x "
+              f"{len(per_iter) * scale.seeds} runs = {seconds['evaluation'] / 60:.1f} min (COCOeval's scoring not included)",
+              f"(measured with batch {scale.batch_size}, input {scale.input_hw}, {warmup} warm-up + {iters} timed "
+              f"iterations per run, augmentation "
+              f"{'as the scale has it' if augment == scale.augment else 'off: albumentations is not installed'})"]
+    return seconds, lines
+
+
+def probe_runs(scale: Scale, train: Path, device: str, work: Path) -> tuple[dict[str, float], Path]:
+    """Seconds per iteration of each run of the chain (a few iterations each, `scale.probe`), and
+    the stage-1 student's checkpoint."""
+    warmup, iters = scale.probe
+    instances = sum(1 for a in json.loads((train / ANNOTATION_FILE).read_text())["annotations"] if a["num_keypoints"] > 0)
+    teacher_name, student_name = f"rtmpose-{scale.teacher}-{scale.input_hw}", f"rtmpose-{scale.student}-{scale.input_hw}"
+    per_iter: dict[str, float] = {}
+
+    def timed(label: str, arch: str, key: str, distill=None) -> Path:
+        config = replace(train_config(scale, key, arch, train, warmup + iters, instances, 21, distill), log_every=1)
+        Trainer(config, work / key, device=device, progress=False).train()
+        records = [json.loads(x) for x in (work / key / "train_log.jsonl").read_text().splitlines()]
+        per_iter[label] = statistics.fmean(r["time"] for r in records[warmup:])
+        return work / key / "final_pose.pth"
+
+    teacher = timed(TEACHER, teacher_name, "teacher")
+    timed(BASELINE, student_name, "student_gt")
+    s1 = timed(STAGE1, student_name, "student_s1",
+               DistillConfig(stage=1, teacher_model=teacher_name, teacher_checkpoint=str(teacher)))
+    timed(STAGE2, student_name, "student_s2", DistillConfig(stage=2, teacher_model=student_name, teacher_checkpoint=str(s1)))
+    label_free = label_free_setting()
+    if label_free is not None:
+        timed(LABEL_FREE, student_name, "student_label_free",
+              DistillConfig(stage=1, teacher_model=teacher_name, teacher_checkpoint=str(teacher), **label_free))
+    return per_iter, s1
+
+
+def prediction_seconds(arch: str, checkpoint: Path, val: Path, device: str) -> float:
+    """Seconds per image of the evaluation's prediction (ground-truth boxes, flip test), after a warm-up."""
+    from dwpose.data import load_annotations
+    from dwpose.evaluation.runner import predict_samples
+    from dwpose.inference.pose import PoseEstimator
+
+    estimator = PoseEstimator(create_model(arch, checkpoint=checkpoint), backend="torch", device=device, flip_test=True)
+    samples = load_annotations(val / ANNOTATION_FILE, val / IMAGE_DIR, train=False)
+    predict_samples(estimator, samples[:4], progress=False)
+    start = time.perf_counter()
+    predict_samples(estimator, samples, progress=False)
+    return (time.perf_counter() - start) / len({s.image_path for s in samples})
 
 
 def aggregate(rows) -> dict[str, dict]:

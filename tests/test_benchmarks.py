@@ -2,6 +2,7 @@
 both keep working between the sessions that are lent a GPU."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -72,11 +73,17 @@ def test_device_check_quick_run_on_cpu(tmp_path):
     for needle in ("persons/s", "latency(9) / latency(1)", "frames/s", "it/s", "matmul ceiling"):
         assert needle in text, needle
     assert (out / "device_check.md").read_text().strip() in text and (out / "gpu_eager.log").exists()
+    # Then synth_tpd.py (--quick: its smoke scale): the expected duration measured on the device,
+    # from each run's s/iter, and the run itself left out with a line saying so.
+    assert "  3. synth_tpd.py --scale smoke: its expected duration measured here" in done.stdout
+    tpd = text[text.index("### synth_tpd.py --scale smoke"):]
+    assert re.search(r"^expected duration of --scale smoke on .*: \d+ s \(", tpd, re.M), tpd
+    for run in ("teacher (GT)", "student baseline (GT only)", "student, TPD stage 1", "student, TPD stage 1 + 2"):
+        assert re.search(rf"^- {re.escape(run)}: [\d.]+ s/iter x \d+ iterations x 2 seed\(s\)", tpd, re.M), run
+    assert "The run itself skipped: it is expected to take" in tpd and "--quick measures only" in tpd
 
 
 def test_model_cost_quick_writes_its_row_and_keeps_other_sections(tmp_path):
-    import re
-
     from dwpose import create_model
 
     results = tmp_path / "RESULTS.md"
@@ -99,3 +106,27 @@ def test_model_cost_quick_writes_its_row_and_keeps_other_sections(tmp_path):
     assert 0.5 < gflops < 5 and 5 < file_mib < 100 and median_ms > 0
     # The child's own growth (session + run of a ~20 MiB model), not a peak inherited from the parent.
     assert 10 < growth_mib < 2000
+
+
+def test_train_speed_quick_writes_its_section_from_the_trainers_log(tmp_path):
+    results = tmp_path / "RESULTS.md"
+    earlier = "\n## Training speed on the CPU (benchmarks/train_speed.py)\n\nan earlier run: replaced.\n"
+    results.write_text(CPU_SECTION + earlier + LATER_SECTION)
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "train_speed.py"), "--quick", "--out", str(results),
+                           "--cache", str(tmp_path / "cache")], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    text = results.read_text()
+    assert text.startswith(CPU_SECTION) and text.endswith(LATER_SECTION) and "an earlier run" not in text
+    assert text.count("## Training speed on the CPU (benchmarks/train_speed.py)") == 1
+    assert "`benchmarks/train_speed.py --quick` (a smoke run" in text and "load average (1/5/15 min) before " in text
+    rows = re.findall(r"^\| (\d) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+)% \| ([\d.]+) \| ([\d.]+) \|$", text, re.M)
+    assert [row[0] for row in rows] == ["0", "1", "2"], text
+    for workers, per_iter, data, step, share, rate, first in rows:
+        per_iter, data, step = float(per_iter), float(data), float(step)
+        # One repeat: the row is that run's means, and data + step fit in the whole iteration
+        # (the table rounds to 1 ms). In-process loading (0 workers) takes time; so does starting workers.
+        assert step > 0 and data + step <= per_iter + 0.002 and (data > 0 if workers == "0" else data >= 0)
+        assert float(first) > 0
+        # Images/s is the batch (4 with --quick) over s/iter; data share is data over s/iter.
+        assert abs(float(rate) - 4 / per_iter) <= 0.05 + 0.002 / per_iter ** 2
+        assert abs(float(share) - 100 * data / per_iter) <= 0.05 + 0.1 / per_iter

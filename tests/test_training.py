@@ -480,3 +480,38 @@ def test_train_prints_each_validation_per_part_and_where_best_is(tmp_path, capsy
     best = max(r["wholebody/AP"] for r in records)
     assert f"best validation: whole-body AP {best:.3f} in {work / 'best.pth'}" in out
     assert f"checkpoint {work / 'last.pth'}" in out
+
+
+def test_log_records_split_each_iteration_into_data_and_step_time(tmp_path, monkeypatch):
+    # A slowed dataset must show in data_time, a slowed step in step_time, each measured apart:
+    # the two never add up to more than the iteration, nor the iterations to more than the run.
+    import time
+
+    from dwpose.data.dataset import TopDownTrainDataset
+
+    read_sample = TopDownTrainDataset.__getitem__
+
+    def slow_sample(self, index):
+        time.sleep(0.01)
+        return read_sample(self, index)
+
+    monkeypatch.setattr(TopDownTrainDataset, "__getitem__", slow_sample)  # workers=0: in this process
+    # 12 people, batch 4: 3 iterations per epoch, so 4 iterations cross an epoch (a new loader).
+    trainer = Trainer(load_config(write_config(tmp_path / "t.toml", "rtmpose-t-128x96", max_iters=4, epochs=2)),
+                      tmp_path / "w", progress=False)
+    step, pauses = trainer._step, [0.05, 0.05, 0.05, 0.8]  # the last: a record is of its own iterations only
+
+    def slow_step(batch):
+        time.sleep(pauses[trainer.global_iter])
+        return step(batch)
+
+    trainer._step = slow_step
+    start = time.perf_counter()
+    trainer.train()
+    wall = time.perf_counter() - start
+    records = [json.loads(x) for x in (tmp_path / "w" / "train_log.jsonl").read_text().splitlines()]
+    assert [r["iter"] for r in records] == [1, 2, 3, 4]
+    for r, pause in zip(records, pauses):
+        assert r["data_time"] >= 4 * 0.01 and r["step_time"] >= pause, r
+        assert r["data_time"] + r["step_time"] <= r["time"], r
+    assert sum(r["time"] for r in records) <= wall

@@ -36,6 +36,7 @@ from ..fileio import save_torch_atomic
 from ..models import TopdownPoseModel, create_model
 from ..models.checkpoint import extract_state_dict, read_checkpoint_file
 from ..models.registry import describe_state_dict, load_state_dict_strict
+from .clock import IterationClock
 from .config import TrainConfig, ValConfig
 from .optim import ExpMomentumEMA, lr_factor, param_groups
 
@@ -307,11 +308,13 @@ class Trainer:
         try:
             if self.val_pending:  # resumed from the save before a validation that did not finish
                 self._validate_saved()
+            clock = IterationClock(self.device)
             while self.epoch < c.epochs and not self._done():
                 self.module.train()
                 loader = self._loader(self.epoch, self.iter_in_epoch)
-                for number, batch in enumerate(loader):
+                for number, batch in enumerate(clock.batches(loader)):
                     last = self._step(batch)
+                    clock.step_done()
                     if self.trace_dir:
                         self.seen += loader.dataset.indices[number * c.batch_size:(number + 1) * c.batch_size]
                     self.iter_in_epoch += 1
@@ -321,7 +324,7 @@ class Trainer:
                         bar.set_postfix(loss=f"{last['loss']:.4f}", lr=f"{last['lr']:.2e}")
                         if self.rank == 0:
                             with log_path.open("a") as log:
-                                log.write(json.dumps({"epoch": self.epoch, "iter": self.global_iter, **last}) + "\n")
+                                log.write(json.dumps({"epoch": self.epoch, "iter": self.global_iter, **last, **clock.record()}) + "\n")
                     if self.global_iter % c.checkpoint_every_iters == 0:
                         self.save()
                     if self.stop_requested or self._done():

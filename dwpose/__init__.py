@@ -2,7 +2,7 @@
 PyTorch, without the OpenMMLab stack."""
 
 from .inference.pipeline import WholebodyPipeline
-from .formats import PoseResult
+from .result import PoseResult
 from .models import CheckpointError, create_model, list_models
 from .solutions import DWposeDetector, Wholebody
 

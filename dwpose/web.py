@@ -27,7 +27,7 @@ import numpy as np
 from .drawing import DEFAULT_STYLE, list_styles, render
 from .errors import DWPoseError, InputError
 from .fileio import write_json_atomic
-from .formats import PoseResult
+from .result import PoseResult
 from .inference.io import VIDEO_SUFFIXES, check_image_size, image_header_size, read_image
 from .inference.pipeline import WholebodyPipeline
 from .inference.video import open_video, process_video

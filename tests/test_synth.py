@@ -479,7 +479,7 @@ def test_tpd_benchmark_verdict_weighs_differences_against_the_seed_spread(monkey
 
 def _mean_pose_records(samples, records_for) -> list[dict]:
     """Every person predicted as the training set's mean pose, placed in its ground-truth box."""
-    from dwpose.formats import coco_wholebody_record
+    from dwpose.formats.coco_wholebody import coco_wholebody_record
 
     relative = [(s.keypoints - s.bbox[:2]) / (s.bbox[2:] - s.bbox[:2]) for s in samples]
     weights = np.stack([s.visible for s in samples])[..., None]

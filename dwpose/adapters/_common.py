@@ -13,7 +13,7 @@ import numpy as np
 
 from ..backends import backend_for_files
 from ..errors import InputError
-from ..formats import PoseResult
+from ..result import PoseResult
 from ..inference.io import MAX_RESOLUTION, to_bgr
 from ..inference.pipeline import WholebodyPipeline
 from ..weights import REGISTRY, registry_name, resolve_weights

@@ -37,7 +37,7 @@ import numpy as np
 
 from ..drawing import get_style, render
 from ..errors import InputError
-from ..formats import PoseResult
+from ..result import PoseResult
 from ..inference.io import check_image_size
 from ..inference.pipeline import WholebodyPipeline
 from ._common import (

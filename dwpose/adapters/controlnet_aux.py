@@ -27,7 +27,7 @@ import numpy as np
 
 from ..drawing import DEFAULT_STYLE, controlnet_resize, controlnet_size, get_style, render
 from ..errors import InputError
-from ..formats import PoseResult
+from ..result import PoseResult
 from ..weights import DEFAULT_DETECTOR, DEFAULT_POSE
 from ._common import (
     PipelineHolder, as_output, check_flags, check_resolution, image_to_bgr, output_type_of, reject_unknown,

@@ -35,7 +35,8 @@ import numpy as np
 
 from ..drawing import render
 from ..errors import InputError
-from ..formats import NECK_SCORES, PoseResult, from_openpose134
+from ..formats.openpose import NECK_SCORES, from_openpose134
+from ..result import PoseResult
 from ..inference.tracking import IoUTracker
 from ..weights import DWPOSE_PRESET, RTMLIB_MODES
 from ._common import PipelineHolder, check_flags, image_to_bgr

@@ -21,7 +21,7 @@ from ..backends import BACKENDS, backend_for_files
 from ..drawing import DEFAULT_STYLE, list_styles, output_size_for, overlay, render as draw_style
 from ..errors import DWPoseError, InputError
 from ..fileio import is_temporary, temporary_sibling
-from ..formats import PoseResult
+from ..result import PoseResult
 from ..inference.io import IMAGE_SUFFIXES, MAX_RESOLUTION, VIDEO_SUFFIXES, ImageReadError, encode_png, read_image
 from ..inference.outputs import Interruption, StemNames, remove_stale_temporaries, staged_outputs, write_synced
 from ..inference.pipeline import WholebodyPipeline

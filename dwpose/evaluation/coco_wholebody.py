@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DWPoseError
-from ..formats import coco_wholebody_record, instance_scores
+from ..formats.coco_wholebody import coco_wholebody_record, instance_scores
 from ..skeleton import PART_ANNOTATION_FIELDS, PARTS, SIGMAS
 from .oks import oks_nms
 

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from ..errors import DWPoseError
-from ..formats import PoseResult
+from ..result import PoseResult
 from .io import opencv_path
 from .outputs import Interruption, fsync_path, staged_outputs
 from .pipeline import WholebodyPipeline

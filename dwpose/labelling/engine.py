@@ -15,7 +15,7 @@ import numpy as np
 
 from ..codec.topk import pack_persons
 from ..errors import DWPoseError
-from ..formats import PoseResult
+from ..result import PoseResult
 from ..inference.io import read_image
 from ..inference.pipeline import WholebodyPipeline
 from ..inference.user_boxes import boxes_for

@@ -25,7 +25,7 @@ from ...adapters.comfyui import DWPOSE_MODEL_NAME, UPSCALE_METHODS, DwposeDetect
 from ...backends import BACKENDS
 from ...drawing import get_style, list_styles, render
 from ...errors import InputError
-from ...formats import PoseResult
+from ...result import PoseResult
 from ...inference.io import MAX_RESOLUTION
 from ...weights import DEFAULT_DETECTOR, DEFAULT_POSE, REGISTRY, WeightsError, resolve_weights
 

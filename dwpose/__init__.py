@@ -2,8 +2,8 @@
 PyTorch, without the OpenMMLab stack."""
 
 from .inference.pipeline import WholebodyPipeline
-from .result import PoseResult
 from .models import CheckpointError, create_model, list_models
+from .result import PoseResult
 from .solutions import DWposeDetector, Wholebody
 
 __version__ = "0.1.0"

@@ -26,6 +26,7 @@ from dwpose.data.synth.geometry3d import DEG, rot_y
 from dwpose.data.synth.hand import FINGER_LIMITS_DEG
 from dwpose.data.synth.parts import KEYPOINT_OWNERS, decode_labels
 from dwpose.data.synth.render import Camera, draw_person, sample_appearance
+from dwpose.formats.coco_wholebody import COCO_WHOLEBODY_CATEGORY
 from dwpose.data.synth.scene import _visibility
 from dwpose.data.transforms import AugmentConfig
 from dwpose.skeleton import PART_ANNOTATION_FIELDS, PARTS
@@ -294,7 +295,7 @@ def old_annotation_bytes(spec: SynthSpec) -> bytes:
                         "version": writer.GENERATOR_VERSION, "seed": spec.seed, "num_images": spec.num,
                         "size": [spec.width, spec.height], "persons": [spec.min_persons, spec.max_persons],
                         "preset": spec.preset},
-               "licenses": [], "images": images, "annotations": annotations, "categories": writer._categories()}
+               "licenses": [], "images": images, "annotations": annotations, "categories": [COCO_WHOLEBODY_CATEGORY]}
     return json.dumps(dataset).encode()
 
 

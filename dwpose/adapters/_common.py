@@ -13,9 +13,9 @@ import numpy as np
 
 from ..backends import backend_for_files
 from ..errors import InputError
-from ..result import PoseResult
 from ..inference.io import MAX_RESOLUTION, to_bgr
 from ..inference.pipeline import WholebodyPipeline
+from ..result import PoseResult
 from ..weights import REGISTRY, registry_name, resolve_weights
 
 OUTPUT_TYPES = ("pil", "np")

@@ -19,7 +19,8 @@ Switch with one line: `from dwpose.adapters.rtmlib import Wholebody, PoseTracker
   (rtmlib's signature; extra keywords such as `det=` / `pose=` go to the solution, like
   rtmlib's `functools.partial(Wholebody, det=..., pose=...)`): the detector runs every
   `det_frequency` frames, in between each person's box follows its keypoints (their extent x
-  1.25, as rtmlib); with `tracking` people keep ids across frames (`track_ids`) and come out
+  1.25, as rtmlib: `inference.tracking.rtmlib_pose_to_bbox`, exported here as rtmlib's
+  `pose_to_bbox`); with `tracking` people keep ids across frames (`track_ids`) and come out
   ordered by id.
 - `draw_skeleton(img, keypoints, scores, openpose_skeleton=False, kpt_thr=0.5, radius=2,
   line_width=2)` draws into the BGR frame (in place, returned) in rtmlib's mmpose style, or its
@@ -36,8 +37,9 @@ import numpy as np
 from ..drawing import render
 from ..errors import InputError
 from ..formats.openpose import NECK_SCORES, from_openpose134
-from ..result import PoseResult
 from ..inference.tracking import IoUTracker
+from ..inference.tracking import rtmlib_pose_to_bbox as pose_to_bbox  # rtmlib's name, in this module's API
+from ..result import PoseResult
 from ..weights import DWPOSE_PRESET, RTMLIB_MODES
 from ._common import PipelineHolder, check_flags, image_to_bgr
 
@@ -117,14 +119,6 @@ def xyxy_boxes(bboxes: object) -> np.ndarray:
     if boxes.shape[1] < 4:
         raise InputError(f"boxes must be rows of x1, y1, x2, y2 (and optionally a score), got shape {boxes.shape}")
     return boxes[:, :4]
-
-
-def pose_to_bbox(keypoints: np.ndarray, expansion: float = 1.25) -> np.ndarray:
-    """rtmlib's box of one person's keypoints (K, 2): their extent, scaled by `expansion`
-    about its centre."""
-    low, high = keypoints.min(0), keypoints.max(0)
-    center = (low + high) / 2
-    return np.concatenate([center - (center - low) * expansion, center + (high - center) * expansion])
 
 
 class PoseTracker:

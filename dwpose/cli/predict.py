@@ -21,13 +21,14 @@ from ..backends import BACKENDS, backend_for_files
 from ..drawing import DEFAULT_STYLE, list_styles, output_size_for, overlay, render as draw_style
 from ..errors import DWPoseError, InputError
 from ..fileio import is_temporary, temporary_sibling
-from ..result import PoseResult
-from ..inference.io import IMAGE_SUFFIXES, MAX_RESOLUTION, VIDEO_SUFFIXES, ImageReadError, encode_png, read_image
+from ..inference.io import MAX_RESOLUTION, ImageReadError, encode_png, read_image
 from ..inference.outputs import Interruption, StemNames, remove_stale_temporaries, staged_outputs, write_synced
 from ..inference.pipeline import WholebodyPipeline
 from ..inference.user_boxes import MissingBoxesEntry, boxes_for, entry_name, read_boxes
 from ..inference.video import VideoReadError, VideoSummary, process_video
+from ..media import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from ..progress import note as _note, progress as progress_bar
+from ..result import PoseResult
 from ..weights import (
     DEFAULT_DETECTOR, DEFAULT_POSE, DWPOSE_PRESET, RTMLIB_MODES, Preset, WeightsError, resolve_weights,
 )

@@ -10,9 +10,8 @@ import cv2
 
 from ..fileio import write_bytes_atomic, write_text_atomic
 from ..inference.io import encode_png, opencv_path
+from ..media import VIDEO_SUFFIXES
 from .coco_wholebody import DatasetError
-
-VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
 
 
 def extract_frames(videos: str | os.PathLike, out: str | os.PathLike, fps: float = 30.0, progress: bool = True) -> int:

@@ -15,8 +15,8 @@ import cv2
 import numpy as np
 
 from ..result import PoseResult
-from .openpose import body_subset, normalised_openpose134
 from ..skeleton import VISIBILITY_THRESHOLD
+from .openpose import body_subset, normalised_openpose134
 from .primitives import (
     BODY, BODY_COLORS, BODY_LIMBS, FACE, FEET, HAND_EDGE_COLORS, LEFT_HAND, RIGHT_HAND, Parts, bgr,
     dim, draw_dots, draw_feet, draw_hand, fill_limb, smart_width,

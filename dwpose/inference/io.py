@@ -17,9 +17,6 @@ import numpy as np
 
 from ..errors import DWPoseError, InputError
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".jp2", ".pgm", ".ppm", ".pbm"}
-VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
-
 
 # OpenCV's warpAffine (the person crops) takes sides below SHRT_MAX (32767) only: a larger image
 # is refused up front with one line, in `check_image_size`, which the pipeline and `read_image` use.

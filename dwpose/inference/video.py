@@ -24,7 +24,7 @@ from ..result import PoseResult
 from .io import opencv_path
 from .outputs import Interruption, fsync_path, staged_outputs
 from .pipeline import WholebodyPipeline
-from .tracking import IoUTracker, OneEuroFilter
+from .tracking import IoUTracker, OneEuroFilter, boxes_from_keypoints
 
 
 class VideoReadError(DWPoseError, ValueError):
@@ -101,18 +101,6 @@ def iter_frame_batches(path: str | os.PathLike, batch_size: int, prefetch: int =
         capture.release()
 
 
-def _boxes_from_keypoints(result: PoseResult, threshold: float = 0.3) -> np.ndarray:
-    """Person boxes for the next frame from this frame's confident body/foot keypoints."""
-    boxes = result.boxes.copy()
-    for i in range(len(result)):
-        confident = result.keypoints[i, :23][result.scores[i, :23] > threshold]
-        if len(confident) >= 2:
-            box = np.concatenate([confident.min(0), confident.max(0)])
-            if (box[2:] > box[:2]).all():  # points on a line give no box: keep this frame's
-                boxes[i] = box
-    return boxes
-
-
 def process_video(
     pipeline: WholebodyPipeline,
     path: str | os.PathLike,
@@ -176,7 +164,7 @@ def process_video(
                 elif detect_every == 1 or previous is None or index % detect_every == 0:
                     results = pipeline.predict_batch(frames)
                 else:  # follow last frame's people without running the detector
-                    results = pipeline.predict_batch(frames, [_boxes_from_keypoints(previous)], clip=False)
+                    results = pipeline.predict_batch(frames, [boxes_from_keypoints(previous)], clip=False)
                 for result in results:
                     result.track_ids = tracker.update(result.boxes)
                     if smoother is not None:

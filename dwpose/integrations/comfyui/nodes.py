@@ -25,14 +25,17 @@ from ...adapters.comfyui import DWPOSE_MODEL_NAME, UPSCALE_METHODS, DwposeDetect
 from ...backends import BACKENDS
 from ...drawing import get_style, list_styles, render
 from ...errors import InputError
-from ...result import PoseResult
 from ...inference.io import MAX_RESOLUTION
+from ...result import PoseResult
 from ...weights import DEFAULT_DETECTOR, DEFAULT_POSE, REGISTRY, WeightsError, resolve_weights
 
 CATEGORY = "dwpose"
 NO_DETECTOR = "none"  # the whole frame is one person, as comfyui without a bbox detector
 DEVICES = ("auto", "cpu", "cuda")
-DEFAULT_STYLE = "comfyui"  # pixel-identical to comfyui_controlnet_aux's DWPose node
+# The node draws in ComfyUI's look by default, on purpose: pixel-identical to comfyui_controlnet_aux's
+# DWPose node, which the workflows that swap in this node were built with. Everywhere else dwpose's
+# own default is drawing.DEFAULT_STYLE ("controlnet").
+NODE_DEFAULT_STYLE = "comfyui"
 MODEL_FOLDER = "dwpose"  # ComfyUI/models/dwpose
 MODEL_EXTENSIONS = {".onnx", ".pth"}
 _BACKEND_MODULES = {"onnxruntime": "onnxruntime", "openvino": "openvino", "torch": "torch"}
@@ -123,7 +126,7 @@ def _toggles(body: bool, hand: bool, face: bool, foot: bool) -> dict:
 
 def _drawing_inputs() -> dict:
     return {
-        "style": (list_styles(), {"default": DEFAULT_STYLE}),
+        "style": (list_styles(), {"default": NODE_DEFAULT_STYLE}),
         "resolution": ("INT", {"default": 512, "min": 0, "max": MAX_RESOLUTION, "step": 1,
                                "tooltip": "short side of the pose image; 0 keeps the input's size"}),
         "upscale_method": (list(UPSCALE_METHODS), {"default": "INTER_CUBIC"}),
@@ -246,7 +249,7 @@ class DWPoseEstimator:
     DESCRIPTION = "DWPose whole-body keypoints (body, feet, face, hands) drawn as a ControlNet pose image"
 
     def estimate(self, image: object, detect_body: bool = True, detect_hand: bool = True, detect_face: bool = True,
-                 detect_foot: bool = False, style: str = DEFAULT_STYLE, resolution: int = 512,
+                 detect_foot: bool = False, style: str = NODE_DEFAULT_STYLE, resolution: int = 512,
                  upscale_method: str = "INTER_CUBIC", pose_model: str = DEFAULT_POSE,
                  detector: str = DEFAULT_DETECTOR, device: str = "auto", backend: str = "auto") -> tuple:
         parts = _check_drawing(style, resolution, dict(detect_body=detect_body, detect_hand=detect_hand,
@@ -278,7 +281,7 @@ class DWPoseRender:
     DESCRIPTION = "Draw POSE_KEYPOINT (OpenPose JSON per frame) in a dwpose drawing style"
 
     def render(self, pose_keypoint: object, detect_body: bool = True, detect_hand: bool = True,
-               detect_face: bool = True, detect_foot: bool = False, style: str = DEFAULT_STYLE,
+               detect_face: bool = True, detect_foot: bool = False, style: str = NODE_DEFAULT_STYLE,
                resolution: int = 512, upscale_method: str = "INTER_CUBIC", image: object = None) -> tuple:
         parts = _check_drawing(style, resolution, dict(detect_body=detect_body, detect_hand=detect_hand,
                                                        detect_face=detect_face, detect_foot=detect_foot))

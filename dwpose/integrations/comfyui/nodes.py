@@ -21,6 +21,7 @@ from types import ModuleType
 
 import numpy as np
 
+from ...adapters._common import check_resolution
 from ...adapters.comfyui import DWPOSE_MODEL_NAME, UPSCALE_METHODS, DwposeDetector, resize_short_side
 from ...backends import BACKENDS
 from ...drawing import get_style, list_styles, render
@@ -190,9 +191,7 @@ def draw_map(result: PoseResult, style: str, parts: tuple[bool, bool, bool, bool
 
 def _check_drawing(style: str, resolution: object, flags: dict) -> tuple[bool, bool, bool, bool]:
     get_style(style)
-    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or not (
-            0 <= resolution <= MAX_RESOLUTION):
-        raise InputError(f"resolution must be a whole number in 0..{MAX_RESOLUTION}, got {resolution!r}")
+    check_resolution(resolution, "resolution", allow_zero=True)
     for name, value in flags.items():
         if not isinstance(value, (bool, np.bool_)):
             raise InputError(f"{name} must be True or False, got {value!r}")

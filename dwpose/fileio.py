@@ -14,17 +14,13 @@ import secrets
 from pathlib import Path
 from typing import IO, Any, Iterator
 
-from .errors import InputError
+from .errors import InputError, OutputPathError
 
 TEMP_MARKER = ".dwpose-tmp-"
 # Marks a folder as written by a dwpose command (`label`, `synth`): {"tool": "dwpose", "kind": ...}.
 # Without it a non-empty folder is not theirs: they neither write into it nor delete from it.
 RUN_MARKER = ".dwpose-run.json"
 _RUN_KINDS = {"label": "label run", "synth": "synth dataset"}
-
-
-class OutputPathError(InputError):
-    """An output file path that names a folder (".", an existing folder)."""
 
 
 def check_output_file(path: str | os.PathLike) -> Path:

@@ -19,19 +19,18 @@ import numpy as np
 
 from ..backends import BACKENDS, backend_for_files
 from ..drawing import DEFAULT_STYLE, list_styles, output_size_for, overlay, render as draw_style
-from ..errors import DWPoseError, InputError
+from ..errors import (DWPoseError, ImageReadError, IncompleteVideo, InputError, MissingBoxesEntry, VideoReadError,
+                      WeightsError)
 from ..fileio import is_temporary, temporary_sibling
-from ..inference.io import MAX_RESOLUTION, ImageReadError, encode_png, read_image
+from ..inference.io import MAX_RESOLUTION, encode_png, read_image
 from ..inference.outputs import Interruption, StemNames, remove_stale_temporaries, staged_outputs, write_synced
 from ..inference.pipeline import WholebodyPipeline
-from ..inference.user_boxes import MissingBoxesEntry, boxes_for, entry_name, read_boxes
-from ..inference.video import VideoReadError, VideoSummary, process_video
+from ..inference.user_boxes import boxes_for, entry_name, read_boxes
+from ..inference.video import VideoSummary, process_video
 from ..media import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from ..progress import note as _note, progress as progress_bar
 from ..result import PoseResult
-from ..weights import (
-    DEFAULT_DETECTOR, DEFAULT_POSE, DWPOSE_PRESET, RTMLIB_MODES, Preset, WeightsError, resolve_weights,
-)
+from ..weights import DEFAULT_DETECTOR, DEFAULT_POSE, DWPOSE_PRESET, RTMLIB_MODES, Preset, resolve_weights
 
 
 
@@ -290,14 +289,6 @@ class Predictor:
                                   f"(truncated or corrupt video); {summary.video_path.name} and "
                                   f"{summary.jsonl_path.name} hold the decoded ones", summary)
         return summary
-
-
-class IncompleteVideo(VideoReadError):
-    """A video that stopped decoding before its announced frame count (outputs were written)."""
-
-    def __init__(self, message: str, summary: VideoSummary) -> None:
-        super().__init__(message)
-        self.summary = summary
 
 
 def note(message: str) -> None:

@@ -38,7 +38,7 @@ def run_train(args: argparse.Namespace, stage: int | None = None, distill: bool 
     """`dwpose train` (`distill=False`) or `dwpose distill`: the stage is `stage`, else
     `args.stage`, else the recipe's `distill.stage`."""
     from ..training import Trainer, load_config
-    from ..training.config import ConfigError
+    from ..errors import ConfigError
 
     overrides = _overrides(args.set)
     distill = distill or stage is not None
@@ -100,7 +100,8 @@ def run_eval(args: argparse.Namespace) -> int:
 
     if args.results:
         from ..data.coco_wholebody import read_json
-        from ..evaluation import EvaluationError, evaluate_coco_wholebody, load_coco, validate_results
+        from ..evaluation import evaluate_coco_wholebody, load_coco, validate_results
+        from ..errors import EvaluationError
 
         if not args.ann:
             raise InputError("--results needs --ann (the ground truth)")

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from ..codec.topk import KD_BETA, unpack_persons
+from ..errors import DatasetError
 from ..labelling.layout import LOGITS_SUFFIX, MANIFEST_NAME, SHARD_FOLDER
-from .coco_wholebody import DatasetError
 
 
 class StoredLogits:

@@ -10,8 +10,8 @@ import cv2
 
 from ..fileio import write_bytes_atomic, write_text_atomic
 from ..inference.io import encode_png, opencv_path
+from ..errors import DatasetError
 from ..media import VIDEO_SUFFIXES
-from .coco_wholebody import DatasetError
 
 
 def extract_frames(videos: str | os.PathLike, out: str | os.PathLike, fps: float = 30.0, progress: bool = True) -> int:

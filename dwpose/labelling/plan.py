@@ -12,8 +12,8 @@ from pathlib import Path
 
 import cv2
 
-from ..errors import InputError
-from ..inference.video import VideoReadError, open_video
+from ..errors import InputError, VideoReadError
+from ..inference.video import open_video
 from ..media import VIDEO_SUFFIXES
 
 FORMAT = "dwpose-label/1"

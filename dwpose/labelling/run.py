@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..codec.topk import KD_BETA
-from ..errors import InputError
+from ..errors import InputError, RunFileError
 from ..fileio import RUN_MARKER, is_temporary, read_run_marker, write_text_atomic
 from ..inference.outputs import Interruption, StemNames, remove_stale_temporaries
 from ..skeleton import VISIBILITY_THRESHOLD
@@ -20,7 +20,7 @@ from .engine import LabellerConfig, ShardLabeller, ShardTask, label_in_process
 from .layout import FRAME_FOLDER, IMAGE_FOLDER, MANIFEST_NAME, MERGED_NAME, SHARD_FOLDER
 from .plan import (FORMAT, Source, check_resumable, file_sha256, file_stat, inputs_digest, plan_sources, plan_units,
                    split_shards, versions)
-from .writer import RunFileError, ShardWriter, dumps, merge_shards, read_run_file
+from .writer import ShardWriter, dumps, merge_shards, read_run_file
 
 SPLIT_RATIO = 2.0  # SimCC bins per input pixel of the released models
 

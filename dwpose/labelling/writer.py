@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, RunFileError
 from ..fileio import atomic_open, atomic_path
 from ..formats.coco_wholebody import COCO_WHOLEBODY_CATEGORY, coco_wholebody_dataset, coco_wholebody_image
 from ..inference.outputs import Interruption, fsync_path, staged_outputs, write_synced
@@ -30,13 +30,6 @@ from ..inference.tracking import IoUTracker
 from .engine import UnitOutput
 from .layout import FRAME_FOLDER, IMAGE_FOLDER, LOGITS_SUFFIX, MERGED_NAME, SHARD_FOLDER, parquet_row, parquet_schema
 from .plan import Source
-
-
-class RunFileError(InputError):
-    """A file of the run folder is not what the run wrote (truncated, edited, another format)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(f"{message}; the run cannot go on: start over with --overwrite (or delete the run folder)")
 
 
 def read_run_file(path: Path, what: str, keys: tuple[str, ...] = ()) -> dict:

@@ -25,10 +25,10 @@ from ...adapters._common import check_resolution
 from ...adapters.comfyui import DWPOSE_MODEL_NAME, UPSCALE_METHODS, DwposeDetector, resize_short_side
 from ...backends import BACKENDS
 from ...drawing import get_style, list_styles, render
-from ...errors import InputError
+from ...errors import InputError, WeightsError
 from ...inference.io import MAX_RESOLUTION
 from ...result import PoseResult
-from ...weights import DEFAULT_DETECTOR, DEFAULT_POSE, REGISTRY, WeightsError, resolve_weights
+from ...weights import DEFAULT_DETECTOR, DEFAULT_POSE, REGISTRY, resolve_weights
 
 CATEGORY = "dwpose"
 NO_DETECTOR = "none"  # the whole frame is one person, as comfyui without a bbox detector

@@ -13,8 +13,9 @@ import numpy as np
 
 from ..backends import backend_for_files
 from ..errors import InputError
-from ..inference.io import MAX_RESOLUTION, to_bgr
+from ..inference.io import to_bgr
 from ..inference.pipeline import WholebodyPipeline
+from ..media import MAX_RESOLUTION
 from ..result import PoseResult
 from ..weights import REGISTRY, registry_name, resolve_weights
 

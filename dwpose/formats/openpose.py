@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
+from ..media import check_image_size
 from ..skeleton import (NUM_OPENPOSE_KEYPOINTS, OPENPOSE_BODY_DST, OPENPOSE_BODY_SRC, OPENPOSE_NECK_INSERT,
                         OPENPOSE_PARTS, VISIBILITY_THRESHOLD)
 
@@ -105,8 +106,6 @@ def from_openpose_json(data: object) -> tuple[np.ndarray, np.ndarray, tuple[int,
         size = (int(data["canvas_width"]), int(data["canvas_height"]))
     except (KeyError, TypeError, ValueError):
         raise InputError("OpenPose JSON needs whole-number canvas_width and canvas_height") from None
-    from ..inference.io import check_image_size  # (a module-level import would be circular)
-
     check_image_size(*size, what="OpenPose JSON canvas")  # drawn on: no larger than an image dwpose takes
     info = np.zeros((len(data["people"]), NUM_OPENPOSE_KEYPOINTS, 3), np.float64)
     for i, person in enumerate(data["people"]):

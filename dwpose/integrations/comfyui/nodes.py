@@ -26,7 +26,7 @@ from ...adapters.comfyui import DWPOSE_MODEL_NAME, UPSCALE_METHODS, DwposeDetect
 from ...backends import BACKENDS
 from ...drawing import get_style, list_styles, render
 from ...errors import InputError, WeightsError
-from ...inference.io import MAX_RESOLUTION
+from ...media import MAX_RESOLUTION
 from ...result import PoseResult
 from ...weights import DEFAULT_DETECTOR, DEFAULT_POSE, REGISTRY, resolve_weights
 

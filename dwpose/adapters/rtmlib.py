@@ -40,6 +40,7 @@ from ..formats.openpose import NECK_SCORES, from_openpose134
 from ..inference.tracking import IoUTracker
 from ..inference.tracking import rtmlib_pose_to_bbox as pose_to_bbox  # rtmlib's name, in this module's API
 from ..result import PoseResult
+from ..skeleton import NUM_KEYPOINTS, NUM_OPENPOSE_KEYPOINTS
 from ..weights import DWPOSE_PRESET, RTMLIB_MODES
 from ._common import PipelineHolder, check_flags, image_to_bgr
 
@@ -192,11 +193,11 @@ def draw_skeleton(img: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, op
         return img
     if keypoints.ndim == 2:
         keypoints, scores = keypoints[None], scores.reshape(1, -1)
-    if keypoints.ndim != 3 or keypoints.shape[2] != 2 or keypoints.shape[1] not in (133, 134) \
+    if keypoints.ndim != 3 or keypoints.shape[2] != 2 or keypoints.shape[1] not in (NUM_KEYPOINTS, NUM_OPENPOSE_KEYPOINTS) \
             or scores.shape != keypoints.shape[:2]:
         raise InputError("draw_skeleton needs keypoints (N, 133 or 134, 2) and scores (N, K) of the whole-body "
                          f"layouts, got {keypoints.shape} and {scores.shape}")
-    if keypoints.shape[1] == 134:
+    if keypoints.shape[1] == NUM_OPENPOSE_KEYPOINTS:
         keypoints, scores = from_openpose134(keypoints, scores)
     result = PoseResult.from_keypoints(keypoints, scores, (img.shape[1], img.shape[0]))
     options: dict = {"kpt_thr": kpt_thr, "line_width": line_width}

@@ -2,8 +2,8 @@
 PyTorch, without the OpenMMLab stack."""
 
 from .inference.pipeline import WholebodyPipeline
-from .formats import PoseResult
 from .models import create_model, list_models
+from .result import PoseResult
 from .solutions import DWposeDetector, Wholebody
 from .errors import CheckpointError
 

@@ -1,7 +1,9 @@
 """Atomic output files: everything is written under a temporary name in the destination's
 folder and renamed into place when complete, so an interrupted run never leaves a truncated
 file under a final name. The temporary name keeps the suffix (encoders pick their format by
-it) and is ASCII, so OpenCV can be given it whatever the final name is."""
+it) and is ASCII, so OpenCV can be given it whatever the final name is. Also the run marker, by
+which a dwpose command (`label`, `synth`) knows a folder as its own: it neither writes into nor
+deletes from a non-empty folder without one."""
 
 from __future__ import annotations
 
@@ -12,9 +14,13 @@ import secrets
 from pathlib import Path
 from typing import IO, Any, Iterator
 
-from .errors import OutputPathError
+from .errors import InputError, OutputPathError
 
 TEMP_MARKER = ".dwpose-tmp-"
+# Marks a folder as written by a dwpose command (`label`, `synth`): {"tool": "dwpose", "kind": ...}.
+# Without it a non-empty folder is not theirs: they neither write into it nor delete from it.
+RUN_MARKER = ".dwpose-run.json"
+_RUN_KINDS = {"label": "label run", "synth": "synth dataset"}
 
 
 def check_output_file(path: str | os.PathLike) -> Path:
@@ -92,3 +98,22 @@ def save_torch_atomic(obj: Any, path: str | os.PathLike) -> Path:
 def is_temporary(path: str | os.PathLike) -> bool:
     """True for the leftovers of an interrupted atomic write (safe to delete)."""
     return Path(path).name.startswith(TEMP_MARKER)
+
+
+def read_run_marker(folder: os.PathLike | str, kind: str) -> dict | None:
+    """The run marker of `folder` when a dwpose `kind` run wrote it; None when there is none.
+    A marker that is not dwpose's, or of another kind, is an InputError (one rule for every tool)."""
+    path = Path(folder) / RUN_MARKER
+    if not path.is_file():
+        return None
+    try:
+        marker = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        marker = None
+    if not isinstance(marker, dict) or marker.get("tool") != "dwpose":
+        raise InputError(f"{path} is not a dwpose run marker; delete the folder {folder} or choose another output")
+    found = marker.get("kind")
+    if found != kind:
+        raise InputError(f"{folder} holds a dwpose {_RUN_KINDS.get(found, found)}, not a {_RUN_KINDS[kind]}; "
+                         "choose another output folder")
+    return marker

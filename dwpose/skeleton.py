@@ -1,5 +1,6 @@
-"""COCO-WholeBody 133-keypoint layout: the one source of truth for names, parts, flip pairs,
-OKS sigmas and skeleton links. Every other module imports from here."""
+"""Keypoint layouts: COCO-WholeBody's 133 points (names, parts, flip pairs, OKS sigmas, skeleton
+links), the 134-point OpenPose layout derived from it, and the score from which a point counts
+as present. The one source of truth for these facts; every other module imports from here."""
 
 from __future__ import annotations
 
@@ -40,6 +41,26 @@ PARTS: dict[str, tuple[int, int]] = {
     "left_hand": (91, 112),
     "right_hand": (112, 133),
 }
+
+# The 134-point OpenPose layout of DWPose's ControlNet annotator (and rtmlib's openpose134): the
+# 133 points with a neck (the shoulders' midpoint) inserted at OPENPOSE_NECK_INSERT, then the
+# first 18 reordered into OpenPose-18's body: point OPENPOSE_BODY_SRC[i] goes to OPENPOSE_BODY_DST[i].
+NUM_OPENPOSE_KEYPOINTS = 134
+OPENPOSE_NECK_INSERT = 17
+OPENPOSE_BODY_DST: tuple[int, ...] = (1, 2, 3, 4, 6, 7, 8, 9, 10, 12, 13, 14, 15, 16, 17)
+OPENPOSE_BODY_SRC: tuple[int, ...] = (17, 6, 8, 10, 7, 9, 12, 14, 16, 13, 15, 2, 1, 4, 3)
+# Half-open index ranges of each part in the 134 layout (the 133 layout's, one later for the neck).
+OPENPOSE_PARTS: dict[str, tuple[int, int]] = {
+    "body": (0, 18),
+    "foot": (18, 24),
+    "face": (24, 92),
+    "left_hand": (92, 113),
+    "right_hand": (113, 134),
+}
+
+# A keypoint whose score is >= this is present: drawn, written to OpenPose JSON, labelled (v = 2)
+# by `dwpose label`; DWPose's annotator and the tool chains built on it use the same 0.3.
+VISIBILITY_THRESHOLD = 0.3
 
 # Annotation field of each part in COCO-WholeBody JSON, in concatenation order.
 PART_ANNOTATION_FIELDS: dict[str, str] = {
@@ -130,3 +151,4 @@ HAND_EDGES: tuple[tuple[int, int], ...] = _HAND_EDGES
 assert len(KEYPOINT_NAMES) == NUM_KEYPOINTS
 assert len(SIGMAS) == NUM_KEYPOINTS
 assert len(FLIP_PAIRS) == 61
+assert OPENPOSE_PARTS["right_hand"][1] == NUM_OPENPOSE_KEYPOINTS

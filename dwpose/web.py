@@ -27,10 +27,11 @@ import numpy as np
 from .drawing import DEFAULT_STYLE, list_styles, render
 from .errors import DWPoseError, InputError
 from .fileio import write_json_atomic
-from .formats import PoseResult
-from .inference.io import VIDEO_SUFFIXES, check_image_size, image_header_size, read_image
+from .inference.io import image_header_size, read_image
 from .inference.pipeline import WholebodyPipeline
 from .inference.video import open_video, process_video
+from .media import VIDEO_SUFFIXES, check_image_size
+from .result import PoseResult
 
 STALE_SECONDS = 3600  # a request folder older than this was abandoned (e.g. the page was closed)
 

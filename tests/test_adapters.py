@@ -19,7 +19,8 @@ from dwpose.adapters import comfyui, controlnet_aux, easy_dwpose, rtmlib
 from dwpose.drawing import render
 from dwpose.drawing.comfyui import draw_comfyui
 from dwpose.errors import DWPoseError, InputError
-from dwpose.formats import PoseResult, from_openpose134, to_openpose134
+from dwpose.formats.openpose import from_openpose134, to_openpose134
+from dwpose.result import PoseResult
 from dwpose.inference.pipeline import WholebodyPipeline
 from tests.test_styles import STYLE_REFERENCE, read_rgb, reference_result
 from tests.test_styles_json import decode_like_comfyui

@@ -23,7 +23,7 @@ from dwpose.cli.main import main
 from dwpose.drawing import list_styles
 from dwpose.drawing.comfyui import draw_comfyui
 from dwpose.errors import InputError, WeightsError
-from dwpose.formats import PoseResult
+from dwpose.result import PoseResult
 from dwpose.integrations.comfyui import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS, install, nodes
 from dwpose.models.rtmpose import DEFAULT_DETECTOR, DEFAULT_POSE
 from tests.test_adapters import check_openpose_json

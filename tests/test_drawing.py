@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from dwpose.drawing import draw_openpose, output_size_for, overlay
-from dwpose.formats import PoseResult
+from dwpose.result import PoseResult
 from tests.conftest import DATA, REFERENCE, ROOT
 
 
@@ -189,7 +189,7 @@ def test_huge_canvas_process_memory(tmp_path):
         f"package.__path__ = [{str(ROOT / 'dwpose')!r}]\n"
         "sys.modules['dwpose'] = package\n"
         "from dwpose.drawing import render\n"
-        "from dwpose.formats import PoseResult\n"
+        "from dwpose.result import PoseResult\n"
         "def status(key):\n"
         "    line = next(l for l in open('/proc/self/status') if l.startswith(key + ':'))\n"
         "    return int(line.split()[1]) * 1024\n"

@@ -1,6 +1,6 @@
 import numpy as np
 
-from dwpose.formats import PoseResult
+from dwpose.result import PoseResult
 
 
 def make_result(scores_value=0.9):

@@ -15,7 +15,7 @@ from dwpose.drawing import STYLES, get_style, list_styles, render
 from dwpose.drawing.mimicmotion import mimicmotion_pose
 from dwpose.drawing.musepose import musepose_pose
 from dwpose.errors import InputError
-from dwpose.formats import PoseResult
+from dwpose.result import PoseResult
 from tests.conftest import REFERENCE
 
 STYLE_REFERENCE = REFERENCE / "styles"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from dwpose.drawing.comfyui import ComfyPose, draw_comfyui
-from dwpose.formats import PoseResult
+from dwpose.result import PoseResult
 from tests.test_styles import STYLE_REFERENCE, read_rgb, reference_result
 
 JSONS = sorted(STYLE_REFERENCE.glob("comfyui_*.json"))

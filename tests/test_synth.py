@@ -26,6 +26,7 @@ from dwpose.data.synth.geometry3d import DEG, rot_y
 from dwpose.data.synth.hand import FINGER_LIMITS_DEG
 from dwpose.data.synth.parts import KEYPOINT_OWNERS, decode_labels
 from dwpose.data.synth.render import Camera, draw_person, sample_appearance
+from dwpose.formats.coco_wholebody import COCO_WHOLEBODY_CATEGORY
 from dwpose.data.synth.scene import _visibility
 from dwpose.data.transforms import AugmentConfig
 from dwpose.skeleton import PART_ANNOTATION_FIELDS, PARTS
@@ -294,7 +295,7 @@ def old_annotation_bytes(spec: SynthSpec) -> bytes:
                         "version": writer.GENERATOR_VERSION, "seed": spec.seed, "num_images": spec.num,
                         "size": [spec.width, spec.height], "persons": [spec.min_persons, spec.max_persons],
                         "preset": spec.preset},
-               "licenses": [], "images": images, "annotations": annotations, "categories": writer._categories()}
+               "licenses": [], "images": images, "annotations": annotations, "categories": [COCO_WHOLEBODY_CATEGORY]}
     return json.dumps(dataset).encode()
 
 
@@ -518,7 +519,7 @@ def test_tpd_benchmark_verdict_weighs_differences_against_the_seed_spread(monkey
 
 def _mean_pose_records(samples, records_for) -> list[dict]:
     """Every person predicted as the training set's mean pose, placed in its ground-truth box."""
-    from dwpose.formats import coco_wholebody_record
+    from dwpose.formats.coco_wholebody import coco_wholebody_record
 
     relative = [(s.keypoints - s.bbox[:2]) / (s.bbox[2:] - s.bbox[:2]) for s in samples]
     weights = np.stack([s.visible for s in samples])[..., None]

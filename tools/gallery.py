@@ -27,7 +27,7 @@ def gallery_images(fixture: Path = FIXTURE) -> dict[str, np.ndarray]:
     """style name -> RGB image of the fixture's poses drawn in that style (its defaults; the
     photo-style ones on black, as without `image=`)."""
     from dwpose.drawing import STYLES, render
-    from dwpose.formats import PoseResult
+    from dwpose.result import PoseResult
 
     data = json.loads(fixture.read_text(encoding="utf-8"))
     keypoints = np.array([p["keypoints"] for p in data["people"]], np.float32)

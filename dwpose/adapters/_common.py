@@ -13,10 +13,11 @@ import numpy as np
 
 from ..backends import backend_for_files
 from ..errors import InputError
-from ..formats import PoseResult
-from ..inference.io import MAX_RESOLUTION, to_bgr
+from ..inference.io import to_bgr
 from ..inference.pipeline import WholebodyPipeline
+from ..media import MAX_RESOLUTION
 from ..models.zoo import REGISTRY, registry_name, resolve_weights
+from ..result import PoseResult
 
 OUTPUT_TYPES = ("pil", "np")
 

@@ -37,9 +37,9 @@ import numpy as np
 
 from ..drawing import get_style, render
 from ..errors import InputError
-from ..formats import PoseResult
-from ..inference.io import check_image_size
 from ..inference.pipeline import WholebodyPipeline
+from ..media import check_image_size
+from ..result import PoseResult
 from ._common import (
     PipelineHolder, as_output, check_flags, check_resolution, image_to_bgr, output_type_of, reject_unknown,
     resize_map,

@@ -27,8 +27,8 @@ import numpy as np
 
 from ..drawing import DEFAULT_STYLE, controlnet_resize, controlnet_size, get_style, render
 from ..errors import InputError
-from ..formats import PoseResult
 from ..models.rtmpose import DEFAULT_DETECTOR, DEFAULT_POSE
+from ..result import PoseResult
 from ._common import (
     PipelineHolder, as_output, check_flags, check_resolution, image_to_bgr, output_type_of, reject_unknown,
     resize_map,

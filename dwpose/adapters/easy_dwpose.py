@@ -22,9 +22,12 @@ import numpy as np
 
 from ..drawing import controlnet_resize, get_style, render
 from ..drawing.mimicmotion import mimicmotion_pose
+from ..drawing.primitives import BODY, FACE, LEFT_HAND, RIGHT_HAND
 from ..errors import InputError
-from ..formats import PoseResult, from_openpose134
+from ..formats.openpose import from_openpose134
 from ..models.rtmpose import DEFAULT_DETECTOR, DEFAULT_POSE
+from ..result import PoseResult
+from ..skeleton import NUM_OPENPOSE_KEYPOINTS
 from ._common import (
     PipelineHolder, as_output, check_flags, check_resolution, image_to_bgr, output_type_of, resize_map,
 )
@@ -51,17 +54,17 @@ def result_from_pose_dict(pose: dict) -> PoseResult:
     drawn with `output_size=(W, H)` they land on the pixels easy_dwpose draws. Body scores are
     1 or 0 (the dict keeps only which body points pass 0.3); feet are absent."""
     try:
-        subset = np.asarray(pose["body_scores"], np.float64).reshape(-1, 18)
+        subset = np.asarray(pose["body_scores"], np.float64).reshape(-1, BODY.stop)
         people = len(subset)
-        info = np.zeros((people, 134, 3), np.float64)
-        info[:, :18, :2] = np.asarray(pose["bodies"], np.float64).reshape(-1, 18, 2)[:people]
-        info[:, :18, 2] = subset >= 0
+        info = np.zeros((people, NUM_OPENPOSE_KEYPOINTS, 3), np.float64)
+        info[:, BODY, :2] = np.asarray(pose["bodies"], np.float64).reshape(-1, BODY.stop, 2)[:people]
+        info[:, BODY, 2] = subset >= 0
         hands = np.asarray(pose["hands"], np.float64).reshape(-1, 21, 2)
         hand_scores = np.asarray(pose["hands_scores"], np.float64).reshape(-1, 21)
-        for start, rows in ((92, slice(0, people)), (113, slice(people, 2 * people))):
-            info[:, start:start + 21, :2], info[:, start:start + 21, 2] = hands[rows], hand_scores[rows]
-        info[:, 24:92, :2] = np.asarray(pose["faces"], np.float64).reshape(-1, 68, 2)[:people]
-        info[:, 24:92, 2] = np.asarray(pose["faces_scores"], np.float64).reshape(-1, 68)[:people]
+        for hand, rows in ((LEFT_HAND, slice(0, people)), (RIGHT_HAND, slice(people, 2 * people))):
+            info[:, hand, :2], info[:, hand, 2] = hands[rows], hand_scores[rows]
+        info[:, FACE, :2] = np.asarray(pose["faces"], np.float64).reshape(-1, 68, 2)[:people]
+        info[:, FACE, 2] = np.asarray(pose["faces_scores"], np.float64).reshape(-1, 68)[:people]
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"not an easy_dwpose pose dict ({type(exc).__name__}: {exc})") from None
     keypoints, scores = from_openpose134(info[..., :2], info[..., 2])

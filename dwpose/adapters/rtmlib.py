@@ -19,7 +19,8 @@ Switch with one line: `from dwpose.adapters.rtmlib import Wholebody, PoseTracker
   (rtmlib's signature; extra keywords such as `det=` / `pose=` go to the solution, like
   rtmlib's `functools.partial(Wholebody, det=..., pose=...)`): the detector runs every
   `det_frequency` frames, in between each person's box follows its keypoints (their extent x
-  1.25, as rtmlib); with `tracking` people keep ids across frames (`track_ids`) and come out
+  1.25, as rtmlib: `inference.tracking.rtmlib_pose_to_bbox`, exported here as rtmlib's
+  `pose_to_bbox`); with `tracking` people keep ids across frames (`track_ids`) and come out
   ordered by id.
 - `draw_skeleton(img, keypoints, scores, openpose_skeleton=False, kpt_thr=0.5, radius=2,
   line_width=2)` draws into the BGR frame (in place, returned) in rtmlib's mmpose style, or its
@@ -35,10 +36,13 @@ import numpy as np
 
 from ..drawing import render
 from ..errors import InputError
-from ..formats import NECK_SCORES, PoseResult, from_openpose134
+from ..formats.openpose import NECK_SCORES, from_openpose134
 from ..inference.tracking import IoUTracker
+from ..inference.tracking import rtmlib_pose_to_bbox as pose_to_bbox  # rtmlib's name, in this module's API
 from ..models.rtmpose import DWPOSE_PRESET
 from ..models.rtmw import RTMLIB_MODES
+from ..result import PoseResult
+from ..skeleton import NUM_KEYPOINTS, NUM_OPENPOSE_KEYPOINTS
 from ._common import PipelineHolder, check_flags, image_to_bgr
 
 __all__ = ["PoseTracker", "Wholebody", "draw_bbox", "draw_skeleton", "pose_to_bbox", "xyxy_boxes"]
@@ -119,14 +123,6 @@ def xyxy_boxes(bboxes: object) -> np.ndarray:
     return boxes[:, :4]
 
 
-def pose_to_bbox(keypoints: np.ndarray, expansion: float = 1.25) -> np.ndarray:
-    """rtmlib's box of one person's keypoints (K, 2): their extent, scaled by `expansion`
-    about its centre."""
-    low, high = keypoints.min(0), keypoints.max(0)
-    center = (low + high) / 2
-    return np.concatenate([center - (center - low) * expansion, center + (high - center) * expansion])
-
-
 class PoseTracker:
     """rtmlib-style video tracker around a `Wholebody`. `solution` is rtmlib's solution class
     (or a `functools.partial` of it), called as `solution(to_openpose=, backend=, device=,
@@ -198,11 +194,11 @@ def draw_skeleton(img: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, op
         return img
     if keypoints.ndim == 2:
         keypoints, scores = keypoints[None], scores.reshape(1, -1)
-    if keypoints.ndim != 3 or keypoints.shape[2] != 2 or keypoints.shape[1] not in (133, 134) \
+    if keypoints.ndim != 3 or keypoints.shape[2] != 2 or keypoints.shape[1] not in (NUM_KEYPOINTS, NUM_OPENPOSE_KEYPOINTS) \
             or scores.shape != keypoints.shape[:2]:
         raise InputError("draw_skeleton needs keypoints (N, 133 or 134, 2) and scores (N, K) of the whole-body "
                          f"layouts, got {keypoints.shape} and {scores.shape}")
-    if keypoints.shape[1] == 134:
+    if keypoints.shape[1] == NUM_OPENPOSE_KEYPOINTS:
         keypoints, scores = from_openpose134(keypoints, scores)
     result = PoseResult.from_keypoints(keypoints, scores, (img.shape[1], img.shape[0]))
     options: dict = {"kpt_thr": kpt_thr, "line_width": line_width}

@@ -22,17 +22,18 @@ from ..drawing import DEFAULT_STYLE, list_styles, output_size_for, overlay, rend
 from ..errors import (DWPoseError, ImageReadError, IncompleteVideo, InputError, MissingBoxesEntry, VideoReadError,
                       WeightsError)
 from ..fileio import is_temporary, temporary_sibling
-from ..formats import PoseResult
-from ..inference.io import IMAGE_SUFFIXES, MAX_RESOLUTION, VIDEO_SUFFIXES, encode_png, read_image
+from ..inference.io import encode_png, read_image
 from ..inference.outputs import Interruption, StemNames, remove_stale_temporaries, staged_outputs, write_synced
 from ..inference.pipeline import WholebodyPipeline
 from ..inference.user_boxes import boxes_for, entry_name, read_boxes
 from ..inference.video import VideoSummary, process_video
+from ..media import IMAGE_SUFFIXES, MAX_RESOLUTION, VIDEO_SUFFIXES
 from ..progress import note as _note, progress as progress_bar
 from ..models.release import Preset
 from ..models.rtmpose import DEFAULT_DETECTOR, DEFAULT_POSE, DWPOSE_PRESET
 from ..models.rtmw import RTMLIB_MODES
 from ..models.zoo import resolve_weights
+from ..result import PoseResult
 
 
 

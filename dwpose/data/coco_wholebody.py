@@ -16,6 +16,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import DatasetError
+from ..formats.coco_wholebody import PERSON_CATEGORY_ID
 from ..skeleton import NUM_KEYPOINTS, PART_ANNOTATION_FIELDS
 
 _PART_LENGTHS = {"keypoints": 17, "foot_kpts": 6, "face_kpts": 68, "lefthand_kpts": 21, "righthand_kpts": 21}
@@ -168,7 +169,7 @@ def load_detections(det_file: str | os.PathLike, ann_file: str | os.PathLike, im
     for i, det in enumerate(detections):
         if not isinstance(det, dict) or not {"image_id", "bbox", "score"} <= det.keys():
             raise DatasetError(f"{source}: record {i} needs 'image_id', 'bbox' and 'score'")
-        if det.get("category_id", 1) != 1:
+        if det.get("category_id", PERSON_CATEGORY_ID) != PERSON_CATEGORY_ID:
             continue
         image = images.get(int(det["image_id"]))
         if image is None or (image_filter is not None and not image_filter(image)):

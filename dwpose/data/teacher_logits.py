@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from ..codec.topk import KD_BETA, unpack_persons
-from ..formats import LABEL_LOGITS_SUFFIX, LABEL_MANIFEST, LABEL_SHARD_FOLDER
 from ..errors import DatasetError
+from ..labelling.layout import LOGITS_SUFFIX, MANIFEST_NAME, SHARD_FOLDER
 
 
 class StoredLogits:
@@ -18,9 +18,9 @@ class StoredLogits:
 
     def __init__(self, run_folder: str | os.PathLike) -> None:
         run = Path(run_folder)
-        manifest_path = run / LABEL_MANIFEST
+        manifest_path = run / MANIFEST_NAME
         if not manifest_path.is_file():
-            raise DatasetError(f"{run}: not a `dwpose label` run folder (no {LABEL_MANIFEST})")
+            raise DatasetError(f"{run}: not a `dwpose label` run folder (no {MANIFEST_NAME})")
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         if not manifest.get("logits"):
             raise DatasetError(f"{run}: the run stored no logits (label it with --save-logits)")
@@ -30,7 +30,7 @@ class StoredLogits:
         # The tail mass of the top-k records is exact only at the temperature they were packed at.
         self.beta = float(manifest["logits"].get("beta", KD_BETA))
         self.shards = [np.load(path, mmap_mode="r") for path in
-                       sorted((run / LABEL_SHARD_FOLDER).glob(f"*{LABEL_LOGITS_SUFFIX}"))]
+                       sorted((run / SHARD_FOLDER).glob(f"*{LOGITS_SUFFIX}"))]
         self.index = {int(aid): (n, row) for n, shard in enumerate(self.shards)
                       for row, aid in enumerate(shard["annotation_id"])}
 

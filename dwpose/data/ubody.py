@@ -11,8 +11,7 @@ import cv2
 from ..fileio import write_bytes_atomic, write_text_atomic
 from ..inference.io import encode_png, opencv_path
 from ..errors import DatasetError
-
-VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
+from ..media import VIDEO_SUFFIXES
 
 
 def extract_frames(videos: str | os.PathLike, out: str | os.PathLike, fps: float = 30.0, progress: bool = True) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..media import check_image_size
+
 # Rows per step of `overlay`, so that its temporary (the mask) stays small on huge images.
 _OVERLAY_ROWS = 512
 # R + G + B saturated to uint8: non-zero exactly where a pixel is not black.
@@ -32,8 +34,6 @@ def controlnet_resize(image: np.ndarray, resolution: int) -> np.ndarray:
     """Resize like ControlNet's annotators (Lanczos when enlarging, area when shrinking)."""
     height, width = image.shape[:2]
     new_w, new_h = controlnet_size((width, height), resolution)
-    from ..inference.io import check_image_size  # (a module-level import would be circular)
-
     check_image_size(new_w, new_h, f"the image resized to resolution {resolution}")  # before allocating it
     k = resolution / min(width, height)
     return cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LANCZOS4 if k > 1 else cv2.INTER_AREA)

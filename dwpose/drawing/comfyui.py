@@ -18,10 +18,10 @@ from typing import NamedTuple, Optional, Sequence
 import cv2
 import numpy as np
 
-from ..formats import PoseResult
-from ..skeleton import HAND_EDGES
+from ..result import PoseResult
+from ..skeleton import HAND_EDGES, VISIBILITY_THRESHOLD
 from .primitives import (
-    BODY, BODY_COLORS, BODY_LIMBS, FACE, FEET, HAND_EDGE_COLORS, LEFT_HAND, RIGHT_HAND, VISIBILITY,
+    BODY, BODY_COLORS, BODY_LIMBS, FACE, FEET, HAND_EDGE_COLORS, LEFT_HAND, RIGHT_HAND,
     Parts, draw_feet, fill_limb, passes_eps,
 )
 
@@ -45,7 +45,7 @@ def comfy_poses(result: PoseResult) -> list[ComfyPose]:
     """comfyui's `format_result`: a point is kept when its score >= 0.3, a hand or face with no
     kept point is None, the face gets body points 14 and 15 appended; every person is kept."""
     def part(points: np.ndarray) -> Optional[list[Point]]:
-        kept = [(x, y) if s >= VISIBILITY else None for x, y, s in points]
+        kept = [(x, y) if s >= VISIBILITY_THRESHOLD else None for x, y, s in points]
         return None if all(p is None for p in kept) else kept
 
     poses = []

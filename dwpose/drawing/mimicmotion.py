@@ -16,11 +16,11 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from ..formats import PoseResult
-from ..skeleton import HAND_EDGES
+from ..result import PoseResult
+from ..skeleton import HAND_EDGES, VISIBILITY_THRESHOLD
 from .openpose import body_subset, normalised_openpose134
 from .primitives import (
-    BODY, BODY_COLORS, BODY_LIMBS, FACE, FEET, LEFT_HAND, RIGHT_HAND, VISIBILITY, Parts, bgr, dim, draw_dots,
+    BODY, BODY_COLORS, BODY_LIMBS, FACE, FEET, LEFT_HAND, RIGHT_HAND, Parts, bgr, dim, draw_dots,
     draw_feet, draw_hand, fill_limb, hand_edge_color,
 )
 
@@ -72,7 +72,7 @@ def draw_mimicmotion(pose: MimicMotionPose, canvas_size: tuple[int, int], parts:
         for limb, (a, b) in enumerate(BODY_LIMBS):
             for person in range(len(subset)):
                 conf = scores[person, [a, b]]
-                if conf[0] < VISIBILITY or conf[1] < VISIBILITY:
+                if conf[0] < VISIBILITY_THRESHOLD or conf[1] < VISIBILITY_THRESHOLD:
                     continue
                 # A score of exactly 0.3 passes here but has subset -1: MimicMotion then reads
                 # candidate[-1]; indexing the flat candidate the same way keeps that behaviour.
@@ -92,7 +92,7 @@ def draw_mimicmotion(pose: MimicMotionPose, canvas_size: tuple[int, int], parts:
         scale = np.asarray([width, height], candidate.dtype)
         for person in range(len(subset)):
             points = np.concatenate([candidate[18 * person:18 * person + 18], pose.feet[person]]) * scale
-            present = np.concatenate([subset[person] != -1, pose.feet_score[person] >= VISIBILITY])
+            present = np.concatenate([subset[person] != -1, pose.feet_score[person] >= VISIBILITY_THRESHOLD])
             draw_feet(canvas, points, present)
     if parts.hand:  # no threshold: the colours scale with the scores
         for points, hand_scores in zip(pose.hands, pose.hands_score):

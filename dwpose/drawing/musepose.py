@@ -14,10 +14,11 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from ..formats import PoseResult
+from ..result import PoseResult
+from ..skeleton import VISIBILITY_THRESHOLD
 from .openpose import body_subset, normalised_openpose134
 from .primitives import (
-    BODY, BODY_COLORS, BODY_LIMBS, FACE, FEET, HAND_EDGE_COLORS, LEFT_HAND, RIGHT_HAND, VISIBILITY, Parts, bgr,
+    BODY, BODY_COLORS, BODY_LIMBS, FACE, FEET, HAND_EDGE_COLORS, LEFT_HAND, RIGHT_HAND, Parts, bgr,
     dim, draw_dots, draw_feet, draw_hand, fill_limb, smart_width,
 )
 
@@ -39,7 +40,7 @@ def musepose_pose(result: PoseResult) -> MusePosePose:
     candidate = info[:, BODY, :2].reshape(-1, 2).copy()
     subset = body_subset(info[:, BODY, 2])
     masked = info[..., :2].copy()
-    masked[info[..., 2] < VISIBILITY] = -1
+    masked[info[..., 2] < VISIBILITY_THRESHOLD] = -1
     hands = np.concatenate([masked[:, LEFT_HAND], masked[:, RIGHT_HAND]])
     return MusePosePose(candidate, subset, hands, masked[:, FACE], masked[:, FEET])
 

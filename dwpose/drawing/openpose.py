@@ -8,9 +8,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..formats import PoseResult
+from ..result import PoseResult
+from ..skeleton import VISIBILITY_THRESHOLD
 from .primitives import (
-    BODY_COLORS, BODY_LIMBS, FACE, HAND_EDGE_COLORS, LEFT_HAND, RIGHT_HAND, VISIBILITY, Parts, dim, draw_dots,
+    BODY, BODY_COLORS, BODY_LIMBS, FACE, HAND_EDGE_COLORS, LEFT_HAND, RIGHT_HAND, Parts, dim, draw_dots,
     draw_feet, draw_hand, fill_limb,
 )
 
@@ -58,7 +59,7 @@ def body_subset(body_scores: np.ndarray) -> np.ndarray:
     """The peers' body `subset` (N, 18) as float: 18 n + j where the score is > 0.3, else -1;
     the drawing looks points up by these indices in the (N * 18, 2) body `candidate`."""
     flat_index = np.arange(body_scores.size, dtype=np.float64).reshape(body_scores.shape)
-    return np.where(body_scores > VISIBILITY, flat_index, -1.0)
+    return np.where(body_scores > VISIBILITY_THRESHOLD, flat_index, -1.0)
 
 
 def draw_controlnet(result: PoseResult, canvas_size: tuple[int, int], parts: Parts) -> np.ndarray:
@@ -68,14 +69,14 @@ def draw_controlnet(result: PoseResult, canvas_size: tuple[int, int], parts: Par
         return canvas
     info = normalised_openpose134(result)
     if parts.body:
-        _draw_body(canvas, info[:, :18])
+        _draw_body(canvas, info[:, BODY])
     # Hands, face and feet use `score >= 0.3` (the body uses `> 0.3`); masked points sit at -1.
     masked = info.copy()
-    masked[masked[..., 2] < VISIBILITY, :2] = -1
+    masked[masked[..., 2] < VISIBILITY_THRESHOLD, :2] = -1
     scale = np.asarray([width, height], dtype=info.dtype)
     if parts.foot:
         for person in masked:
-            draw_feet(canvas, person[:, :2] * scale, person[:, 2] >= VISIBILITY)
+            draw_feet(canvas, person[:, :2] * scale, person[:, 2] >= VISIBILITY_THRESHOLD)
     if parts.hand:
         for hand in np.concatenate([masked[:, LEFT_HAND], masked[:, RIGHT_HAND]]):
             draw_hand(canvas, hand[:, :2], HAND_EDGE_COLORS.__getitem__, lambda _: (0, 0, 255), 4)
@@ -87,7 +88,7 @@ def draw_controlnet(result: PoseResult, canvas_size: tuple[int, int], parts: Par
 
 def _draw_body(canvas: np.ndarray, body: np.ndarray) -> None:
     height, width = canvas.shape[:2]
-    visible = body[..., 2] > VISIBILITY
+    visible = body[..., 2] > VISIBILITY_THRESHOLD
     for limb, (a, b) in enumerate(BODY_LIMBS):
         for person in range(len(body)):
             if visible[person, a] and visible[person, b]:

@@ -16,7 +16,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from ..skeleton import HAND_EDGES
+from ..skeleton import HAND_EDGES, OPENPOSE_PARTS
 
 # OpenPose-18 limbs (0-based, 134-layout body indices); the reference lists 19 but every peer
 # draws only these first 17.
@@ -30,16 +30,15 @@ BODY_COLORS: tuple[tuple[int, int, int], ...] = (
     (0, 255, 0), (0, 255, 85), (0, 255, 170), (0, 255, 255), (0, 170, 255), (0, 85, 255),
     (0, 0, 255), (85, 0, 255), (170, 0, 255), (255, 0, 255), (255, 0, 170), (255, 0, 85),
 )
-# 134-layout slices: body 0-17, feet 18-23, face 24-91, left hand 92-112, right hand 113-133.
-BODY = slice(0, 18)
-FEET = slice(18, 24)
-FACE = slice(24, 92)
-LEFT_HAND = slice(92, 113)
-RIGHT_HAND = slice(113, 134)
+# The parts of the 134 layout as slices.
+BODY = slice(*OPENPOSE_PARTS["body"])
+FEET = slice(*OPENPOSE_PARTS["foot"])
+FACE = slice(*OPENPOSE_PARTS["face"])
+LEFT_HAND = slice(*OPENPOSE_PARTS["left_hand"])
+RIGHT_HAND = slice(*OPENPOSE_PARTS["right_hand"])
 # Feet (none of the peers draws them; ours, on request): ankle -> big toe, small toe, heel.
 FOOT_LINKS: tuple[tuple[int, int], ...] = ((13, 18), (13, 19), (13, 20), (10, 21), (10, 22), (10, 23))
 FOOT_COLOR = (255, 255, 255)
-VISIBILITY = 0.3   # the peers' keypoint threshold
 EPS = 0.01         # hand/face points need int coordinates > EPS, i.e. >= 1 px
 
 

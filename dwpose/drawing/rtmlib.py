@@ -15,9 +15,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..formats import PoseResult, to_openpose134
-from ..skeleton import HAND_EDGES, PARTS, SKELETON_LINKS
-from .primitives import BODY_COLORS, BODY_LIMBS, FACE, LEFT_HAND, RIGHT_HAND, Parts, bgr, draw_feet, fill_limb
+from ..formats.openpose import to_openpose134
+from ..result import PoseResult
+from ..skeleton import HAND_EDGES, NUM_KEYPOINTS, NUM_OPENPOSE_KEYPOINTS, PARTS, SKELETON_LINKS
+from .primitives import BODY, BODY_COLORS, BODY_LIMBS, FACE, LEFT_HAND, RIGHT_HAND, Parts, bgr, draw_feet, fill_limb
 
 KPT_THR = 0.5
 
@@ -100,7 +101,7 @@ def draw_mmpose_style(result: PoseResult, canvas_size: tuple[int, int], parts: P
     canvas = _base(canvas_size, image)
     slices = {"body": slice(*PARTS["body"]), "face": slice(*PARTS["face"]),
               "hand": slice(PARTS["left_hand"][0], PARTS["right_hand"][1])}
-    keep = _part_mask(133, slices, parts)
+    keep = _part_mask(NUM_KEYPOINTS, slices, parts)
     keep[slice(*PARTS["foot"])] = parts.body or parts.foot
     for points, scores in zip(_pixels(result.keypoints, result, canvas_size), result.scores):
         visible = (scores >= kpt_thr) & keep
@@ -122,7 +123,7 @@ def draw_openpose134_style(result: PoseResult, canvas_size: tuple[int, int], par
     canvas = _base(canvas_size, image)
     height, width = canvas.shape[:2]
     keypoints, scores = rtmlib_openpose134(_pixels(result.keypoints, result, canvas_size), result.scores)
-    keep = _part_mask(134, {"body": slice(0, 18), "face": FACE, "hand": slice(LEFT_HAND.start, RIGHT_HAND.stop)},
+    keep = _part_mask(NUM_OPENPOSE_KEYPOINTS, {"body": BODY, "face": FACE, "hand": slice(LEFT_HAND.start, RIGHT_HAND.stop)},
                       parts)
     for points, point_scores in zip(keypoints, scores):
         inside = (points[:, 0] > 0) & (points[:, 0] < width) & (points[:, 1] > 0) & (points[:, 1] < height)

@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import InputError
-from ..formats import PoseResult
+from ..result import PoseResult
 from .canvas import overlay
 from .comfyui import draw_comfyui_style, draw_xinsir_style
 from .mimicmotion import draw_mimicmotion_style

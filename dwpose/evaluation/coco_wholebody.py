@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EvaluationError
-from ..formats import coco_wholebody_record, instance_scores
+from ..formats.coco_wholebody import PERSON_CATEGORY_ID, coco_wholebody_record, instance_scores
 from ..skeleton import PART_ANNOTATION_FIELDS, PARTS, SIGMAS
 from .oks import oks_nms
 
@@ -139,7 +139,7 @@ def _record_problem(record: object, image_ids: set, category_ids: set) -> str | 
     return None
 
 
-def validate_results(results: object, image_ids, category_ids=(1,)) -> None:
+def validate_results(results: object, image_ids, category_ids=(PERSON_CATEGORY_ID,)) -> None:
     """Raise EvaluationError naming the first record (index and image id) that cannot be scored:
     wrong types, missing fields, wrong lengths, NaN or infinite values, unknown image or category
     ids. xtcocotools itself would crash on these or, for NaN, count the keypoints as perfect."""
@@ -203,7 +203,7 @@ def results_from_annotations(dataset: dict, ground_truth: str | os.PathLike | di
         image_id = to_gt.get(int(ann["image_id"]))
         if image_id is None:
             continue
-        record = {"image_id": image_id, "category_id": 1, "score": float(ann.get("score", 1.0))}
+        record = {"image_id": image_id, "category_id": PERSON_CATEGORY_ID, "score": float(ann.get("score", 1.0))}
         for key in PART_ANNOTATION_FIELDS.values():
             record[key] = [float(v) for v in ann[key]]
         records.append(record)

@@ -10,6 +10,7 @@ import numpy as np
 from torch import nn
 
 from ..data.coco_wholebody import Sample, load_annotations, load_detections, load_ubody
+from ..formats.coco_wholebody import COCO_WHOLEBODY_CATEGORY
 from ..geometry import bbox_xyxy_to_center_scale, fix_aspect_ratio
 from ..inference.io import read_image
 from ..inference.pose import BBOX_PADDING, PoseEstimator
@@ -63,7 +64,7 @@ def evaluate_ubody(model: nn.Module | str | os.PathLike, root: str | os.PathLike
 
     estimator = PoseEstimator(model, backend=backend, device=device, flip_test=flip_test)
     root = Path(root)
-    merged = {"images": [], "annotations": [], "categories": [{"id": 1, "name": "person"}]}
+    merged = {"images": [], "annotations": [], "categories": [COCO_WHOLEBODY_CATEGORY]}
     all_records: list[dict] = []
     results: dict[str, WholebodyStats] = {}
     offset = 0

@@ -11,8 +11,8 @@ import numpy as np
 from ..backends import backend_for_files
 from ..detection import YOLOXDetector
 from ..errors import InputError
-from ..formats import PoseResult
-from .io import check_image_size
+from ..media import check_image_size
+from ..result import PoseResult
 from .pose import PoseEstimator
 
 

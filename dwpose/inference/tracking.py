@@ -1,10 +1,18 @@
-"""Stable person ids across video frames (greedy IoU matching) and One-Euro keypoint smoothing."""
+"""Stable person ids across video frames (greedy IoU matching), the two rules for the box a person
+is looked for in on the next frame without the detector (dwpose's video rule and rtmlib's
+PoseTracker rule, beside each other), and One-Euro keypoint smoothing."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
+
+from ..result import PoseResult
+from ..skeleton import PARTS, VISIBILITY_THRESHOLD
+
+# rtmlib's PoseTracker pads the keypoints' extent by this factor about its centre.
+RTMLIB_BOX_EXPANSION = 1.25
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -17,6 +25,29 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     area_a = (a[:, 2:] - a[:, :2]).clip(0).prod(-1)
     area_b = (b[:, 2:] - b[:, :2]).clip(0).prod(-1)
     return inter / np.maximum(area_a[:, None] + area_b[None] - inter, 1e-9)
+
+
+def boxes_from_keypoints(result: PoseResult, threshold: float = VISIBILITY_THRESHOLD) -> np.ndarray:
+    """dwpose's video rule: each person's box for the next frame is the extent, unpadded, of this
+    frame's body and foot points scoring above `threshold`; fewer than two such points, or points
+    on a line, keep this frame's box."""
+    boxes = result.boxes.copy()
+    body_and_feet = slice(PARTS["body"][0], PARTS["foot"][1])
+    for i in range(len(result)):
+        confident = result.keypoints[i, body_and_feet][result.scores[i, body_and_feet] > threshold]
+        if len(confident) >= 2:
+            box = np.concatenate([confident.min(0), confident.max(0)])
+            if (box[2:] > box[:2]).all():  # points on a line give no box: keep this frame's
+                boxes[i] = box
+    return boxes
+
+
+def rtmlib_pose_to_bbox(keypoints: np.ndarray, expansion: float = RTMLIB_BOX_EXPANSION) -> np.ndarray:
+    """rtmlib's PoseTracker rule (kept for parity with rtmlib): the box of one person's keypoints
+    (K, 2), all of them whatever their score, is their extent scaled by `expansion` about its centre."""
+    low, high = keypoints.min(0), keypoints.max(0)
+    center = (low + high) / 2
+    return np.concatenate([center - (center - low) * expansion, center + (high - center) * expansion])
 
 
 class IoUTracker:

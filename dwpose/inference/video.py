@@ -20,11 +20,11 @@ import cv2
 import numpy as np
 
 from ..errors import VideoReadError
-from ..formats import PoseResult
+from ..result import PoseResult
 from .io import opencv_path
 from .outputs import Interruption, fsync_path, staged_outputs
 from .pipeline import WholebodyPipeline
-from .tracking import IoUTracker, OneEuroFilter
+from .tracking import IoUTracker, OneEuroFilter, boxes_from_keypoints
 
 
 @dataclass
@@ -100,18 +100,6 @@ def iter_frame_batches(path: str | os.PathLike, batch_size: int, prefetch: int =
                 pass
             reader.join(timeout=0.05)
         capture.release()
-
-
-def _boxes_from_keypoints(result: PoseResult, threshold: float = 0.3) -> np.ndarray:
-    """Person boxes for the next frame from this frame's confident body/foot keypoints."""
-    boxes = result.boxes.copy()
-    for i in range(len(result)):
-        confident = result.keypoints[i, :23][result.scores[i, :23] > threshold]
-        if len(confident) >= 2:
-            box = np.concatenate([confident.min(0), confident.max(0)])
-            if (box[2:] > box[:2]).all():  # points on a line give no box: keep this frame's
-                boxes[i] = box
-    return boxes
 
 
 def process_video(
@@ -204,7 +192,7 @@ class _FramePoser:
         elif self.detect_every == 1 or self.previous is None or index % self.detect_every == 0:
             results = self.pipeline.predict_batch(frames)
         else:  # follow last frame's people without running the detector
-            results = self.pipeline.predict_batch(frames, [_boxes_from_keypoints(self.previous)], clip=False)
+            results = self.pipeline.predict_batch(frames, [boxes_from_keypoints(self.previous)], clip=False)
         for offset, result in enumerate(results):
             result.track_ids = self.tracker.update(result.boxes)
             if self.smoother is not None:

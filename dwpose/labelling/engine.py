@@ -15,11 +15,11 @@ import numpy as np
 
 from ..codec.topk import pack_persons
 from ..errors import DWPoseError, VideoReadError
-from ..formats import PoseResult
 from ..inference.io import read_image
 from ..inference.pipeline import WholebodyPipeline
 from ..inference.user_boxes import boxes_for
 from ..inference.video import open_video
+from ..result import PoseResult
 from .plan import Source, Unit
 
 JPEG_QUALITY = 95

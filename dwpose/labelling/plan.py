@@ -13,8 +13,8 @@ from pathlib import Path
 import cv2
 
 from ..errors import InputError, VideoReadError
-from ..inference.io import VIDEO_SUFFIXES
 from ..inference.video import open_video
+from ..media import VIDEO_SUFFIXES
 
 FORMAT = "dwpose-label/1"
 

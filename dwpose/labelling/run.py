@@ -13,14 +13,14 @@ from typing import Callable
 
 from ..codec.topk import KD_BETA
 from ..errors import InputError, RunFileError
-from ..fileio import is_temporary, write_text_atomic
-from ..formats import RUN_MARKER, read_run_marker
+from ..fileio import RUN_MARKER, is_temporary, read_run_marker, write_text_atomic
 from ..inference.outputs import Interruption, StemNames, remove_stale_temporaries
+from ..skeleton import VISIBILITY_THRESHOLD
 from .engine import LabellerConfig, ShardLabeller, ShardTask, label_in_process
+from .layout import FRAME_FOLDER, IMAGE_FOLDER, MANIFEST_NAME, MERGED_NAME, SHARD_FOLDER
 from .plan import (FORMAT, Source, check_resumable, file_sha256, file_stat, inputs_digest, plan_sources, plan_units,
                    split_shards, versions)
-from .writer import (FRAME_FOLDER, IMAGE_FOLDER, MANIFEST_NAME, MERGED_NAME, SHARD_FOLDER, ShardWriter, dumps,
-    merge_shards, read_run_file)
+from .writer import ShardWriter, dumps, merge_shards, read_run_file
 
 SPLIT_RATIO = 2.0  # SimCC bins per input pixel of the released models
 
@@ -30,7 +30,7 @@ class LabelOptions:
     every: int = 1                        # video: every k-th frame ...
     fps: float | None = None              # ... or this many frames per second of video
     shard_size: int = 256                 # images/frames per shard
-    visibility_threshold: float = 0.3     # keypoint score from which a point is labelled
+    visibility_threshold: float = VISIBILITY_THRESHOLD  # keypoint score from which a point is labelled
     logits_top_k: int = 0                 # > 0: store the teacher's top-k SimCC logits
     write_frames: bool = False            # video frames as JPEG, so the dataset is trainable
     parquet: bool | None = None           # None: when pyarrow is installed

@@ -24,19 +24,12 @@ import numpy as np
 
 from ..errors import InputError, RunFileError
 from ..fileio import atomic_open, atomic_path
-from ..formats import (COCO_WHOLEBODY_CATEGORY, LABEL_FRAME_FOLDER, LABEL_IMAGE_FOLDER, LABEL_LOGITS_SUFFIX,
-                       LABEL_MANIFEST, LABEL_MERGED, LABEL_SHARD_FOLDER, coco_wholebody_dataset, coco_wholebody_image,
-                       parquet_row, parquet_schema)
+from ..formats.coco_wholebody import COCO_WHOLEBODY_CATEGORY, coco_wholebody_dataset, coco_wholebody_image
 from ..inference.outputs import Interruption, fsync_path, staged_outputs, write_synced
 from ..inference.tracking import IoUTracker
 from .engine import UnitOutput
+from .layout import FRAME_FOLDER, IMAGE_FOLDER, LOGITS_SUFFIX, MERGED_NAME, SHARD_FOLDER, parquet_row, parquet_schema
 from .plan import Source
-
-SHARD_FOLDER = LABEL_SHARD_FOLDER
-FRAME_FOLDER = LABEL_FRAME_FOLDER
-MERGED_NAME = LABEL_MERGED
-MANIFEST_NAME = LABEL_MANIFEST
-IMAGE_FOLDER = LABEL_IMAGE_FOLDER
 
 
 def read_run_file(path: Path, what: str, keys: tuple[str, ...] = ()) -> dict:
@@ -202,7 +195,7 @@ class ShardWriter:
         if self.parquet:
             files.append((self.path(index, ".parquet"), None))  # written by pyarrow below
         if self.logits:
-            files.append((self.path(index, LABEL_LOGITS_SUFFIX), _npy_bytes(logits)))
+            files.append((self.path(index, LOGITS_SUFFIX), _npy_bytes(logits)))
         files.append((self.path(index, ".done.json"), dumps(record).encode()))  # last: it means "complete"
         for folder in {path.parent for path, _ in files}:
             folder.mkdir(parents=True, exist_ok=True)
@@ -237,7 +230,7 @@ def _npy_bytes(parts: list[np.ndarray]) -> bytes:
 
 
 def write_parquet(path: Path, rows: list[dict]) -> None:
-    """Rows (`formats.parquet_row`) as a Parquet file, flushed to disk."""
+    """Rows (`layout.parquet_row`) as a Parquet file, flushed to disk."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 

@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from ...errors import InputError
+from ...formats.coco_wholebody import PART_BOX_FIELDS, PART_VALID_FIELDS, PERSON_CATEGORY_ID
 from ...skeleton import NUM_KEYPOINTS, PART_ANNOTATION_FIELDS, PARTS
 from .body import ARM_STYLES, FACE_DETAIL_PX, FINGER_DETAIL_PX, LEG_STYLES, Person3D, sample_person
 from .geometry3d import DEG, WeightedChoice, rot_x, rot_y, rot_z
@@ -225,17 +226,15 @@ def annotation_record(points: np.ndarray, visible: np.ndarray, mask: np.ndarray,
     x1, y1 = max(0.0, left - 0.5), max(0.0, top - 0.5)
     x2, y2 = min(config.width - 1.0, left + width - 0.5), min(config.height - 1.0, top + height - 0.5)
     triples = np.concatenate([points, visible[:, None].astype(np.float64)], axis=1)
-    record: dict = {"category_id": 1, "iscrowd": 0, "bbox": [round(float(v), 2) for v in (x1, y1, x2 - x1, y2 - y1)],
+    record: dict = {"category_id": PERSON_CATEGORY_ID, "iscrowd": 0, "bbox": [round(float(v), 2) for v in (x1, y1, x2 - x1, y2 - y1)],
                     "area": float(cv2.countNonZero(mask)), "segmentation": _segmentation(mask),
                     "num_keypoints": int((visible[:17] > 0).sum())}
     for part, key in PART_ANNOTATION_FIELDS.items():
         record[key] = [v for x, y, vis in triples[slice(*PARTS[part])].tolist() for v in (x, y, int(vis))]
-    record["face_box"] = _part_box(points[slice(*PARTS["face"])], visible[slice(*PARTS["face"])], config)
-    record["lefthand_box"] = _part_box(points[slice(*PARTS["left_hand"])], visible[slice(*PARTS["left_hand"])], config)
-    record["righthand_box"] = _part_box(points[slice(*PARTS["right_hand"])], visible[slice(*PARTS["right_hand"])], config)
-    for part, key in (("face", "face_valid"), ("left_hand", "lefthand_valid"), ("right_hand", "righthand_valid"),
-                      ("foot", "foot_valid")):
-        record[key] = bool((visible[slice(*PARTS[part])] > 0).any())
+    for part, key in PART_BOX_FIELDS.items():
+        record[key] = _part_box(points[slice(*PARTS[part])], visible[slice(*PARTS[part])], config)
+    for part in ("face", "left_hand", "right_hand", "foot"):  # synth's field order since its first files
+        record[PART_VALID_FIELDS[part]] = bool((visible[slice(*PARTS[part])] > 0).any())
     return record
 
 

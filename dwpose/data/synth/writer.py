@@ -31,9 +31,8 @@ import cv2
 import numpy as np
 
 from ...errors import InputError
-from ...fileio import atomic_open, atomic_path, is_temporary, write_text_atomic
-from ...formats import RUN_MARKER, read_run_marker
-from ...skeleton import KEYPOINT_NAMES, SKELETON_LINKS
+from ...fileio import RUN_MARKER, atomic_open, atomic_path, is_temporary, read_run_marker, write_text_atomic
+from ...formats.coco_wholebody import COCO_WHOLEBODY_CATEGORY, coco_wholebody_image
 from .parts import MAX_PERSONS
 from .scene import SceneConfig, render_scene
 
@@ -233,11 +232,6 @@ def _prepare(out: Path, spec: SynthSpec, overwrite: bool) -> bool:
     return resume
 
 
-def _categories() -> list[dict]:
-    return [{"id": 1, "name": "person", "supercategory": "person", "keypoints": list(KEYPOINT_NAMES[:17]),
-             "skeleton": [[a + 1, b + 1] for a, b in SKELETON_LINKS[:19]]}]
-
-
 def _part_path(out: Path, part: int) -> Path:
     return out / PART_DIR / f"{part:06d}.json"
 
@@ -279,8 +273,7 @@ def _write_final(out: Path, spec: SynthSpec) -> int:
     with atomic_open(out / ANNOTATION_FILE, "w", encoding="utf-8") as handle:  # last: the set is complete
         handle.write(f'{{"info": {json.dumps(info)}, "licenses": [], "images": [')
         for index in range(spec.num):
-            image = {"id": index + 1, "file_name": image_file_name(index + 1), "width": spec.width,
-                     "height": spec.height}
+            image = coco_wholebody_image(index + 1, image_file_name(index + 1), spec.width, spec.height)
             handle.write((", " if index else "") + json.dumps(image))
         handle.write('], "annotations": [')
         image_id = 0
@@ -291,7 +284,7 @@ def _write_final(out: Path, spec: SynthSpec) -> int:
                     people += 1
                     handle.write((", " if people > 1 else "") + json.dumps({"id": people, "image_id": image_id,
                                                                             **record}))
-        handle.write(f'], "categories": {json.dumps(_categories())}}}')
+        handle.write(f'], "categories": {json.dumps([COCO_WHOLEBODY_CATEGORY])}}}')
     return people
 
 

@@ -21,19 +21,23 @@ from types import ModuleType
 
 import numpy as np
 
+from ...adapters._common import check_resolution
 from ...adapters.comfyui import DWPOSE_MODEL_NAME, UPSCALE_METHODS, DwposeDetector, resize_short_side
 from ...backends import BACKENDS
 from ...drawing import get_style, list_styles, render
 from ...errors import InputError, WeightsError
-from ...formats import PoseResult
-from ...inference.io import MAX_RESOLUTION
+from ...media import MAX_RESOLUTION
 from ...models.rtmpose import DEFAULT_DETECTOR, DEFAULT_POSE
 from ...models.zoo import REGISTRY, resolve_weights
+from ...result import PoseResult
 
 CATEGORY = "dwpose"
 NO_DETECTOR = "none"  # the whole frame is one person, as comfyui without a bbox detector
 DEVICES = ("auto", "cpu", "cuda")
-DEFAULT_STYLE = "comfyui"  # pixel-identical to comfyui_controlnet_aux's DWPose node
+# The node draws in ComfyUI's look by default, on purpose: pixel-identical to comfyui_controlnet_aux's
+# DWPose node, which the workflows that swap in this node were built with. Everywhere else dwpose's
+# own default is drawing.DEFAULT_STYLE ("controlnet").
+NODE_DEFAULT_STYLE = "comfyui"
 MODEL_FOLDER = "dwpose"  # ComfyUI/models/dwpose
 MODEL_EXTENSIONS = {".onnx", ".pth"}
 _BACKEND_MODULES = {"onnxruntime": "onnxruntime", "openvino": "openvino", "torch": "torch"}
@@ -124,7 +128,7 @@ def _toggles(body: bool, hand: bool, face: bool, foot: bool) -> dict:
 
 def _drawing_inputs() -> dict:
     return {
-        "style": (list_styles(), {"default": DEFAULT_STYLE}),
+        "style": (list_styles(), {"default": NODE_DEFAULT_STYLE}),
         "resolution": ("INT", {"default": 512, "min": 0, "max": MAX_RESOLUTION, "step": 1,
                                "tooltip": "short side of the pose image; 0 keeps the input's size"}),
         "upscale_method": (list(UPSCALE_METHODS), {"default": "INTER_CUBIC"}),
@@ -188,9 +192,7 @@ def draw_map(result: PoseResult, style: str, parts: tuple[bool, bool, bool, bool
 
 def _check_drawing(style: str, resolution: object, flags: dict) -> tuple[bool, bool, bool, bool]:
     get_style(style)
-    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or not (
-            0 <= resolution <= MAX_RESOLUTION):
-        raise InputError(f"resolution must be a whole number in 0..{MAX_RESOLUTION}, got {resolution!r}")
+    check_resolution(resolution, "resolution", allow_zero=True)
     for name, value in flags.items():
         if not isinstance(value, (bool, np.bool_)):
             raise InputError(f"{name} must be True or False, got {value!r}")
@@ -247,7 +249,7 @@ class DWPoseEstimator:
     DESCRIPTION = "DWPose whole-body keypoints (body, feet, face, hands) drawn as a ControlNet pose image"
 
     def estimate(self, image: object, detect_body: bool = True, detect_hand: bool = True, detect_face: bool = True,
-                 detect_foot: bool = False, style: str = DEFAULT_STYLE, resolution: int = 512,
+                 detect_foot: bool = False, style: str = NODE_DEFAULT_STYLE, resolution: int = 512,
                  upscale_method: str = "INTER_CUBIC", pose_model: str = DEFAULT_POSE,
                  detector: str = DEFAULT_DETECTOR, device: str = "auto", backend: str = "auto") -> tuple:
         parts = _check_drawing(style, resolution, dict(detect_body=detect_body, detect_hand=detect_hand,
@@ -279,7 +281,7 @@ class DWPoseRender:
     DESCRIPTION = "Draw POSE_KEYPOINT (OpenPose JSON per frame) in a dwpose drawing style"
 
     def render(self, pose_keypoint: object, detect_body: bool = True, detect_hand: bool = True,
-               detect_face: bool = True, detect_foot: bool = False, style: str = DEFAULT_STYLE,
+               detect_face: bool = True, detect_foot: bool = False, style: str = NODE_DEFAULT_STYLE,
                resolution: int = 512, upscale_method: str = "INTER_CUBIC", image: object = None) -> tuple:
         parts = _check_drawing(style, resolution, dict(detect_body=detect_body, detect_hand=detect_hand,
                                                        detect_face=detect_face, detect_foot=detect_foot))

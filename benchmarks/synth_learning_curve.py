@@ -37,6 +37,12 @@ from dwpose.training import Trainer, load_config  # noqa: E402
 SECTION = "## Synthetic data, easy preset: learning curve (benchmarks/synth_learning_curve.py)"
 CONFIG = ROOT / "configs" / "rtmpose-t_synth-easy_128x96.toml"
 PARTS = ("wholebody", "body", "foot", "face", "hand")
+RECIPE_MODEL = "rtmpose-t-128x96"  # the recipe's own model keeps the plain section title
+
+
+def section_title(model: str) -> str:
+    """One RESULTS.md section per model, so a curve of RTMPose-s does not replace RTMPose-t's."""
+    return SECTION if model == RECIPE_MODEL else SECTION.replace("learning curve", f"learning curve of {model}")
 
 
 class CurveTrainer(Trainer):
@@ -110,13 +116,13 @@ def main(argv: list[str] | None = None) -> int:
     text = render(args, config, trainer.curve, per_epoch, total)
     print(text)
     if not args.no_results:
-        write_section(args.out, SECTION, text)
+        write_section(args.out, section_title(config.model), text)
     return 0
 
 
 def render(args, config, curve: list[dict], per_epoch: int, total: float) -> str:
     changed = ", ".join(args.set) if args.set else "none"
-    lines = [SECTION, "",
+    lines = [section_title(config.model), "",
              f"{date.today().isoformat()}; {machine()}.",
              f"Data: `dwpose synth --preset easy`, train seed {args.seed}, {args.train_images} images {args.size} (one "
              f"person each); held-out val seed {args.seed + 1}, {args.val_images} images. Recipe "

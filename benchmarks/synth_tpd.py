@@ -183,6 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"))
     parser.add_argument("--no-results", action="store_true", help="print the table only")
     parser.add_argument("--iters", type=int, default=None, help="override every run's iterations (smoke tests)")
+    parser.add_argument("--teacher", metavar="CHECKPOINT", default=None,
+                        help="a trained teacher (plain pose checkpoint of the scale's teacher model): evaluated once and "
+                             "used by every seed's students instead of training a teacher per seed")
+    parser.add_argument("--teacher-about", default="",
+                        help="how the --teacher checkpoint was trained (one sentence, printed in RESULTS.md)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                         help="torch CPU threads (default: all cores; 1 is faster on a machine busy with other work)")
     args = parser.parse_args(argv)
@@ -219,6 +224,13 @@ def main(argv: list[str] | None = None) -> int:
         note = ("label-free run: the student on the teacher's logits only (stage 1 with "
                 + ", ".join(f"{k} = {v}" for k, v in label_free.items()) + ")")
 
+    given_teacher = None
+    if args.teacher:
+        given_teacher = Path(args.teacher)
+        summary, eval_seconds = evaluate(teacher_name, given_teacher, val, args.device)
+        rows.append((teacher_name, TEACHER, "given", "given", 0.0, 0.0, summary, eval_seconds))
+        print(f"{TEACHER} (given {given_teacher}): whole-body AP {summary['wholebody/AP']:.3f}, body AP "
+              f"{summary['body/AP']:.3f}")
     for train_seed in train_seeds:
         # One folder per seed (a single seed keeps the old layout, and its cached runs' paths).
         runs = work if len(train_seeds) == 1 else work / f"seed{train_seed}"
@@ -232,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{summary['body/AP']:.3f} ({seconds:.0f} s training)")
             return checkpoint
 
-        teacher = train_and_score(TEACHER, teacher_name, "teacher", scale.teacher_iters)
+        teacher = given_teacher or train_and_score(TEACHER, teacher_name, "teacher", scale.teacher_iters)
         train_and_score(BASELINE, student_name, "student_gt", scale.student_iters)
         s1 = train_and_score(STAGE1, student_name, "student_s1", scale.student_iters,
                              DistillConfig(stage=1, teacher_model=teacher_name, teacher_checkpoint=str(teacher)))
@@ -329,6 +341,9 @@ def render(scale: Scale, args, rows, note: str, total: float, data_seconds: floa
              f"Stage 1: feature loss alpha 7e-5 + logit KD 0.1, decayed by r = 1 - epoch/epochs, gradient clip 1; stage 2: "
              f"a fresh student head on the frozen stage-1 backbone, KD only, {scale.s2_iters} iterations at the base schedule's LR.",
              f"Wall time: {total / 60:.1f} min in all (data {data_seconds:.0f} s).", ""]
+    if args.teacher:
+        lines[-1:-1] = [f"Teacher: one given checkpoint, `{Path(args.teacher).name}`, shared by every seed's students "
+                        f"(its row has no training figures){': ' + args.teacher_about if args.teacher_about else ''}."]
     stats = aggregate(rows)
     if len(train_seeds) > 1:
         lines += [f"Mean +- standard deviation over the {len(train_seeds)} training seeds:", "",

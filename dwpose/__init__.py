@@ -3,8 +3,9 @@ PyTorch, without the OpenMMLab stack."""
 
 from .inference.pipeline import WholebodyPipeline
 from .formats import PoseResult
-from .models import CheckpointError, create_model, list_models
+from .models import create_model, list_models
 from .solutions import DWposeDetector, Wholebody
+from .errors import CheckpointError
 
 __version__ = "0.1.0"
 __all__ = [

@@ -18,11 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .errors import DWPoseError, InputError
-
-
-class BackendError(DWPoseError, RuntimeError):
-    """The requested backend/device cannot be used; the message says what to install or change."""
+from .errors import BackendError, InputError, ModelFileNotFound
 
 
 # The one precision vocabulary of every torch path (pose stage, detector, CLI, benchmarks).
@@ -279,7 +275,7 @@ def _onnx_file(path: str | os.PathLike) -> Path:
     """An existing file that is not a PyTorch checkpoint."""
     path = Path(path)
     if not path.is_file():
-        raise BackendError(f"ONNX file not found: {path}")
+        raise ModelFileNotFound(f"ONNX file not found: {path}")
     if _is_torch_file(path):
         raise BackendError(f"{path} is a PyTorch checkpoint, not an ONNX file: use the torch backend "
                            "(--backend torch), or turn it into ONNX with `dwpose export`")

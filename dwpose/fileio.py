@@ -12,13 +12,9 @@ import secrets
 from pathlib import Path
 from typing import IO, Any, Iterator
 
-from .errors import InputError
+from .errors import OutputPathError
 
 TEMP_MARKER = ".dwpose-tmp-"
-
-
-class OutputPathError(InputError):
-    """An output file path that names a folder (".", an existing folder)."""
 
 
 def check_output_file(path: str | os.PathLike) -> Path:

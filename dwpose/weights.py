@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-from .errors import DWPoseError
+from .errors import DWPoseError, WeightsError
 from .fileio import atomic_open
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
@@ -52,10 +52,6 @@ DEADLINE_ENV = "DWPOSE_DOWNLOAD_DEADLINE"
 DEFAULT_DEADLINE_S = 3600.0  # generous: a known-size file cut off by it resumes on the next run
 _LOCK_POLL_S = 0.2
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
-
-
-class WeightsError(DWPoseError, RuntimeError):
-    """Weights that cannot be found, fetched or verified."""
 
 
 @dataclass(frozen=True)

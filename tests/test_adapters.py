@@ -475,7 +475,7 @@ def test_sizes_the_peers_cannot_take_are_one_input_error(pose_onnx, nobody_onnx,
                                                          sample_bgr):
     """detect_resolution far over the CLI's 16384 cap, images over OpenCV's 32766 px side, and
     boxes that are not numbers: one InputError each, never an OpenCV error or MemoryError."""
-    from dwpose.inference.io import ImageTooLargeError
+    from dwpose.errors import ImageTooLargeError
 
     aux = controlnet_aux.DWposeDetector(det_model=nobody_onnx, pose_model=pose_onnx)
     comfy = comfyui.DwposeDetector.from_pretrained(weights_folder)

@@ -6,7 +6,8 @@ import torch
 
 import dwpose
 from dwpose.cli import main
-from dwpose.models.checkpoint import CheckpointError, extract_state_dict, read_checkpoint_file
+from dwpose.models.checkpoint import extract_state_dict, read_checkpoint_file
+from dwpose.errors import CheckpointError
 
 
 @pytest.fixture(scope="module")
@@ -208,7 +209,8 @@ def test_convert_and_export_to_a_folder_are_one_line(tmp_path, capsys, t_checkpo
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "is a folder; give the path of the file to write" in err, err
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["existing", "mine.txt"]  # nothing written, nothing left
-    from dwpose.fileio import OutputPathError, write_text_atomic
+    from dwpose.fileio import write_text_atomic
+    from dwpose.errors import OutputPathError
 
     with pytest.raises(OutputPathError):  # every atomic write refuses a folder, not only the CLI's
         write_text_atomic(tmp_path / "existing", "x")

@@ -22,10 +22,10 @@ from dwpose.adapters.comfyui import resize_short_side
 from dwpose.cli.main import main
 from dwpose.drawing import list_styles
 from dwpose.drawing.comfyui import draw_comfyui
-from dwpose.errors import InputError
+from dwpose.errors import InputError, WeightsError
 from dwpose.formats import PoseResult
 from dwpose.integrations.comfyui import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS, install, nodes
-from dwpose.weights import DEFAULT_DETECTOR, DEFAULT_POSE, WeightsError
+from dwpose.weights import DEFAULT_DETECTOR, DEFAULT_POSE
 from tests.test_adapters import check_openpose_json
 from tests.test_styles import STYLE_REFERENCE, read_rgb, reference_result
 from tests.test_styles_json import decode_like_comfyui

@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 
 from dwpose.cli import main
-from dwpose.data import AugmentConfig, DatasetError, TopDownTrainDataset, load_annotations, load_detections, load_ubody
+from dwpose.data import AugmentConfig, TopDownTrainDataset, load_annotations, load_detections, load_ubody
 from dwpose.data.transforms import random_flip, random_half_body, truncated_normal
 from dwpose.data.ubody import extract_frames
 from dwpose.skeleton import FLIP_INDICES
 from tests.conftest import DATA
+from dwpose.errors import DatasetError
 
 SAMPLE = DATA / "coco_wholebody_val_sample"
 GT = SAMPLE / "test_coco_wholebody.json"

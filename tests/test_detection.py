@@ -4,10 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from dwpose.backends import BackendError
 from dwpose.detection import YOLOXDetector, letterbox, nms
-from dwpose.models.checkpoint import CheckpointError
 from dwpose.models import create_model
+from dwpose.errors import BackendError, CheckpointError
 
 
 def test_nms_uses_plus_one_areas_and_keeps_iou_at_threshold():

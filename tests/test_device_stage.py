@@ -7,8 +7,8 @@ import pytest
 import torch
 
 import dwpose
-from dwpose.backends import TORCH_DTYPES, BackendError, TorchRunner, bucket_size
-from dwpose.errors import InputError
+from dwpose.backends import TORCH_DTYPES, TorchRunner, bucket_size
+from dwpose.errors import BackendError, InputError
 from dwpose.geometry import get_warp_matrix
 from dwpose.inference import device_stage
 from dwpose.inference.pose import PoseEstimator, crop_geometry, crop_persons

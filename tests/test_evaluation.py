@@ -9,9 +9,10 @@ from xtcocotools.coco import COCO
 from xtcocotools.cocoeval import COCOeval
 
 from dwpose.cli import main
-from dwpose.evaluation import EvaluationError, evaluate_coco_wholebody, oks_nms, rescore_and_nms
+from dwpose.evaluation import evaluate_coco_wholebody, oks_nms, rescore_and_nms
 from dwpose.skeleton import SIGMAS
 from tests.conftest import DATA, REFERENCE
+from dwpose.errors import EvaluationError
 
 SAMPLE = DATA / "coco_wholebody_val_sample"
 GT = SAMPLE / "test_coco_wholebody.json"

@@ -53,14 +53,14 @@ def test_save_torch_atomic_cleans_up_when_rename_fails(tmp_path, monkeypatch):
 
 
 def test_user_errors_share_one_base():
-    from dwpose.backends import BackendError
-    from dwpose.data.coco_wholebody import DatasetError
-    from dwpose.evaluation.coco_wholebody import EvaluationError
-    from dwpose.inference.io import ImageReadError
-    from dwpose.inference.video import VideoReadError
-    from dwpose.models.checkpoint import CheckpointError
-    from dwpose.training.config import ConfigError
-    from dwpose.weights import WeightsError
+    from dwpose.errors import BackendError
+    from dwpose.errors import DatasetError
+    from dwpose.errors import EvaluationError
+    from dwpose.errors import ImageReadError
+    from dwpose.errors import VideoReadError
+    from dwpose.errors import CheckpointError
+    from dwpose.errors import ConfigError
+    from dwpose.errors import WeightsError
 
     for cls in (BackendError, DatasetError, EvaluationError, ImageReadError, VideoReadError, CheckpointError,
                 ConfigError, WeightsError, InputError):

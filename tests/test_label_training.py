@@ -12,8 +12,8 @@ from dwpose.cli import main
 from dwpose.data.dataset import epoch_indices
 from dwpose.distillation import LogitKDLoss
 from dwpose.training import Trainer, load_config
-from dwpose.training.config import ConfigError
 from tests.conftest import DATA, ROOT
+from dwpose.errors import ConfigError
 
 SAMPLE = DATA / "coco_wholebody_val_sample"
 GT = SAMPLE / "test_coco_wholebody.json"
@@ -135,7 +135,7 @@ def test_stored_logits_teach_only_a_student_of_their_temperature(tmp_path, label
     (10, RTMPose's); an RTMW student distils at beta 1, so it is refused with a message, not
     taught from wrongly weighted tails."""
     from dwpose.data.teacher_logits import StoredLogits
-    from dwpose.data.coco_wholebody import DatasetError
+    from dwpose.errors import DatasetError
 
     stored = StoredLogits(labelled)
     assert stored.beta == 10.0

@@ -8,8 +8,8 @@ import torch
 
 import dwpose
 from dwpose.cli import main
-from dwpose.models.checkpoint import CheckpointError
-from dwpose.models.onnx_io import ExportError, check_opset, export_onnx
+from dwpose.models.onnx_io import check_opset, export_onnx
+from dwpose.errors import CheckpointError, ExportError
 
 
 def _randomise_batchnorm(model):

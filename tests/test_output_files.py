@@ -11,13 +11,13 @@ import cv2
 import numpy as np
 import pytest
 
-from dwpose.backends import BackendError
 from dwpose.fileio import is_temporary
 from dwpose.inference.io import opencv_path
 from dwpose.inference.outputs import remove_stale_temporaries, staged_outputs, write_synced
 from tests.conftest import DATA, ROOT
 from tests.media import count_frames, write_video
 from dwpose.inference.video import video_codec
+from dwpose.errors import BackendError
 
 POSE_SUFFIX = video_codec()[1]  # the pose video's suffix: .mp4 (H.264) or .webm (VP9)
 

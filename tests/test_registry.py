@@ -8,9 +8,10 @@ import torch
 import dwpose
 from dwpose.cli import main
 from dwpose.codec import SimCCCodec
-from dwpose.models import CheckpointError, RTMWConfig, detect_architecture, get_config, get_family
+from dwpose.models import RTMWConfig, detect_architecture, get_config, get_family
 from dwpose.models.checkpoint import convert_distiller_state_dict, describe_state_dict
 from dwpose.models.registry import detect_state_dict
+from dwpose.errors import CheckpointError
 
 
 def _meta_model(name):

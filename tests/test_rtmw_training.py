@@ -14,10 +14,10 @@ from dwpose.cli import main
 from dwpose.codec import simcc
 from dwpose.data.transforms import AugmentConfig, photometric_distortion, pipeline_stages
 from dwpose.distillation import KLDiscretLoss, PoseDistiller
-from dwpose.errors import InputError
+from dwpose.errors import ConfigError, InputError
 from dwpose.models import RTMPoseConfig, RTMWConfig
 from dwpose.models.registry import get_family
-from dwpose.training import ConfigError, Trainer, load_config
+from dwpose.training import Trainer, load_config
 from dwpose.training.config import COCKTAIL14
 from tests.conftest import ROOT
 from tests.test_training import assert_same_weights, fixed_batch, write_config

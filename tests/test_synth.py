@@ -446,6 +446,45 @@ def test_tpd_benchmark_script_runs_its_chain(tmp_path, monkeypatch, one_torch_th
     assert results.read_text().count(bench.SECTION) == 1
 
 
+def test_tpd_benchmark_uses_a_given_teacher_for_every_seed(tmp_path, monkeypatch, one_torch_thread):
+    """--teacher: no teacher is trained; the given checkpoint is scored once and every seed's
+    stage-1 and label-free students learn from it (the checkpoint they load says so)."""
+    import importlib.util
+    import sys
+
+    import torch
+
+    from dwpose.models import create_model
+
+    spec = importlib.util.spec_from_file_location("synth_tpd", ROOT / "benchmarks" / "synth_tpd.py")
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, bench)
+    spec.loader.exec_module(bench)
+    teacher = tmp_path / "my_teacher.pth"
+    torch.manual_seed(5)
+    torch.save({"state_dict": create_model("rtmpose-s-128x96").state_dict()}, teacher)
+    seen = []
+    real_run = bench.run
+
+    def recording_run(config, work, device):
+        seen.append((work.parent.name, work.name, config.distill.teacher_checkpoint if config.distill else None))
+        return real_run(config, work, device)
+
+    monkeypatch.setattr(bench, "run", recording_run)
+    results = tmp_path / "RESULTS.md"
+    assert bench.main(["--scale", "smoke", "--work-dir", str(tmp_path / "work"), "--out", str(results), "--device",
+                       "cpu", "--threads", "1", "--iters", "1", "--teacher", str(teacher),
+                       "--teacher-about", "trained elsewhere"]) == 0
+    assert [name for _, name, _ in seen].count("teacher") == 0
+    from_teacher = {(seed, name): ckpt for seed, name, ckpt in seen if name in ("student_s1", "student_label_free")}
+    assert set(from_teacher) == {(s, n) for s in ("seed21", "seed22") for n in ("student_s1", "student_label_free")}
+    assert set(from_teacher.values()) == {str(teacher)}
+    section = results.read_text()
+    assert "one given checkpoint, `my_teacher.pth`" in section and "trained elsewhere" in section
+    teacher_rows = [line for line in section.splitlines() if "| teacher (GT) |" in line]
+    assert len(teacher_rows) == 2 and all("| given |" in line for line in teacher_rows)   # the mean table and the runs
+
+
 def test_tpd_benchmark_verdict_weighs_differences_against_the_seed_spread(monkeypatch):
     """Mean and spread over seeds, and the plain sentence of the table, from known APs."""
     import importlib.util

@@ -15,10 +15,11 @@ from dwpose.data.dataset import read_rgb
 from dwpose.data.transforms import affine_crop
 from dwpose.distillation import KLDiscretLoss
 from dwpose.geometry import bbox_xyxy_to_center_scale
-from dwpose.models.checkpoint import CheckpointError, read_checkpoint_file
-from dwpose.training import ConfigError, Trainer, load_config
+from dwpose.models.checkpoint import read_checkpoint_file
+from dwpose.training import Trainer, load_config
 from dwpose.training.trainer import parameters_sha256
 from tests.conftest import DATA, ROOT
+from dwpose.errors import CheckpointError, ConfigError
 
 SAMPLE = DATA / "coco_wholebody_val_sample"
 GT = SAMPLE / "test_coco_wholebody.json"

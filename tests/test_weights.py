@@ -13,7 +13,8 @@ import pytest
 
 from dwpose import weights
 from dwpose.cli import main
-from dwpose.weights import WeightFile, WeightsError, resolve_weights
+from dwpose.weights import WeightFile, resolve_weights
+from dwpose.errors import WeightsError
 
 PAYLOAD = bytes(range(256)) * 64  # 16 KiB
 # What a hub, proxy or captive portal sends with status 200 instead of the file.

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..backends import backend_for_files
-from ..errors import InputError
+from ..errors import InputError, WeightsError
 from ..fileio import is_temporary, temporary_sibling
 from ..inference.io import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from ..inference.outputs import remove_stale_temporaries
 from ..progress import note as _note
-from ..weights import WeightsError, resolve_weights
+from ..weights import resolve_weights
 from .options import PipelineOptions
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import EvaluationError, InputError
 
 
 def add_eval_parser(sub) -> None:
@@ -45,7 +45,7 @@ def run_eval(args: argparse.Namespace) -> int:
 def score_results(args: argparse.Namespace) -> dict:
     """`--results` (records, or a COCO-style annotation file) against `--ann`; prints the table."""
     from ..data.coco_wholebody import read_json
-    from ..evaluation import EvaluationError, evaluate_coco_wholebody, load_coco, validate_results
+    from ..evaluation import evaluate_coco_wholebody, load_coco, validate_results
 
     if not args.ann:
         raise InputError("--results needs --ann (the ground truth)")

@@ -17,13 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from ..drawing import DEFAULT_STYLE, list_styles, output_size_for, overlay, render as draw_style
-from ..errors import DWPoseError
+from ..errors import DWPoseError, ImageReadError, IncompleteVideo, MissingBoxesEntry, VideoReadError
 from ..formats import PoseResult
-from ..inference.io import MAX_RESOLUTION, VIDEO_SUFFIXES, ImageReadError, encode_png, read_image
+from ..inference.io import MAX_RESOLUTION, VIDEO_SUFFIXES, encode_png, read_image
 from ..inference.outputs import Interruption, StemNames, staged_outputs, write_synced
 from ..inference.pipeline import WholebodyPipeline
-from ..inference.user_boxes import MissingBoxesEntry, boxes_for, entry_name, read_boxes
-from ..inference.video import VideoReadError, VideoSummary, process_video
+from ..inference.user_boxes import boxes_for, entry_name, read_boxes
+from ..inference.video import VideoSummary, process_video
 from ..progress import progress as progress_bar
 from .common import (expand_inputs, no_inputs, note, prepare_output_folder, remove_if_empty, resolve_model_files,
                      say, shown)
@@ -188,14 +188,6 @@ class Predictor:
         return summary
 
 
-class IncompleteVideo(VideoReadError):
-    """A video that stopped decoding before its announced frame count (outputs were written)."""
-
-    def __init__(self, message: str, summary: VideoSummary) -> None:
-        super().__init__(message)
-        self.summary = summary
-
-
 # --------------------------------------------------------------------------- what is said
 
 def people(count: int) -> str:
@@ -293,7 +285,8 @@ def _predict_all(options: PredictOptions, inputs: list[Path], empty: list[str]) 
 
 
 def _predict_one(predictor: Predictor, path: Path, tally: Tally) -> None:
-    """One input: its line on stdout, or why it was skipped on stderr (counted as failed)."""
+    """One input: its line on stdout, or, for a user error (`DWPoseError`, `OSError`), why it
+    was skipped on stderr (counted as failed)."""
     try:
         if path.suffix.lower() in VIDEO_SUFFIXES:
             summary = predictor.video(path)
@@ -316,6 +309,5 @@ def _predict_one(predictor: Predictor, path: Path, tally: Tally) -> None:
     except DWPoseError as exc:  # e.g. an image over the side limit (named once)
         text = str(exc)
         note(f"skipped {text}" if text.startswith(str(path)) else f"skipped {path}: {text}")
-    except Exception as exc:  # keep going; name the unexpected error type
-        note(f"skipped {path}: {type(exc).__name__}: {exc}")
+    # Anything else is a bug: it stops the run with its traceback, not a "skipped" line.
     tally.failed += 1

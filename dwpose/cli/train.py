@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import ConfigError, InputError
 
 
 def _overrides(pairs: list[str]) -> dict:
@@ -73,7 +73,6 @@ class TrainOptions:
 def run_train(options: TrainOptions) -> int:
     """`dwpose train` or `dwpose distill` (`options.distill`)."""
     from ..training import Trainer, load_config
-    from ..training.config import ConfigError
 
     config = load_config(options.config, options.overrides)
     _check_recipe(options, config)
@@ -97,8 +96,6 @@ def run_train(options: TrainOptions) -> int:
 def _check_recipe(options: TrainOptions, config) -> None:
     """A distillation recipe runs with `distill` (of the stage asked, its teacher present), any
     other with `train`."""
-    from ..training.config import ConfigError
-
     name, distill = options.config, config.distill
     if not options.distill:
         if distill is not None:

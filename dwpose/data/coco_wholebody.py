@@ -15,14 +15,10 @@ from typing import Iterator
 
 import numpy as np
 
-from ..errors import DWPoseError
+from ..errors import DatasetError
 from ..skeleton import NUM_KEYPOINTS, PART_ANNOTATION_FIELDS
 
 _PART_LENGTHS = {"keypoints": 17, "foot_kpts": 6, "face_kpts": 68, "lefthand_kpts": 21, "righthand_kpts": 21}
-
-
-class DatasetError(DWPoseError, ValueError):
-    """A dataset path or annotation file that cannot be used."""
 
 
 @dataclass

@@ -8,8 +8,9 @@ import torch
 from torch.utils.data import Dataset
 
 from ..codec import SimCCCodec
-from .coco_wholebody import DatasetError, Sample
+from .coco_wholebody import Sample
 from .transforms import AugmentConfig, TrainTransform
+from ..errors import DatasetError
 
 
 def read_rgb(path: str) -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..codec.topk import KD_BETA, unpack_persons
 from ..formats import LABEL_LOGITS_SUFFIX, LABEL_MANIFEST, LABEL_SHARD_FOLDER
-from .coco_wholebody import DatasetError
+from ..errors import DatasetError
 
 
 class StoredLogits:

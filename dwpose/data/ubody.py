@@ -10,7 +10,7 @@ import cv2
 
 from ..fileio import write_bytes_atomic, write_text_atomic
 from ..inference.io import encode_png, opencv_path
-from .coco_wholebody import DatasetError
+from ..errors import DatasetError
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DWPoseError
+from ..errors import EvaluationError
 from ..formats import coco_wholebody_record, instance_scores
 from ..skeleton import PART_ANNOTATION_FIELDS, PARTS, SIGMAS
 from .oks import oks_nms
@@ -29,10 +29,6 @@ STAT_NAMES = ("AP", "AP .5", "AP .75", "AP (M)", "AP (L)", "AR", "AR .5", "AR .7
 _IOU_TYPES = {"body": "body", "foot": "foot", "face": "face", "left_hand": "lefthand",
               "right_hand": "righthand", "wholebody": "wholebody"}
 OKS_NMS_THRESHOLD = 0.9
-
-
-class EvaluationError(DWPoseError, ValueError):
-    """Unusable ground truth or results."""
 
 
 def _cocoeval():

@@ -13,7 +13,8 @@ from ..data.coco_wholebody import Sample, load_annotations, load_detections, loa
 from ..geometry import bbox_xyxy_to_center_scale, fix_aspect_ratio
 from ..inference.io import read_image
 from ..inference.pose import BBOX_PADDING, PoseEstimator
-from .coco_wholebody import EvaluationError, WholebodyStats, evaluate_coco_wholebody, rescore_and_nms
+from .coco_wholebody import WholebodyStats, evaluate_coco_wholebody, rescore_and_nms
+from ..errors import EvaluationError
 
 
 def predict_samples(estimator: PoseEstimator, samples: list[Sample], progress: bool = True) -> list[dict]:

@@ -15,7 +15,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from ..errors import DWPoseError, InputError
+from ..errors import ImageReadError, ImageTooLargeError, InputError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".jp2", ".pgm", ".ppm", ".pbm"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
@@ -27,14 +27,6 @@ MAX_IMAGE_SIDE = 32766
 # The largest skeleton canvas or detection resolution (CLI --resolution, the adapters'
 # detect_resolution / image_resolution, the ComfyUI node): more is a typo and would take tens of GB.
 MAX_RESOLUTION = 16384
-
-
-class ImageReadError(DWPoseError, ValueError):
-    """A file that is not a readable image."""
-
-
-class ImageTooLargeError(InputError):
-    """An image with a side over MAX_IMAGE_SIDE (or over a caller's pixel cap)."""
 
 
 def check_image_size(width: int, height: int, what: str = "image") -> None:

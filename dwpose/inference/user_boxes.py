@@ -8,13 +8,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import DWPoseError, InputError
+from ..errors import InputError, MissingBoxesEntry
 from .pipeline import clip_boxes
-
-
-class MissingBoxesEntry(DWPoseError, LookupError):
-    """An image or video with no entry in the `--boxes` file: it is skipped (never posed as the
-    whole image, which would hide a typo in the file)."""
 
 
 def entry_name(table: dict[str, np.ndarray], path: Path) -> str:

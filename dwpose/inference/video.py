@@ -19,16 +19,12 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
-from ..errors import DWPoseError
+from ..errors import VideoReadError
 from ..formats import PoseResult
 from .io import opencv_path
 from .outputs import Interruption, fsync_path, staged_outputs
 from .pipeline import WholebodyPipeline
 from .tracking import IoUTracker, OneEuroFilter
-
-
-class VideoReadError(DWPoseError, ValueError):
-    """A file that cannot be decoded as a video."""
 
 
 @dataclass

@@ -14,12 +14,12 @@ import cv2
 import numpy as np
 
 from ..codec.topk import pack_persons
-from ..errors import DWPoseError
+from ..errors import DWPoseError, VideoReadError
 from ..formats import PoseResult
 from ..inference.io import read_image
 from ..inference.pipeline import WholebodyPipeline
 from ..inference.user_boxes import boxes_for
-from ..inference.video import VideoReadError, open_video
+from ..inference.video import open_video
 from .plan import Source, Unit
 
 JPEG_QUALITY = 95

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import cv2
 
-from ..errors import InputError
+from ..errors import InputError, VideoReadError
 from ..inference.io import VIDEO_SUFFIXES
-from ..inference.video import VideoReadError, open_video
+from ..inference.video import open_video
 
 FORMAT = "dwpose-label/1"
 

@@ -15,12 +15,8 @@ import socket
 from dataclasses import replace
 from typing import Iterator
 
-from ..errors import DWPoseError, InputError
+from ..errors import InputError, RayClusterError
 from .engine import LabellerConfig, ShardLabeller, ShardTask, UnitOutput
-
-
-class RayClusterError(DWPoseError):
-    """The Ray cluster named by --ray cannot be reached or used."""
 
 
 def _import_ray():

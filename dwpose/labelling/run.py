@@ -12,15 +12,15 @@ from pathlib import Path
 from typing import Callable
 
 from ..codec.topk import KD_BETA
-from ..errors import InputError
+from ..errors import InputError, RunFileError
 from ..fileio import is_temporary, write_text_atomic
 from ..formats import RUN_MARKER, read_run_marker
 from ..inference.outputs import Interruption, StemNames, remove_stale_temporaries
 from .engine import LabellerConfig, ShardLabeller, ShardTask, label_in_process
 from .plan import (FORMAT, Source, check_resumable, file_sha256, file_stat, inputs_digest, plan_sources, plan_units,
                    split_shards, versions)
-from .writer import (FRAME_FOLDER, IMAGE_FOLDER, MANIFEST_NAME, MERGED_NAME, SHARD_FOLDER, RunFileError, ShardWriter,
-                     dumps, merge_shards, read_run_file)
+from .writer import (FRAME_FOLDER, IMAGE_FOLDER, MANIFEST_NAME, MERGED_NAME, SHARD_FOLDER, ShardWriter, dumps,
+    merge_shards, read_run_file)
 
 SPLIT_RATIO = 2.0  # SimCC bins per input pixel of the released models
 

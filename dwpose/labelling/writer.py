@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, RunFileError
 from ..fileio import atomic_open, atomic_path
 from ..formats import (COCO_WHOLEBODY_CATEGORY, LABEL_FRAME_FOLDER, LABEL_IMAGE_FOLDER, LABEL_LOGITS_SUFFIX,
                        LABEL_MANIFEST, LABEL_MERGED, LABEL_SHARD_FOLDER, coco_wholebody_dataset, coco_wholebody_image,
@@ -37,13 +37,6 @@ FRAME_FOLDER = LABEL_FRAME_FOLDER
 MERGED_NAME = LABEL_MERGED
 MANIFEST_NAME = LABEL_MANIFEST
 IMAGE_FOLDER = LABEL_IMAGE_FOLDER
-
-
-class RunFileError(InputError):
-    """A file of the run folder is not what the run wrote (truncated, edited, another format)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(f"{message}; the run cannot go on: start over with --overwrite (or delete the run folder)")
 
 
 def read_run_file(path: Path, what: str, keys: tuple[str, ...] = ()) -> dict:

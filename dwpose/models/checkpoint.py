@@ -13,14 +13,10 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from ..errors import DWPoseError
+from ..errors import CheckpointError, ModelFileNotFound
 from ..fileio import save_torch_atomic
 
 WeightsSlot = Literal["default", "ema", "raw"]
-
-
-class CheckpointError(DWPoseError, ValueError):
-    """A checkpoint that cannot be read or does not fit the model; the message says why."""
 
 
 # --------------------------------------------------------------------------- reading files
@@ -82,7 +78,7 @@ def read_checkpoint_file(path: str | os.PathLike) -> Any:
     package is needed."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}")
+        raise ModelFileNotFound(f"checkpoint not found: {path}")
     if path.stat().st_size == 0:
         raise CheckpointError(f"checkpoint is empty (0 bytes): {path}")
     try:

@@ -20,9 +20,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .checkpoint import CheckpointError
 from .gau import GatedAttentionUnit
 from .layers import ScaleNorm
+from ..errors import CheckpointError, ModelFileNotFound
 
 
 class _Graph:
@@ -160,7 +160,7 @@ def _load_graph(path: Path) -> tuple[Any, _Graph]:
     import onnx
 
     if not path.is_file():
-        raise CheckpointError(f"ONNX file not found: {path}")
+        raise ModelFileNotFound(f"ONNX file not found: {path}")
     try:
         onnx_model = onnx.load(str(path))
     except Exception as exc:

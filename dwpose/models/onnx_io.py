@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..errors import DWPoseError
+from ..errors import ExportError
 from ..fileio import atomic_path
 from .onnx_import import onnxruntime_mismatch
 
@@ -24,11 +24,6 @@ DEFAULT_OPSET = 11  # the official files' opset
 # opsets), YOLOX's strided slicing needs 10, above 23 the exporter refuses. A torch that
 # exports fewer opsets lowers the top (its own limit), and every export is checked anyway.
 _OPSET_RANGES = {"pose": (7, 23), "detector": (10, 23)}
-
-
-class ExportError(DWPoseError, RuntimeError):
-    """An ONNX export that cannot be written or does not reproduce the model; nothing is left
-    under the output name."""
 
 
 def supported_opsets(kind: str = "pose") -> range:

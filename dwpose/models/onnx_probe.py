@@ -9,8 +9,8 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from ..errors import CheckpointError, ModelFileNotFound
 
-from .checkpoint import CheckpointError
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def probe_onnx(path: str | os.PathLike) -> OnnxSummary:
 
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"ONNX file not found: {path}")
+        raise ModelFileNotFound(f"ONNX file not found: {path}")
     try:
         graph = onnx.load(str(path), load_external_data=False).graph
     except Exception as exc:

@@ -28,11 +28,9 @@ from typing import Any, ClassVar, Literal
 import torch
 from torch import nn
 
-from ..errors import InputError
-from .checkpoint import (
-    CheckpointError, WeightsSlot, describe_state_dict, extract_state_dict, load_state_dict_strict,
-    read_checkpoint_file,
-)
+from ..errors import CheckpointError, InputError
+from .checkpoint import (WeightsSlot, describe_state_dict, extract_state_dict, load_state_dict_strict,
+    read_checkpoint_file)
 from .onnx_probe import OnnxSummary, probe_onnx
 
 Kind = Literal["pose", "detector"]

@@ -13,15 +13,14 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from .checkpoint import (
-    CheckpointError, WeightsSlot, convert_distiller_state_dict, extract_state_dict, is_distiller_state_dict,
-    pose_state_dict,
-)
+from .checkpoint import (WeightsSlot, convert_distiller_state_dict, extract_state_dict, is_distiller_state_dict,
+    pose_state_dict)
 from .cspnext import CSPNEXT_SIZES, stem_width
 from .onnx_io import INPUT_NAME, OUTPUT_NAMES
 from .onnx_probe import OnnxSummary
 from .registry import Architecture, ModelFamily
 
+from ..errors import CheckpointError
 # ImageNet statistics in RGB order, on the 0..255 scale (mmpose PoseDataPreprocessor).
 RGB_MEAN = (123.675, 116.28, 103.53)
 RGB_STD = (58.395, 57.12, 57.375)

@@ -18,10 +18,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from .checkpoint import CheckpointError, WeightsSlot, extract_state_dict
+from .checkpoint import WeightsSlot, extract_state_dict
 from .onnx_io import YOLOX_IO_NAMES
 from .onnx_probe import OnnxSummary
 from .registry import Architecture, ModelFamily, register_family
+from ..errors import CheckpointError
 
 
 class BaseConv(nn.Module):

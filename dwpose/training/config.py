@@ -13,16 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..errors import DWPoseError
+from ..errors import ConfigError
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
-
-
-class ConfigError(DWPoseError, ValueError):
-    """A recipe file that is missing, malformed or has wrong fields."""
 
 
 # The 14 training sets of mmpose's RTMW "cocktail14" recipe (architecture_rtmw.md §8).

@@ -25,16 +25,15 @@ from torch.utils.data import DataLoader, Subset
 from ..data import AugmentConfig, Sample, TopDownTrainDataset, load_annotations, load_boxes, load_ubody
 from ..data.coco_wholebody import recorded_image_root
 from ..data.transforms import pipeline_stages
-from ..data.coco_wholebody import UBODY_SCENES, DatasetError, load_detections, read_json
+from ..data.coco_wholebody import UBODY_SCENES, load_detections, read_json
 from ..data.dataset import epoch_indices
 from ..data.teacher_logits import StoredLogits
 from ..distillation import PoseDistiller
 from ..distillation.losses import KLDiscretLoss
-from ..errors import InputError
+from ..errors import CheckpointError, DatasetError, InputError
 from ..fileio import save_torch_atomic
 from ..models import RGB_MEAN, RGB_STD, TopdownPoseModel, create_model
-from ..models.checkpoint import (CheckpointError, describe_state_dict, extract_state_dict, load_state_dict_strict,
-                                 read_checkpoint_file)
+from ..models.checkpoint import describe_state_dict, extract_state_dict, load_state_dict_strict, read_checkpoint_file
 from .config import TrainConfig, ValConfig
 from .optim import ExpMomentumEMA, lr_factor, param_groups
 

@@ -24,10 +24,10 @@ import numpy as np
 from ...adapters.comfyui import DWPOSE_MODEL_NAME, UPSCALE_METHODS, DwposeDetector, resize_short_side
 from ...backends import BACKENDS
 from ...drawing import get_style, list_styles, render
-from ...errors import InputError
+from ...errors import InputError, WeightsError
 from ...formats import PoseResult
 from ...inference.io import MAX_RESOLUTION
-from ...weights import DEFAULT_DETECTOR, DEFAULT_POSE, REGISTRY, WeightsError, resolve_weights
+from ...weights import DEFAULT_DETECTOR, DEFAULT_POSE, REGISTRY, resolve_weights
 
 CATEGORY = "dwpose"
 NO_DETECTOR = "none"  # the whole frame is one person, as comfyui without a bbox detector

@@ -102,3 +102,11 @@ class RunFileError(InputError):
 
 class RayClusterError(DWPoseError, RuntimeError):
     """The Ray cluster named by --ray cannot be reached or used."""
+
+
+def one_line(exc: BaseException) -> str:
+    """The message of an error on one line (for an OSError: its reason and file name), as the
+    command line and the web demo report it."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return str(exc).strip().replace("\n", " | ") or type(exc).__name__

@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from .drawing import DEFAULT_STYLE, list_styles, render
-from .errors import DWPoseError, InputError
+from .errors import DWPoseError, InputError, one_line
 from .fileio import write_json_atomic
 from .inference.io import image_header_size, read_image
 from .inference.pipeline import WholebodyPipeline
@@ -135,8 +135,6 @@ class PoseDemo:
             self._check_pixels(image.shape[1], image.shape[0], path.name)
             return self._image(image, path.stem, style, parts, controlnet_compat, request_dir)
         except (DWPoseError, OSError) as exc:
-            from .cli.main import one_line
-
             message = one_line(exc)
             if path is not None:  # the file's name, not where the server keeps it
                 message = message.replace(str(path), path.name).replace(str(upload), path.name)

@@ -127,3 +127,43 @@ def test_progress_is_plain_lines_when_stderr_is_not_a_terminal(monkeypatch):
     bar.update(2)
     bar.close()
     assert type(bar) is not progress_module.PlainProgress and "\r" in terminal.getvalue()
+
+
+# --------------------------------------------------------------------------- issue 21: the CLI's layout
+
+def _imported_modules(path, root) -> set[str]:
+    """The absolute module names a source file imports (relative imports resolved)."""
+    import ast
+
+    package = list(path.relative_to(root).with_suffix("").parts[:-1])
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module.split(".") if node.level == 0 else package[:len(package) - node.level + 1] + (
+                node.module.split(".") if node.module else [])
+            names.add(".".join(base))
+            names |= {".".join([*base, alias.name]) for alias in node.names}  # `from . import x`
+    return names
+
+
+def test_no_command_module_imports_another_and_the_library_never_imports_the_cli():
+    """Each command's module takes shared options and helpers only from cli/options.py and
+    cli/common.py (main.py assembles the commands); nothing below the CLI imports it."""
+    from pathlib import Path
+
+    import dwpose
+
+    package = Path(dwpose.__file__).parent
+    modules = {p.stem for p in (package / "cli").glob("*.py")} - {"__init__"}
+    commands = modules - {"options", "common", "main"}
+    assert {"predict", "label", "train", "eval", "synth", "serve"} <= commands
+    for name in modules - {"main"}:
+        found = {m for m in _imported_modules(package / "cli" / f"{name}.py", package.parent)
+                 if m.startswith("dwpose.cli.")} - {"dwpose.cli.options", "dwpose.cli.common"}
+        found = {m for m in found if m.split(".")[2] not in {"options", "common"}}
+        assert not found, f"cli/{name}.py imports {found}"
+    for path in package.rglob("*.py"):
+        if path.relative_to(package).parts[0] not in ("cli", "__main__.py"):  # the entry point runs the CLI
+            assert not any(m.startswith("dwpose.cli") for m in _imported_modules(path, package.parent)), path

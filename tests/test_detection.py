@@ -304,13 +304,13 @@ def test_default_nms_is_dwposes_045(reference, pose_onnx, shift, kept):
     apart overlap by 41/89 = 0.461 (dropped), 25 px apart by 40/90 = 0.444 (kept). The same
     default in the detector, the pipeline and `dwpose predict`."""
     from dwpose.cli.main import build_parser
-    from dwpose.cli.predict import pipeline_options
+    from dwpose.cli.options import PipelineOptions, pipeline_kwargs
     from dwpose.inference.pipeline import WholebodyPipeline
 
     onnx = reference / f"{TINY}.onnx"
     args = build_parser().parse_args(["predict", "x.jpg", "--det-model", str(onnx)])
     detectors = [YOLOXDetector(onnx), WholebodyPipeline.from_files(pose_onnx, onnx).detector,
-                 WholebodyPipeline.from_files(pose_onnx, onnx, **pipeline_options(args)).detector]
+                 WholebodyPipeline.from_files(pose_onnx, onnx, **pipeline_kwargs(PipelineOptions.from_args(args), None)).detector]
     for detector in detectors:
         found = detector.postprocess(_two_person_rows(416, shift), ratio=1.0)
         assert len(found.scores) == kept

@@ -537,3 +537,21 @@ def test_video_codec_prefers_h264_then_vp9_then_mp4v(monkeypatch):
     assert run_with({"VP90"}) == ("VP90", ".webm")
     assert run_with(set()) == ("mp4v", ".mp4")
     assert video._can_encode(Path("/nonexistent-folder/x.webm"), "VP90") is False  # cannot write: not encodable
+
+
+# --------------------------------------------------------------------------- issue 21: a bug is not a skipped file
+
+def test_a_bug_while_posing_an_input_raises_instead_of_skipping_it(tmp_path, pose_onnx, monkeypatch, capsys):
+    """Only user errors (a DWPoseError or an OSError) skip an input; anything else is a bug and
+    stops the run with its traceback, not a 'skipped' line that hides it."""
+    from dwpose.cli.predict import Predictor
+
+    def broken(self, path):
+        raise ZeroDivisionError("a bug in the pipeline")
+
+    monkeypatch.setattr(Predictor, "image", broken)
+    good = DATA / "media" / "human-pose.jpeg"
+    with pytest.raises(ZeroDivisionError, match="a bug in the pipeline"):
+        run([str(good), "--out", str(tmp_path / "out")], pose_onnx)
+    assert "skipped" not in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # the folder the run created is gone again

@@ -12,17 +12,15 @@ import sys
 from ..backends import BACKENDS, backend_for_files
 from ..errors import DWPoseError
 from ..models.rtmpose import DEFAULT_DETECTOR, DEFAULT_POSE
-from .predict import device_name, int_in_range
+from .options import device_name, int_in_range, positive_number
+
+positive_limit = positive_number("expected a number > 0, got {text!r}")
 
 
-def positive_number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (value > 0 and value < float("inf")):
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
+def add_serve_parser(sub) -> None:
+    p = sub.add_parser("serve", help="local web demo (Gradio): upload an image or video, see and download the poses")
+    add_arguments(p)
+    p.set_defaults(func=run_serve)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -35,15 +33,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=BACKENDS, default=None,
                    help="inference backend (default: torch for a PyTorch checkpoint, else onnxruntime)")
     p.add_argument("--device", type=device_name, default="cpu", help="cpu, cuda or cuda:N")
-    p.add_argument("--max-upload-mb", type=positive_number, default=20.0, help="largest upload in MB (default 20)")
-    p.add_argument("--max-video-seconds", type=positive_number, default=30.0,
+    p.add_argument("--max-upload-mb", type=positive_limit, default=20.0, help="largest upload in MB (default 20)")
+    p.add_argument("--max-video-seconds", type=positive_limit, default=30.0,
                    help="longest video accepted, in seconds of decoded frames (default 30)")
-    p.add_argument("--max-image-megapixels", type=positive_number, default=50.0,
+    p.add_argument("--max-image-megapixels", type=positive_limit, default=50.0,
                    help="largest image or video frame, in millions of pixels, checked from the header "
                         "before decoding (default 50)")
     p.add_argument("--max-video-frames", type=int_in_range(1), default=1800,
                    help="most frames of one video, counted as decoded (default 1800)")
-    p.add_argument("--max-video-megapixels", type=positive_number, default=2000.0,
+    p.add_argument("--max-video-megapixels", type=positive_limit, default=2000.0,
                    help="most pixels of one video, all decoded frames together, in millions (default 2000)")
 
 

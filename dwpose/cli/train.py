@@ -1,12 +1,14 @@
-"""`dwpose train`, `dwpose distill`, `dwpose eval`, `dwpose ubody-extract`."""
+"""`dwpose train` and `dwpose distill` (TPD training): a TOML recipe, overridden by `--set`, run by
+`training.Trainer`."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import ConfigError, InputError
 
 
 def _overrides(pairs: list[str]) -> dict:
@@ -23,6 +25,19 @@ def _overrides(pairs: list[str]) -> dict:
     return out
 
 
+def add_train_parsers(sub) -> None:
+    p = sub.add_parser("train", help="train an RTMPose model from a TOML recipe")
+    add_train_arguments(p)
+    p.set_defaults(func=lambda args: run_train(TrainOptions.from_args(args, distill=False)))
+
+    p = sub.add_parser("distill", help="two-stage pose distillation (TPD) from a TOML recipe")
+    add_train_arguments(p)
+    p.add_argument("--stage", type=int, choices=(1, 2), default=None,
+                   help="the recipe's TPD stage, checked against it (default: the recipe's distill.stage)")
+    p.add_argument("--teacher-checkpoint", default=None, help="override the recipe's teacher weights")
+    p.set_defaults(func=lambda args: run_train(TrainOptions.from_args(args, distill=True)))
+
+
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("config", help="TOML recipe (see configs/)")
     p.add_argument("--work-dir", default=None, help="checkpoints and logs (default work_dirs/<config name>)")
@@ -34,31 +49,37 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true")
 
 
-def run_train(args: argparse.Namespace, stage: int | None = None, distill: bool = False) -> int:
-    """`dwpose train` (`distill=False`) or `dwpose distill`: the stage is `stage`, else
-    `args.stage`, else the recipe's `distill.stage`."""
-    from ..training import Trainer, load_config
-    from ..errors import ConfigError
+@dataclass(frozen=True)
+class TrainOptions:
+    config: str
+    overrides: dict = field(default_factory=dict)   # `--set` (and `--teacher-checkpoint`)
+    work_dir: str | None = None
+    resume: str | None = None                       # a checkpoint, or "auto": <work-dir>/last.pth
+    device: str | None = None
+    progress: bool = True
+    distill: bool = False                           # `dwpose distill`: the recipe must be a TPD one
+    stage: int | None = None                        # checked against the recipe's distill.stage
 
-    overrides = _overrides(args.set)
-    distill = distill or stage is not None
-    stage = stage if stage is not None else getattr(args, "stage", None)
-    if distill and getattr(args, "teacher_checkpoint", None):
-        overrides["distill.teacher_checkpoint"] = args.teacher_checkpoint
-    config = load_config(args.config, overrides)
-    if distill:
-        if config.distill is None:
-            raise ConfigError(f"{args.config} has no [distill] section; use `dwpose train` for plain training")
-        if stage is not None and config.distill.stage != stage:
-            raise ConfigError(f"{args.config} is a stage-{config.distill.stage} recipe, not stage {stage}")
-        if config.distill.teacher_checkpoint and not Path(config.distill.teacher_checkpoint).is_file():
-            raise ConfigError(f"teacher checkpoint not found: {config.distill.teacher_checkpoint}")
-    elif config.distill is not None:
-        raise ConfigError(f"{args.config} is a distillation recipe; run it with `dwpose distill` (stage {config.distill.stage})")
-    work_dir = Path(args.work_dir or Path("work_dirs") / config.name)
-    trainer = Trainer(config, work_dir, device=args.device, progress=not args.no_progress)
-    if args.resume:
-        path = work_dir / "last.pth" if args.resume == "auto" else Path(args.resume)
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, distill: bool) -> TrainOptions:
+        overrides = _overrides(args.set)
+        stage = args.stage if distill else None
+        if distill and args.teacher_checkpoint:
+            overrides["distill.teacher_checkpoint"] = args.teacher_checkpoint
+        return cls(args.config, overrides, args.work_dir, args.resume, args.device, not args.no_progress, distill,
+                   stage)
+
+
+def run_train(options: TrainOptions) -> int:
+    """`dwpose train` or `dwpose distill` (`options.distill`)."""
+    from ..training import Trainer, load_config
+
+    config = load_config(options.config, options.overrides)
+    _check_recipe(options, config)
+    work_dir = Path(options.work_dir or Path("work_dirs") / config.name)
+    trainer = Trainer(config, work_dir, device=options.device, progress=options.progress)
+    if options.resume:
+        path = work_dir / "last.pth" if options.resume == "auto" else Path(options.resume)
         if not path.is_file():
             raise ConfigError(f"nothing to resume: {path} not found")
         trainer.resume(path)
@@ -72,91 +93,17 @@ def run_train(args: argparse.Namespace, stage: int | None = None, distill: bool 
     return 130 if trainer.stop_requested else 0
 
 
-def add_eval_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default=None, help="architecture (default: detected from the checkpoint)")
-    p.add_argument("--checkpoint", default=None, help=".pth (plain, training or distiller) or .onnx")
-    p.add_argument("--results", default=None,
-                   help="score a COCO-WholeBody results file (or annotation file, e.g. `dwpose label`'s "
-                        "annotations.json, images matched by file name) against --ann instead of a model")
-    p.add_argument("--ann", help="COCO-WholeBody annotation file (ground truth)")
-    p.add_argument("--images", help="image folder of --ann")
-    p.add_argument("--dets", default=None, help="person detection results (COCO format); default: GT boxes")
-    p.add_argument("--ubody-root", default=None, help="evaluate the UBody protocol under this root instead")
-    p.add_argument("--ubody-split", default=None, help="intra_scene_test_list.npy")
-    p.add_argument("--ubody-annotation", default="keypoint_annotation.json", help="UBody annotation file name")
-    p.add_argument("--ubody-scenes", default=None, help="comma-separated scenes (default: the 13 evaluation scenes)")
-    p.add_argument("--no-flip-test", action="store_true", help="no flip test (mmpose's evaluation uses one)")
-    p.add_argument("--no-area", action="store_true", help="OKS area 0.53*w*h instead of the GT 'area'")
-    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    p.add_argument("--out", default=None, help="write stats (and results) as JSON here")
-    p.add_argument("--no-progress", action="store_true")
-
-
-def run_eval(args: argparse.Namespace) -> int:
-    from ..data.coco_wholebody import UBODY_EVAL_SCENES
-    from ..evaluation.runner import evaluate_model, evaluate_ubody
-    from ..models import create_model
-    from ..models.registry import detect_model_name
-
-    if args.results:
-        from ..data.coco_wholebody import read_json
-        from ..evaluation import evaluate_coco_wholebody, load_coco, validate_results
-        from ..errors import EvaluationError
-
-        if not args.ann:
-            raise InputError("--results needs --ann (the ground truth)")
-        records = read_json(args.results, "results file")
-        if isinstance(records, dict) and "annotations" in records:  # e.g. `dwpose label`'s annotations.json
-            from ..evaluation import results_from_annotations
-
-            records = results_from_annotations(records, args.ann)
-        if not isinstance(records, list):
-            raise InputError(f"{args.results}: expected a list of result records or a COCO-style annotation file")
-        ground_truth = load_coco(args.ann)
-        try:
-            validate_results(records, ground_truth.getImgIds(), ground_truth.getCatIds())
-        except EvaluationError as exc:
-            raise EvaluationError(f"{args.results}: {exc}") from None
-        stats = evaluate_coco_wholebody(ground_truth.dataset, records, use_area=not args.no_area)
-        print(stats.table())
-        if args.out:
-            _write_json(args.out, {"stats": stats.to_dict()})
-        return 0
-    if not args.checkpoint:
-        raise InputError("--checkpoint (a model to run) or --results (predictions to score) is required")
-    model = create_model(args.model or detect_model_name(args.checkpoint), checkpoint=args.checkpoint)
-    progress = not args.no_progress
-    if args.ubody_root:
-        scenes = args.ubody_scenes.split(",") if args.ubody_scenes else UBODY_EVAL_SCENES
-        per_scene = evaluate_ubody(model, args.ubody_root, scenes, args.ubody_split, args.ubody_annotation,
-                                   flip_test=not args.no_flip_test, device=args.device, progress=progress)
-        for scene, stats in per_scene.items():
-            print(f"== {scene}\n{stats.table()}")
-        payload = {scene: stats.to_dict() for scene, stats in per_scene.items()}
-    else:
-        if not args.ann or not args.images:
-            raise InputError("--ann and --images are required (or --ubody-root)")
-        stats, records = evaluate_model(model, args.ann, args.images, args.dets, flip_test=not args.no_flip_test,
-                                        use_area=not args.no_area, device=args.device, progress=progress)
-        print(stats.table())
-        payload = {"stats": stats.to_dict(), "results": records}
-    if args.out:
-        _write_json(args.out, payload)
-    return 0
-
-
-def _write_json(path: str, payload: dict) -> None:
-    from ..fileio import write_json_atomic
-
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(path, payload)
-
-
-def run_ubody_extract(args: argparse.Namespace) -> int:
-    from ..data.ubody import extract_frames
-
-    count = extract_frames(args.videos, args.out, fps=args.fps, progress=not args.no_progress)
-    print(f"extracted frames of {count} video(s) into {args.out}")
-    return 0 if count else 1
-
-
+def _check_recipe(options: TrainOptions, config) -> None:
+    """A distillation recipe runs with `distill` (of the stage asked, its teacher present), any
+    other with `train`."""
+    name, distill = options.config, config.distill
+    if not options.distill:
+        if distill is not None:
+            raise ConfigError(f"{name} is a distillation recipe; run it with `dwpose distill` (stage {distill.stage})")
+        return
+    if distill is None:
+        raise ConfigError(f"{name} has no [distill] section; use `dwpose train` for plain training")
+    if options.stage is not None and distill.stage != options.stage:
+        raise ConfigError(f"{name} is a stage-{distill.stage} recipe, not stage {options.stage}")
+    if distill.teacher_checkpoint and not Path(distill.teacher_checkpoint).is_file():
+        raise ConfigError(f"teacher checkpoint not found: {distill.teacher_checkpoint}")

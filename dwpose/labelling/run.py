@@ -58,6 +58,12 @@ class LabelSummary:
     interrupted: bool = False
     merged: Path | None = None
 
+    def add(self, record: dict) -> None:
+        """Count a written shard (its record from the shard writer)."""
+        self.labelled += record["images"]
+        self.failed += len(record["failures"])
+        self.persons += record["annotations"]
+
 
 def pose_input_size(pose_model: Path, pose_arch: str | None) -> tuple[int, int]:
     """(width, height) of the pose network, read from the file (or its named architecture)."""
@@ -233,8 +239,6 @@ def label(
     """Label `paths` (expanded, deduplicated inputs) into `out`. `skipped`: messages about inputs
     already dropped (recorded in the run file). `on_shard(index, pid)` is called after each
     shard is written, with the pid of the process that labelled it."""
-    from ..progress import progress as progress_bar
-
     parquet = options.parquet
     if parquet is None:
         try:
@@ -266,13 +270,26 @@ def label(
     summary = LabelSummary(out, len(shards), len(finished), sum(len(s) for s in shards), skipped_inputs=skipped,
                            unplanned=len(unplanned))
     for record in finished:
-        summary.labelled += record["images"]
-        summary.failed += len(record["failures"])
-        summary.persons += record["annotations"]
+        summary.add(record)
     tasks = [ShardTask(i, units, {u.source: sources[u.source] for u in units})
              for i, units in enumerate(shards) if i >= len(finished)]
-    bar = progress_bar(total=summary.units, initial=sum(len(s) for s in shards[:len(finished)]), unit="image",
-               disable=not options.progress, desc="label")
+    done_before = sum(len(s) for s in shards[:len(finished)])
+    _label_shards(tasks, config, options, writer, summary, done_before, interruption, warn, on_shard)
+    if not summary.interrupted:
+        recorded = "." if image_root in (None, os.path.abspath(out)) else image_root
+        summary.merged = merge_shards(out, len(shards), recorded)
+    return summary
+
+
+def _label_shards(tasks: list[ShardTask], config: LabellerConfig, options: LabelOptions, writer: ShardWriter,
+                  summary: LabelSummary, done_before: int, interruption: Interruption | None,
+                  warn: Callable[[str], None], on_shard: Callable[[int, int], None] | None) -> None:
+    """Label the unfinished shards (in-process or on Ray) and write each as it comes, in order,
+    into `summary`; stops after the shard under way when an interruption is requested."""
+    from ..progress import progress as progress_bar
+
+    bar = progress_bar(total=summary.units, initial=done_before, unit="image", disable=not options.progress,
+                       desc="label")
     connected = False
     try:
         if tasks and options.ray:
@@ -289,9 +306,7 @@ def label(
                     warn(message)
             for failure in record["failures"]:
                 warn(f"skipped {failure['error']}")
-            summary.labelled += record["images"]
-            summary.failed += len(record["failures"])
-            summary.persons += record["annotations"]
+            summary.add(record)
             bar.update(record["units"])
             if on_shard is not None:
                 on_shard(index, pid)
@@ -304,7 +319,3 @@ def label(
             import ray
 
             ray.shutdown()
-    if not summary.interrupted:
-        recorded = "." if image_root in (None, os.path.abspath(out)) else image_root
-        summary.merged = merge_shards(out, len(shards), recorded)
-    return summary

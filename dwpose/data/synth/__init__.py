@@ -5,9 +5,8 @@ the 21 hand keypoints; face.py: the 68 iBUG landmarks on a drawn face); render.p
 with OpenCV into a label map and a picture; scene.py composes people, occluders and backgrounds
 and derives visibility, boxes and areas from the label map; writer.py writes the dataset."""
 
-from .scene import PRESET_NAMES, PRESETS, Scene, SceneConfig, parse_preset, render_scene
-from .writer import (ANNOTATION_FILE, BOXES_FILE, IMAGE_DIR, SynthSpec, generate_dataset, parse_count, parse_persons,
-                     parse_seed, parse_size, render_image)
+from .scene import PRESET_NAMES, PRESETS, Scene, SceneConfig, render_scene
+from .writer import ANNOTATION_FILE, BOXES_FILE, IMAGE_DIR, SynthSpec, generate_dataset, render_image
 
 __all__ = ["ANNOTATION_FILE", "BOXES_FILE", "IMAGE_DIR", "PRESETS", "PRESET_NAMES", "Scene", "SceneConfig", "SynthSpec", "generate_dataset",
-           "parse_count", "parse_persons", "parse_preset", "parse_seed", "parse_size", "render_image", "render_scene"]
+           "render_image", "render_scene"]

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from ...errors import InputError
 from ...formats.coco_wholebody import PART_BOX_FIELDS, PART_VALID_FIELDS, PERSON_CATEGORY_ID
 from ...skeleton import NUM_KEYPOINTS, PART_ANNOTATION_FIELDS, PARTS
 from .body import ARM_STYLES, FACE_DETAIL_PX, FINGER_DETAIL_PX, LEG_STYLES, Person3D, sample_person
@@ -76,14 +75,6 @@ PRESETS: dict[str, Difficulty] = {
 }
 PRESET_NAMES = tuple(PRESETS)
 DEFAULT_PRESET = "hard"
-
-
-def parse_preset(text: str | None) -> str:
-    """A preset name (None: the default, hard)."""
-    name = DEFAULT_PRESET if text is None else str(text).strip().lower()
-    if name not in PRESETS:
-        raise InputError(f"--preset must be one of {', '.join(PRESET_NAMES)}, got {text!r}")
-    return name
 
 
 FIT_MARGIN = 0.15  # body heights around the keypoints that the drawn body may reach (hair, limbs' girth)

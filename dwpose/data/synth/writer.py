@@ -33,7 +33,6 @@ import numpy as np
 from ...errors import InputError
 from ...fileio import RUN_MARKER, atomic_open, atomic_path, is_temporary, read_run_marker, write_text_atomic
 from ...formats.coco_wholebody import COCO_WHOLEBODY_CATEGORY, coco_wholebody_image
-from .parts import MAX_PERSONS
 from .scene import SceneConfig, render_scene
 
 GENERATOR_VERSION = 1               # bump when the same seed would draw different pictures
@@ -63,45 +62,6 @@ class SynthSpec:
     @property
     def scene(self) -> SceneConfig:
         return SceneConfig(self.width, self.height, self.min_persons, self.max_persons, preset=self.preset)
-
-
-# --------------------------------------------------------------------------- argument parsing
-
-def parse_count(text: str | int, what: str = "--num", low: int = 1, high: int = MAX_IMAGES) -> int:
-    try:
-        value = int(str(text).strip())
-    except ValueError:
-        raise InputError(f"{what} must be a whole number, got {text!r}") from None
-    if not low <= value <= high:
-        raise InputError(f"{what} must be between {low} and {high}, got {value}")
-    return value
-
-
-def parse_seed(text: str | int) -> int:
-    return parse_count(text, "--seed", 0, 2**63 - 1)
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """'WxH' -> (width, height), each side in [MIN_SIDE, MAX_SIDE]."""
-    match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", str(text))
-    if not match:
-        raise InputError(f"--size must look like 256x256 (width x height), got {text!r}")
-    width, height = int(match.group(1)), int(match.group(2))
-    for name, value in (("width", width), ("height", height)):
-        if not MIN_SIDE <= value <= MAX_SIDE:
-            raise InputError(f"--size {name} must be between {MIN_SIDE} and {MAX_SIDE} pixels, got {value}")
-    return width, height
-
-
-def parse_persons(text: str) -> tuple[int, int]:
-    """'K' (1 to K people per image) or 'A..B'; at most MAX_PERSONS."""
-    match = re.fullmatch(r"\s*(?:(\d+)\s*\.\.\s*)?(\d+)\s*", str(text))
-    if not match:
-        raise InputError(f"--persons must be K or A..B (people per image), got {text!r}")
-    low, high = int(match.group(1) or 1), int(match.group(2))
-    if not 1 <= low <= high <= MAX_PERSONS:
-        raise InputError(f"--persons must satisfy 1 <= A <= B <= {MAX_PERSONS}, got {text!r}")
-    return low, high
 
 
 # --------------------------------------------------------------------------- one image

@@ -30,9 +30,9 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.results import write_section  # noqa: E402
 from benchmarks.synth_tpd import dataset  # noqa: E402  (generated once, reused while the spec matches)
 
-from dwpose.cli.train import _overrides  # noqa: E402
 from dwpose.data.synth import ANNOTATION_FILE, IMAGE_DIR, SynthSpec  # noqa: E402
 from dwpose.training import Trainer, load_config  # noqa: E402
+from dwpose.training.config import parse_overrides  # noqa: E402
 
 SECTION = "## Synthetic data, easy preset: learning curve (benchmarks/synth_learning_curve.py)"
 CONFIG = ROOT / "configs" / "rtmpose-t_synth-easy_128x96.toml"
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
                  "checkpoint_every_iters": 10**9}
     if args.quick:
         overrides.update({"batch_size": 8, "warmup_iters": 2, "val_interval": 1, "workers": 0})
-    overrides.update(_overrides(args.set))
+    overrides.update(parse_overrides(args.set))
     if args.iters is not None:
         overrides["max_iters"] = args.iters
     config = load_config(args.config, overrides)

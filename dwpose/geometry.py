@@ -15,7 +15,12 @@ def _namespace(array):
     return np, np.asarray(array, dtype=np.float32)
 
 
-def bbox_xyxy_to_center_scale(bboxes, padding: float = 1.25):
+# The top-down crop is the person box enlarged by this factor (RTMPose's GetBBoxCenterScale), in
+# training, inference and evaluation alike.
+BBOX_PADDING = 1.25
+
+
+def bbox_xyxy_to_center_scale(bboxes, padding: float = BBOX_PADDING):
     """Centres (N, 2) and padded sizes (N, 2) of xyxy boxes (N, 4); arrays or tensors."""
     _, bboxes = _namespace(bboxes)
     bboxes = bboxes.reshape(-1, 4)

@@ -295,8 +295,6 @@ def _fetch(entry: Downloadable, out: BinaryIO, offset: int, target: Path, progre
     bytes came than announced. True when the body's end was announced (Content-Length, chunked
     encoding, or a 416 for a part file already of the registry size), False when only the
     connection closing ended it."""
-    from .progress import progress as progress_bar
-
     url = entry.url()
     hint = _manual_hint(entry, target)
     # Checked after every read, and no read (nor the connection and headers) waits longer than
@@ -333,37 +331,45 @@ def _fetch(entry: Downloadable, out: BinaryIO, offset: int, target: Path, progre
             elif not offset and response.status != 200:
                 raise WeightsError(f"cannot download {entry.filename} from {url}: HTTP {response.status} to a "
                                    f"request for the whole file; {hint}")
-            received = 0
             total = offset + length if length is not None else entry.size
-            with progress_bar(total=total, initial=offset, unit="B", unit_scale=True, disable=not progress,
-                      desc=entry.filename, leave=False) as bar:
-                while True:
-                    try:
-                        # read1: whatever has arrived, so that a trickle cannot outlast the deadline
-                        chunk = response.read1(_CHUNK)
-                    except (OSError, http.client.HTTPException) as exc:
-                        raise WeightsError(f"the download of {entry.filename} from {url} broke off after "
-                                           f"{offset + received:,} bytes ({exc!r}); {_rerun_hint(entry)}, "
-                                           f"or {hint}") from None
-                    if not chunk:
-                        break
-                    try:
-                        out.write(chunk)
-                    except OSError as exc:
-                        raise _not_writable(target.parent, exc) from None
-                    received += len(chunk)
-                    bar.update(len(chunk))
-                    if time.monotonic() > give_up and received != length:
-                        of = f" of {total:,}" if total is not None else ""
-                        raise WeightsError(f"the download of {entry.filename} from {url} did not finish within "
-                                           f"{limit:g} s ({offset + received:,}{of} bytes came; {DEADLINE_ENV} "
-                                           f"sets the limit in seconds); {_rerun_hint(entry)}, or {hint}")
+            received = _stream_body(response, out, entry, target, offset, total, length, give_up, limit, progress)
             if length is not None and received < length:
                 raise WeightsError(f"the download of {entry.filename} from {url} broke off: the connection closed "
                                    f"after {offset + received:,} of {offset + length:,} bytes; "
                                    f"{_rerun_hint(entry)}, or {hint}")
             return length is not None or chunked
 
+
+
+def _stream_body(response, out: BinaryIO, entry: Downloadable, target: Path, offset: int, total: int | None,
+                 length: int | None, give_up: float, limit: float, progress: bool) -> int:
+    """Copy the response body to `out` until it ends or the deadline `give_up` passes; returns the
+    bytes received. A broken read, a full disk and the deadline each raise one WeightsError."""
+    from .progress import progress as progress_bar
+
+    url, hint = entry.url(), _manual_hint(entry, target)
+    received = 0
+    with progress_bar(total=total, initial=offset, unit="B", unit_scale=True, disable=not progress,
+                      desc=entry.filename, leave=False) as bar:
+        while True:
+            try:
+                chunk = response.read1(_CHUNK)  # whatever has arrived, so that a trickle cannot outlast the deadline
+            except (OSError, http.client.HTTPException) as exc:
+                raise WeightsError(f"the download of {entry.filename} from {url} broke off after "
+                                   f"{offset + received:,} bytes ({exc!r}); {_rerun_hint(entry)}, or {hint}") from None
+            if not chunk:
+                return received
+            try:
+                out.write(chunk)
+            except OSError as exc:
+                raise _not_writable(target.parent, exc) from None
+            received += len(chunk)
+            bar.update(len(chunk))
+            if time.monotonic() > give_up and received != length:
+                of = f" of {total:,}" if total is not None else ""
+                raise WeightsError(f"the download of {entry.filename} from {url} did not finish within "
+                                   f"{limit:g} s ({offset + received:,}{of} bytes came; {DEADLINE_ENV} "
+                                   f"sets the limit in seconds); {_rerun_hint(entry)}, or {hint}")
 
 def _verify_download(entry: Downloadable, part: Path, target: Path, announced: bool) -> None:
     """Size and sha256 against the registry (or, without them, not a text page) of a part file

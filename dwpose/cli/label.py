@@ -11,6 +11,7 @@ from ..codec.topk import DEFAULT_TOP_K
 from ..errors import InputError
 from ..inference.outputs import Interruption
 from ..inference.user_boxes import read_boxes
+from ..skeleton import VISIBILITY_THRESHOLD
 from .common import expand_inputs, no_inputs, note, prepare_output_folder, resolve_model_files, shown
 from .options import (PipelineOptions, add_input_argument, add_pipeline_arguments, fraction, int_in_range,
                       pipeline_kwargs, positive_number)
@@ -30,8 +31,9 @@ def add_label_parser(sub) -> None:
     frames.add_argument("--fps", type=positive_number(), default=None, metavar="F",
                         help="videos: F frames per second of video")
     p.add_argument("--shard-size", type=int_in_range(1), default=256, help="images/frames per shard (default 256)")
-    p.add_argument("--visibility-threshold", type=fraction(allow_zero=True), default=0.3,
-                   help="keypoints with a score >= this are labelled (v=2), others not (0,0,0); default 0.3")
+    p.add_argument("--visibility-threshold", type=fraction(allow_zero=True), default=VISIBILITY_THRESHOLD,
+                   help=f"keypoints with a score >= this are labelled (v=2), others not (0,0,0); "
+                        f"default {VISIBILITY_THRESHOLD:g}")
     p.add_argument("--save-logits", nargs="?", type=int_in_range(1, 64), const=DEFAULT_TOP_K, default=0, metavar="K",
                    help=f"also store the teacher's top-K SimCC logits per keypoint and axis "
                         f"(default K {DEFAULT_TOP_K})")

@@ -4,25 +4,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import ConfigError, InputError
-
-
-def _overrides(pairs: list[str]) -> dict:
-    """`--set key=value` pairs; values parsed as JSON when possible (numbers, booleans, null)."""
-    out = {}
-    for pair in pairs or []:
-        if "=" not in pair:
-            raise InputError(f"--set expects key=value, got {pair!r}")
-        key, value = pair.split("=", 1)
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
+from ..errors import ConfigError
 
 
 def add_train_parsers(sub) -> None:
@@ -62,7 +47,9 @@ class TrainOptions:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, distill: bool) -> TrainOptions:
-        overrides = _overrides(args.set)
+        from ..training.config import parse_overrides  # the training package loads torch: only when it runs
+
+        overrides = parse_overrides(args.set)
         stage = args.stage if distill else None
         if distill and args.teacher_checkpoint:
             overrides["distill.teacher_checkpoint"] = args.teacher_checkpoint

@@ -11,9 +11,9 @@ from torch import nn
 
 from ..data.coco_wholebody import Sample, load_annotations, load_detections, load_ubody
 from ..formats.coco_wholebody import COCO_WHOLEBODY_CATEGORY
-from ..geometry import bbox_xyxy_to_center_scale, fix_aspect_ratio
+from ..geometry import BBOX_PADDING, bbox_xyxy_to_center_scale, fix_aspect_ratio
 from ..inference.io import read_image
-from ..inference.pose import BBOX_PADDING, PoseEstimator
+from ..inference.pose import PoseEstimator
 from .coco_wholebody import WholebodyStats, evaluate_coco_wholebody, rescore_and_nms
 from ..errors import EvaluationError
 

@@ -19,13 +19,12 @@ from torch import nn
 from ..backends import FILE_BACKENDS, torch_dtype
 from ..codec import SimCCCodec, flip_simcc_back
 from ..errors import InputError
-from ..geometry import bbox_xyxy_to_center_scale, crop_to_image, fix_aspect_ratio, get_warp_matrix
+from ..geometry import BBOX_PADDING, bbox_xyxy_to_center_scale, crop_to_image, fix_aspect_ratio, get_warp_matrix
 from ..models.release import Normalisation
 from ..runtime import load
 from ..skeleton import FLIP_INDICES
 from . import device_stage
 
-BBOX_PADDING = 1.25
 # Persons per network call (both placements, and the largest compiled bucket): large enough to
 # fill a GPU, small enough to bound memory on crowded images.
 MAX_BATCH_SIZE = 256

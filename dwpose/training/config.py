@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..errors import ConfigError
+from ..errors import ConfigError, InputError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -381,3 +381,18 @@ def _check_sources(config: TrainConfig, where: str) -> None:
             raise ConfigError(f"{where}: offline teacher logits were computed on the plain crops: set augment = false")
     elif not distill.gt_loss and not distill.feature_loss and distill.kd_weight == 0:
         raise ConfigError(f"{where}: every loss term is off")
+
+
+def parse_overrides(pairs: list[str] | None) -> dict:
+    """`--set key=value` pairs as the overrides of `load_config`; values parsed as JSON when possible
+    (numbers, booleans, null), else kept as strings."""
+    out = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise InputError(f"--set expects key=value, got {pair!r}")
+        key, value = pair.split("=", 1)
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out

@@ -10,13 +10,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from ..drawing import DEFAULT_STYLE, list_styles, output_size_for, overlay, render as draw_style
+from ..drawing.primitives import Parts
 from ..errors import DWPoseError, ImageReadError, IncompleteVideo, MissingBoxesEntry, VideoReadError
 from ..inference.io import encode_png, read_image
 from ..inference.outputs import Interruption, StemNames, staged_outputs, write_synced
@@ -77,18 +78,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 class OutputOptions:
     """What is drawn and exported for each input, and how."""
 
-    body: bool = True
-    hand: bool = True
-    face: bool = True
-    foot: bool = False
+    parts: Parts = Parts()                # which parts are drawn and written to the JSON
     style: str = DEFAULT_STYLE
     resolution: int | None = None         # short side of the skeleton image (None: the input's)
     overlay: bool = False                 # also the skeleton over the photo
     controlnet_compat: bool = False       # JSON confidence 1.0 for present points
 
     @property
-    def parts(self) -> dict:
-        return dict(include_body=self.body, include_hand=self.hand, include_face=self.face, include_foot=self.foot)
+    def part_flags(self) -> dict:
+        """`parts` as the include_* keywords of `render` and `to_openpose_json`."""
+        return {f"include_{field.name}": getattr(self.parts, field.name) for field in fields(Parts)}
 
 
 @dataclass(frozen=True)
@@ -110,7 +109,7 @@ class PredictOptions:
     @classmethod
     def from_args(cls, args: argparse.Namespace, inputs: list[str], pose_arch: str | None = None) -> PredictOptions:
         """The options `add_arguments` added, for these inputs (`pose_arch`: `demo --model`)."""
-        output = OutputOptions(not args.no_body, not args.no_hand, not args.no_face, args.feet, args.style,
+        output = OutputOptions(Parts(not args.no_body, not args.no_hand, not args.no_face, args.feet), args.style,
                                args.resolution, args.overlay, args.controlnet_compat)
         return cls(tuple(inputs), Path(args.out), PipelineOptions.from_args(args, pose_arch), output,
                    VideoOptions(args.batch_size, args.detect_every, args.smooth), not args.no_progress)
@@ -149,11 +148,11 @@ class Predictor:
     def render(self, result: PoseResult) -> np.ndarray:
         output = self.options.output
         return draw_style(result, output.style, output_size=output_size_for(result.image_size, output.resolution),
-                          **output.parts)
+                          **output.part_flags)
 
     def to_json(self, result: PoseResult) -> dict:
         output = self.options.output
-        return result.to_openpose_json(**output.parts, controlnet_compat=output.controlnet_compat)
+        return result.to_openpose_json(**output.part_flags, controlnet_compat=output.controlnet_compat)
 
     def image(self, path: Path) -> int:
         """Writes an image's outputs; returns the number of people found."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..backends import BACKENDS, DTYPE_NAMES
+from ..detection.yolox import NMS_THRESHOLD, SCORE_THRESHOLD
 from ..models.release import Preset
 from ..models.rtmpose import DEFAULT_DETECTOR, DEFAULT_POSE, DWPOSE_PRESET
 from ..models.rtmw import RTMLIB_MODES
@@ -110,9 +111,9 @@ def add_runtime_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def add_detector_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--score-threshold", type=fraction(allow_zero=True), default=0.3,
+    p.add_argument("--score-threshold", type=fraction(allow_zero=True), default=SCORE_THRESHOLD,
                    help="detector: keep persons scoring at least this (0 to 1)")
-    p.add_argument("--nms-threshold", type=fraction(allow_zero=False), default=0.45,
+    p.add_argument("--nms-threshold", type=fraction(allow_zero=False), default=NMS_THRESHOLD,
                    help="detector: IoU above which the weaker of two overlapping boxes is dropped (above 0, at most 1)")
     p.add_argument("--max-persons", type=int_in_range(1), default=None,
                    help="keep only the best k detections per image (default: all)")
@@ -159,8 +160,8 @@ class RuntimeOptions:
 
 @dataclass(frozen=True)
 class DetectorOptions:
-    score_threshold: float = 0.3
-    nms_threshold: float = 0.45
+    score_threshold: float = SCORE_THRESHOLD
+    nms_threshold: float = NMS_THRESHOLD
     max_persons: int | None = None
 
 

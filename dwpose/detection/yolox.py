@@ -48,6 +48,13 @@ def _grids(size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(grids).astype(np.float32), np.concatenate(strides).astype(np.float32)
 
 
+# DWPose's person detector defaults: keep boxes scoring 0.3 or more, drop the weaker of two that
+# overlap above IoU 0.45 (its own NMS: person class only, +1 areas). The pipeline and the CLI
+# take these; the adapters keep their peers' own values.
+SCORE_THRESHOLD = 0.3
+NMS_THRESHOLD = 0.45
+
+
 class YOLOXDetector:
     """Person boxes from a BGR uint8 image.
 
@@ -67,8 +74,8 @@ class YOLOXDetector:
         backend: str = "onnxruntime",
         device: str = "cpu",
         arch: str | None = None,
-        score_threshold: float = 0.3,
-        nms_threshold: float = 0.45,
+        score_threshold: float = SCORE_THRESHOLD,
+        nms_threshold: float = NMS_THRESHOLD,
         candidate_threshold: float = 0.1,
         input_size: tuple[int, int] | None = None,
         dtype: str = "float32",

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..backends import backend_for_files
 from ..detection import YOLOXDetector
+from ..detection.yolox import NMS_THRESHOLD, SCORE_THRESHOLD
 from ..errors import InputError
 from ..media import check_image_size
 from ..result import PoseResult
@@ -57,8 +58,8 @@ class WholebodyPipeline:
         device: str = "cpu",
         dtype: str = "float32",
         detector_arch: str | None = None,
-        score_threshold: float = 0.3,
-        nms_threshold: float = 0.45,
+        score_threshold: float = SCORE_THRESHOLD,
+        nms_threshold: float = NMS_THRESHOLD,
         flip_test: bool = False,
         max_persons: int | None = None,
         compile: bool = False,

@@ -87,6 +87,14 @@ class Scale:
     probe: tuple[int, int] = (3, 5)    # --estimate: warm-up and timed iterations per run
 
     @property
+    def teacher_model(self) -> str:
+        return f"rtmpose-{self.teacher}-{self.input_hw}"
+
+    @property
+    def student_model(self) -> str:
+        return f"rtmpose-{self.student}-{self.input_hw}"
+
+    @property
     def lr(self) -> float:
         """The reference 4e-3 is for a global batch of 512; smaller batches take it scaled by
         sqrt(batch / 512) (4e-3 at batch 8 or 16 keeps a from-scratch model at the mean pose for
@@ -210,7 +218,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"expected duration of --scale {scale.name} on {machine(args.device)}: {seconds['total']:.0f} s "
               f"({seconds['total'] / 60:.1f} min; measured in {time.perf_counter() - started:.0f} s)", *lines, sep="\n")
         return 0
-    teacher_name, student_name = f"rtmpose-{scale.teacher}-{scale.input_hw}", f"rtmpose-{scale.student}-{scale.input_hw}"
     train_seeds = [21 + args.seed + k for k in range(scale.seeds)]
     width, height = scale.image_size
     t0 = time.perf_counter()
@@ -236,8 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     given_teacher = None
     if args.teacher:
         given_teacher = Path(args.teacher)
-        summary, eval_seconds = evaluate(teacher_name, given_teacher, val, args.device)
-        rows.append((teacher_name, TEACHER, "given", "given", 0.0, 0.0, summary, eval_seconds))
+        summary, eval_seconds = evaluate(scale.teacher_model, given_teacher, val, args.device)
+        rows.append((scale.teacher_model, TEACHER, "given", "given", 0.0, 0.0, summary, eval_seconds))
         print(f"{TEACHER} (given {given_teacher}): whole-body AP {summary['wholebody/AP']:.3f}, body AP "
               f"{summary['body/AP']:.3f}")
     for train_seed in train_seeds:
@@ -253,17 +260,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{summary['body/AP']:.3f} ({seconds:.0f} s training)")
             return checkpoint
 
-        teacher = given_teacher or train_and_score(TEACHER, teacher_name, "teacher", scale.teacher_iters)
-        train_and_score(BASELINE, student_name, "student_gt", scale.student_iters)
-        s1 = train_and_score(STAGE1, student_name, "student_s1", scale.student_iters,
-                             DistillConfig(stage=1, teacher_model=teacher_name, teacher_checkpoint=str(teacher)))
-        train_and_score(STAGE2, student_name, "student_s2", scale.s2_iters,
-                        DistillConfig(stage=2, teacher_model=student_name, teacher_checkpoint=str(s1)),
-                        schedule_iters=scale.student_iters)  # reference: stage 2 keeps the base schedule (flat LR)
-        if label_free is not None:
-            train_and_score(LABEL_FREE, student_name, "student_label_free", scale.student_iters,
-                            DistillConfig(stage=1, teacher_model=teacher_name, teacher_checkpoint=str(teacher),
-                                          **label_free))
+        run_chain(scale, train_and_score, given_teacher)
     total = time.perf_counter() - started
     text = render(scale, args, rows, note, total, data_seconds, len(train_json["images"]), instances,
                   len(val_json["images"]), len(val_json["annotations"]), train_seeds)
@@ -275,14 +272,41 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def planned_iterations(scale: Scale) -> dict[str, int]:
+    """Iterations of each run of the chain at `scale`."""
+    return {TEACHER: scale.teacher_iters, BASELINE: scale.student_iters, STAGE1: scale.student_iters,
+            STAGE2: scale.s2_iters, LABEL_FREE: scale.student_iters}
+
+
+def run_chain(scale: Scale, train_one, teacher: Path | None = None) -> Path:
+    """The experiment's runs, in order and with their settings: teacher (unless `teacher` is a
+    given checkpoint), baseline, stage 1, stage 2 on the stage-1 student, and the label-free
+    student when the training config has that setting. `train_one(label, arch, key, iters,
+    distill=None, schedule_iters=None)` trains one run and returns its checkpoint; the stage-1
+    student's checkpoint is returned."""
+    teacher_name, student_name = scale.teacher_model, scale.student_model
+    iters = planned_iterations(scale)
+    teacher = teacher or train_one(TEACHER, teacher_name, "teacher", iters[TEACHER])
+    train_one(BASELINE, student_name, "student_gt", iters[BASELINE])
+    s1 = train_one(STAGE1, student_name, "student_s1", iters[STAGE1],
+                   DistillConfig(stage=1, teacher_model=teacher_name, teacher_checkpoint=str(teacher)))
+    train_one(STAGE2, student_name, "student_s2", iters[STAGE2],
+              DistillConfig(stage=2, teacher_model=student_name, teacher_checkpoint=str(s1)),
+              schedule_iters=iters[BASELINE])  # reference: stage 2 keeps the base schedule (flat LR)
+    label_free = label_free_setting()
+    if label_free is not None:
+        train_one(LABEL_FREE, student_name, "student_label_free", iters[LABEL_FREE],
+                  DistillConfig(stage=1, teacher_model=teacher_name, teacher_checkpoint=str(teacher), **label_free))
+    return s1
+
+
 def estimate(quick: Scale, rows, data_seconds: float) -> str:
     """Projected wall time of --scale cpu from this run's per-iteration and per-image times."""
     full = SCALES["cpu"]
     per_iter = {row[1]: row[5] for row in rows}
     # Time per iteration grows with the batch; the input size is the same.
     factor = full.batch_size / quick.batch_size
-    iters = {TEACHER: full.teacher_iters, BASELINE: full.student_iters, STAGE1: full.student_iters,
-             STAGE2: full.s2_iters, LABEL_FREE: full.student_iters}
+    iters = planned_iterations(full)
     training = full.seeds * sum(per_iter[k] * factor * n for k, n in iters.items() if k in per_iter)
     images = quick.train_images + quick.val_images
     data = data_seconds / images * (full.train_images + full.val_images)
@@ -310,9 +334,8 @@ def measure(scale: Scale, device: str, work: Path) -> tuple[dict[str, float], li
     except ImportError:  # not on the device machine: the loader's share is then lower than the real run's
         augment = False
     per_iter, checkpoint = probe_runs(replace(scale, augment=augment, warmup_iters=1), train, device, work)
-    per_image = prediction_seconds(f"rtmpose-{scale.student}-{scale.input_hw}", checkpoint, val, device)
-    iterations = {TEACHER: scale.teacher_iters, BASELINE: scale.student_iters, STAGE1: scale.student_iters,
-                  STAGE2: scale.s2_iters, LABEL_FREE: scale.student_iters}
+    per_image = prediction_seconds(scale.student_model, checkpoint, val, device)
+    iterations = planned_iterations(scale)
     seconds = {"data": (scale.train_images + scale.val_images) / rate,
                "training": scale.seeds * sum(per_iter[k] * iterations[k] for k in per_iter),
                "evaluation": scale.seeds * len(per_iter) * scale.val_images * per_image}
@@ -334,26 +357,16 @@ def probe_runs(scale: Scale, train: Path, device: str, work: Path) -> tuple[dict
     the stage-1 student's checkpoint."""
     warmup, iters = scale.probe
     instances = sum(1 for a in json.loads((train / ANNOTATION_FILE).read_text())["annotations"] if a["num_keypoints"] > 0)
-    teacher_name, student_name = f"rtmpose-{scale.teacher}-{scale.input_hw}", f"rtmpose-{scale.student}-{scale.input_hw}"
     per_iter: dict[str, float] = {}
 
-    def timed(label: str, arch: str, key: str, distill=None) -> Path:
+    def timed(label: str, arch: str, key: str, _planned: int, distill=None, schedule_iters=None) -> Path:
         config = replace(train_config(scale, key, arch, train, warmup + iters, instances, 21, distill), log_every=1)
         Trainer(config, work / key, device=device, progress=False).train()
         records = [json.loads(x) for x in (work / key / "train_log.jsonl").read_text().splitlines()]
         per_iter[label] = statistics.fmean(r["time"] for r in records[warmup:])
         return work / key / "final_pose.pth"
 
-    teacher = timed(TEACHER, teacher_name, "teacher")
-    timed(BASELINE, student_name, "student_gt")
-    s1 = timed(STAGE1, student_name, "student_s1",
-               DistillConfig(stage=1, teacher_model=teacher_name, teacher_checkpoint=str(teacher)))
-    timed(STAGE2, student_name, "student_s2", DistillConfig(stage=2, teacher_model=student_name, teacher_checkpoint=str(s1)))
-    label_free = label_free_setting()
-    if label_free is not None:
-        timed(LABEL_FREE, student_name, "student_label_free",
-              DistillConfig(stage=1, teacher_model=teacher_name, teacher_checkpoint=str(teacher), **label_free))
-    return per_iter, s1
+    return per_iter, run_chain(scale, timed)
 
 
 def prediction_seconds(arch: str, checkpoint: Path, val: Path, device: str) -> float:

@@ -160,7 +160,7 @@ class Trainer:
         self.epoch, self.iter_in_epoch, self.global_iter = 0, 0, 0
         self.best_ap = -1.0
         self.val_pending = False  # saved just before a validation that has not finished yet
-        # The trained model's own normalisation (its non-persistent buffers; PoseTrainer does not
+        # The trained model's own normalisation (its non-persistent buffers; SupervisedPoseLoss does not
         # register the model itself, so they are moved here).
         self.mean, self.std = self.pose_model.mean.to(self.device), self.pose_model.std.to(self.device)
 

@@ -203,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--estimate", action="store_true",
                         help="only measure a few iterations of each run here and print the scale's expected duration")
     args = parser.parse_args(argv)
+    if args.teacher and not Path(args.teacher).is_file():
+        parser.error(f"--teacher {args.teacher}: no such file")
     scale = SCALES["quick" if args.quick else args.scale]
     if args.seeds is not None:
         scale = replace(scale, seeds=max(1, args.seeds))
